@@ -1,0 +1,23 @@
+# The one place the build flags live: CI, the Dockerfile and the scripts all build through here.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REPOSITORY ?= ghcr.io/schemahook/schemahook
+LDFLAGS    := -s -w -X github.com/schemahook/schemahook/internal/version.Version=$(VERSION) \
+              -X github.com/schemahook/schemahook/internal/version.Repository=$(REPOSITORY)
+BIN        ?= bin/schemahook
+
+.PHONY: build demo test bench ldflags
+build:
+	CGO_ENABLED=1 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/schemahook
+
+# Prints the flags, for builds that do not go through make (the Dockerfile).
+ldflags:
+	@echo '$(LDFLAGS)'
+
+demo: build
+	bash scripts/demo.sh
+
+test:
+	bash scripts/test.sh
+
+bench: build
+	bash bench/run.sh

@@ -1,0 +1,49 @@
+// Command schemahook renders migration directories into Argo CD manifests (generate) and runs
+// them inside the PreSync hook Job (migrate). Each subcommand lives in its own file and only
+// parses flags before calling a package function.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// root is the top command; subcommands register themselves from their files' init.
+var root = &cobra.Command{
+	Use:           "schemahook",
+	Short:         "GitOps database migrations for Argo CD",
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+// exitCoder is implemented by errors that carry the exit code DESIGN.md assigns them.
+type exitCoder interface{ ExitCode() int }
+
+// usageError marks a usage or configuration error (exit 1).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+func (e usageError) ExitCode() int { return 1 }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string) int {
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "schemahook:", err)
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 1
+}

@@ -1,0 +1,120 @@
+// Package migrations is the model of a migration directory: its files in any supported
+// format, their order, checksums, sum file and statements split by the real Postgres parser.
+package migrations
+
+import (
+	"fmt"
+)
+
+// Format names a directory layout. FormatAuto detects it from the file names and markers.
+type Format string
+
+// The supported formats. FormatNative is also Atlas's layout.
+const (
+	FormatAuto          Format = "auto"
+	FormatNative        Format = "schemahook"
+	FormatGolangMigrate Format = "golang-migrate"
+	FormatGoose         Format = "goose"
+	FormatFlyway        Format = "flyway"
+	FormatDbmate        Format = "dbmate"
+)
+
+// SumFileName is the integrity file kept beside the migrations.
+const SumFileName = "schemahook.sum"
+
+// Limits a read enforces so a hostile or mistaken repository cannot exhaust the sidecar.
+const (
+	DefaultMaxFileSize  = 4 << 20  // 4 MiB per migration file
+	DefaultMaxTotalSize = 64 << 20 // 64 MiB for the whole directory
+	DefaultMaxFiles     = 20000
+)
+
+// Options tune Read. The zero value detects the format and applies the default limits.
+type Options struct {
+	Format       Format // "" or FormatAuto detects
+	MaxFileSize  int64  // 0 means DefaultMaxFileSize
+	MaxTotalSize int64  // 0 means DefaultMaxTotalSize
+	MaxFiles     int    // 0 means DefaultMaxFiles
+}
+
+// Dir is a read migration directory.
+type Dir struct {
+	Format Format
+	// Files holds the versioned files in ascending version order, then Flyway repeatables
+	// ordered by description.
+	Files []*File
+	// Sum is the content of schemahook.sum as found, nil when the directory has none.
+	Sum []byte
+}
+
+// File is one migration.
+type File struct {
+	Name        string // path relative to the directory, slash-separated
+	Version     string // as written in the name; "" for repeatables
+	Description string
+	Repeatable  bool   // Flyway R__ file: runs again whenever its checksum changes
+	Content     string // the whole file, byte-exact
+	Up          string // the SQL that runs (a substring of Content)
+	UpOffset    int    // byte offset of Up in Content
+	Down        string // kept for reference, never run
+	// NoTx is set when the file carries its format's non-transactional marker
+	// (goose NO TRANSACTION, dbmate transaction:false, atlas:txmode none).
+	NoTx bool
+	// MarkerFormat is true when the format has its own non-transactional marker, so a
+	// statement that refuses a transaction is an error unless NoTx is set.
+	MarkerFormat bool
+	Checksum     string // lowercase hex sha256 of Content
+	Statements   []Statement
+}
+
+// Statement is one SQL statement of a file's Up section.
+type Statement struct {
+	SQL    string // byte-exact text, without the trailing semicolon's surrounding whitespace
+	Offset int    // byte offset of SQL in File.Content
+	Line   int    // 1-based line of Offset in File.Content
+	Col    int    // 1-based column (in characters) of Offset in its line
+	// NoTx is set when Postgres refuses the statement inside a transaction block
+	// (CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE, ...).
+	NoTx bool
+}
+
+// Transactional reports whether the file runs in one transaction. Files with a marker format
+// run in a transaction unless marked; others run statement by statement when any statement
+// refuses a transaction.
+func (f *File) Transactional() bool {
+	if f.NoTx {
+		return false
+	}
+	if f.MarkerFormat {
+		return true
+	}
+	for _, s := range f.Statements {
+		if s.NoTx {
+			return false
+		}
+	}
+	return true
+}
+
+// Error is a refusal that names the file, the position and the rule broken.
+type Error struct {
+	File string // path as the user knows it
+	Line int    // 1-based; 0 when the whole file is meant
+	Col  int    // 1-based; 0 when unknown
+	Rule string // short stable name, e.g. "duplicate-version"
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	pos := e.File
+	if e.Line > 0 {
+		pos = fmt.Sprintf("%s:%d", pos, e.Line)
+		if e.Col > 0 {
+			pos = fmt.Sprintf("%s:%d", pos, e.Col)
+		}
+	}
+	if e.Rule == "" {
+		return pos + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s: %s [%s]", pos, e.Msg, e.Rule)
+}

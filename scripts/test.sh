@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: installs what the tests need (Postgres),
+# then unit and Postgres tests, brief fuzzing, and the end-to-end suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SCHEMAHOOK_PG_BIN="$(bash scripts/ensure-postgres.sh)"
+echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
+
+test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
+go vet ./...
+go test -count=1 -timeout 20m ./...
+
+# Brief fuzzing of every parser that reads untrusted input (a few seconds each).
+while read -r pkg target; do
+  [ -n "$pkg" ] || continue
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" "$pkg"
+done < scripts/fuzz-targets.txt
+
+if [ -f e2e/go.mod ] && [ "${SCHEMAHOOK_SKIP_E2E:-}" != 1 ]; then
+  bash e2e/run.sh
+fi
