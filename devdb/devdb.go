@@ -1,0 +1,385 @@
+// Package devdb gives throwaway Postgres databases for validating migrations before they
+// reach a target: an ephemeral server (initdb + postgres in a temp dir, unix socket only) or
+// a uniquely named temporary database on an external dev server.
+package devdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Superuser is the role initdb creates in an ephemeral server.
+const Superuser = "postgres"
+
+// Options tune Start. The zero value starts a server of any major version found, under
+// $TMPDIR, reachable only through its unix socket.
+type Options struct {
+	Major  int    // wanted major version (e.g. 15); 0 takes the first server found
+	Dir    string // parent of the server's temp dir; "" means os.TempDir()
+	Port   int    // >0 also listens on 127.0.0.1:Port (tests and demos); 0 means no TCP
+	BinDir string // use these binaries; "" searches (see FindBin)
+}
+
+// Server is a running ephemeral Postgres. Stop it to remove everything it wrote.
+type Server struct {
+	bin    string
+	base   string // temp dir holding data/ and the socket
+	port   int
+	tcp    bool
+	cmd    *exec.Cmd
+	stderr *tailBuffer
+	exited chan struct{}
+	once   sync.Once
+	stop   func() bool // unregisters the context watcher
+}
+
+// searchDirs lists where Postgres binaries live: the Debian/Ubuntu layout, the official
+// image's, Homebrew/source installs and Alpine's.
+func searchDirs(major int) []string {
+	var dirs []string
+	if v := os.Getenv("SCHEMAHOOK_PG_BIN"); v != "" {
+		dirs = append(dirs, v)
+	}
+	if major > 0 {
+		dirs = append(dirs, fmt.Sprintf("/usr/lib/postgresql/%d/bin", major),
+			fmt.Sprintf("/usr/pgsql-%d/bin", major), fmt.Sprintf("/usr/libexec/postgresql%d", major))
+	} else {
+		m, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+		for i := len(m) - 1; i >= 0; i-- { // newest first
+			dirs = append(dirs, m[i])
+		}
+	}
+	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
+		if p != "" {
+			dirs = append(dirs, p)
+		}
+	}
+	return append(dirs, "/usr/local/bin", "/usr/local/pgsql/bin", "/usr/bin", "/usr/lib/postgresql/bin")
+}
+
+// FindBin returns a directory holding initdb and postgres of the wanted major version (0:
+// any), searching $SCHEMAHOOK_PG_BIN, the usual package locations and PATH.
+func FindBin(major int) (string, error) {
+	var seen []string
+	done := map[string]bool{}
+	for _, d := range searchDirs(major) {
+		if done[d] {
+			continue
+		}
+		done[d] = true
+		if !isExec(filepath.Join(d, "initdb")) || !isExec(filepath.Join(d, "postgres")) {
+			continue
+		}
+		// A symlinked initdb (/usr/local/bin -> /usr/lib/postgresql/15/bin) means its own
+		// directory, where pg_dump and psql live too.
+		if real, err := filepath.EvalSymlinks(filepath.Join(d, "initdb")); err == nil {
+			d = filepath.Dir(real)
+		}
+		got, err := binMajor(d)
+		if err != nil {
+			seen = append(seen, fmt.Sprintf("%s (%v)", d, err))
+			continue
+		}
+		if major == 0 || got == major {
+			return d, nil
+		}
+		seen = append(seen, fmt.Sprintf("%s (major %d)", d, got))
+	}
+	want := "any version"
+	if major > 0 {
+		want = fmt.Sprintf("major version %d (the target's)", major)
+	}
+	msg := fmt.Sprintf("no Postgres server binaries (initdb, postgres) of %s found in $SCHEMAHOOK_PG_BIN, /usr/lib/postgresql/<major>/bin or PATH", want)
+	if len(seen) > 0 {
+		msg += "; found only: " + strings.Join(seen, ", ")
+	}
+	return "", errors.New(msg + "; install them or set SCHEMAHOOK_PG_BIN, or use --dev-url with a dev server")
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// binMajor runs `postgres --version` ("postgres (PostgreSQL) 15.14 (Debian ...)").
+func binMajor(dir string) (int, error) {
+	out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
+	if err != nil {
+		return 0, fmt.Errorf("postgres --version: %w", err)
+	}
+	return ParseMajor(string(out))
+}
+
+// ParseMajor extracts the major version from `postgres --version` output or a
+// server_version string ("15.14 (Debian 15.14-0+deb12u1)", "16beta1").
+func ParseMajor(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if _, after, ok := strings.Cut(s, "(PostgreSQL)"); ok {
+		s = strings.TrimSpace(after)
+	}
+	end := 0
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(s[:end])
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("cannot read a Postgres major version from %q", s)
+	}
+	return n, nil
+}
+
+// runAs returns the credential to run initdb/postgres with: none when not root, else the
+// `postgres` user, else `nobody`, because initdb and postgres refuse to run as root.
+func runAs() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, err1 := strconv.Atoi(u.Uid)
+		gid, err2 := strconv.Atoi(u.Gid)
+		if err1 == nil && err2 == nil && uid != 0 {
+			return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+		}
+	}
+	return nil, errors.New("running as root, and initdb refuses root: no `postgres` or `nobody` user to run the dev server as")
+}
+
+// checkReachable makes sure a non-root uid can walk down to dir, so the error is ours and
+// clear rather than initdb's "permission denied".
+func checkReachable(dir string, uid uint32) error {
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		sys, _ := st.Sys().(*syscall.Stat_t)
+		if st.Mode().Perm()&0o001 == 0 && (sys == nil || sys.Uid != uid) {
+			return fmt.Errorf("the dev server runs as uid %d (initdb refuses root) and cannot enter %s (mode %v): choose a directory under a world-searchable parent, e.g. /tmp", uid, p, st.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+// Start runs initdb and postgres in a new temp dir and waits until the server accepts
+// connections. Cancelling ctx stops the server and removes the dir.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	bin := opts.BinDir
+	if bin == "" {
+		var err error
+		if bin, err = FindBin(opts.Major); err != nil {
+			return nil, err
+		}
+	}
+	cred, err := runAs()
+	if err != nil {
+		return nil, err
+	}
+	parent := opts.Dir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("dev server dir: %w", err)
+	}
+	base, err := os.MkdirTemp(parent, "schemahook-pg-")
+	if err != nil {
+		return nil, fmt.Errorf("dev server dir: %w", err)
+	}
+	base, _ = filepath.Abs(base)
+	s := &Server{bin: bin, base: base, port: 5432, exited: make(chan struct{}), stderr: &tailBuffer{max: 16 << 10}}
+	if opts.Port > 0 {
+		s.port, s.tcp = opts.Port, true
+	}
+	// The socket path must fit in sun_path (107 bytes).
+	if sock := filepath.Join(base, fmt.Sprintf(".s.PGSQL.%d", s.port)); len(sock) > 100 {
+		os.RemoveAll(base)
+		return nil, fmt.Errorf("dev server dir %s is too long for a unix socket path (%d bytes, max 100): set TMPDIR to a shorter path", base, len(sock))
+	}
+	if cred != nil {
+		if err := checkReachable(base, cred.Uid); err != nil {
+			os.RemoveAll(base)
+			return nil, err
+		}
+		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
+			os.RemoveAll(base)
+			return nil, fmt.Errorf("dev server dir: %w", err)
+		}
+	}
+	data := filepath.Join(base, "data")
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", Superuser,
+		"--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	initdb.Env = append(os.Environ(), "LC_ALL=C")
+	initdb.Dir = base
+	if out, err := initdb.CombinedOutput(); err != nil {
+		os.RemoveAll(base)
+		return nil, fmt.Errorf("initdb (%s) failed: %w: %s", bin, err, lastLines(out, 10))
+	}
+	listen := ""
+	if s.tcp {
+		listen = "127.0.0.1"
+	}
+	args := []string{"-D", data, "-k", base, "-p", strconv.Itoa(s.port),
+		"-c", "listen_addresses=" + listen,
+		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
+		"-c", "shared_buffers=16MB", "-c", "dynamic_shared_memory_type=mmap", "-c", "huge_pages=off",
+		"-c", "max_connections=50", "-c", "max_wal_size=256MB", "-c", "logging_collector=off",
+		"-c", "log_min_messages=warning", "-c", "autovacuum=off"}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	// Pdeathsig: if this process dies (even SIGKILL), the server goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Stderr = s.stderr
+	cmd.Dir = base
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(base)
+		return nil, fmt.Errorf("starting postgres: %w", err)
+	}
+	s.cmd = cmd
+	go func() { cmd.Wait(); close(s.exited) }()
+	s.stop = context.AfterFunc(ctx, func() { s.Stop() })
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady polls until a connection succeeds, the server exits, or the time is up.
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := pgx.Connect(cctx, s.URL("postgres"))
+		cancel()
+		if err == nil {
+			c.Close(context.Background())
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("postgres exited during startup: %s", lastLines(s.stderr.Bytes(), 10))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres did not accept connections within %v: %s", limit, lastLines(s.stderr.Bytes(), 10))
+		}
+	}
+}
+
+// URL is a connection URL for database db (socket, or TCP when a port was asked for).
+func (s *Server) URL(db string) string {
+	if s.tcp {
+		return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.port, url.PathEscape(db))
+	}
+	q := url.Values{"host": {s.base}, "port": {strconv.Itoa(s.port)}, "sslmode": {"disable"}}
+	return fmt.Sprintf("postgres://%s@/%s?%s", Superuser, url.PathEscape(db), q.Encode())
+}
+
+// BinDir is the directory of the server's binaries (pg_dump and psql live there too).
+func (s *Server) BinDir() string { return s.bin }
+
+// Dir is the server's temp dir (data and socket).
+func (s *Server) Dir() string { return s.base }
+
+// Pid is the postmaster's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Stderr returns the last lines the server wrote to stderr, for error messages.
+func (s *Server) Stderr() string { return string(s.stderr.Bytes()) }
+
+// Stop shuts the server down (fast shutdown, then immediate) and removes its dir. It is
+// safe to call more than once.
+func (s *Server) Stop() error {
+	var err error
+	s.once.Do(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		if s.cmd != nil && s.cmd.Process != nil {
+			s.cmd.Process.Signal(syscall.SIGINT) // fast shutdown: abort sessions, clean exit
+			select {
+			case <-s.exited:
+			case <-time.After(10 * time.Second):
+				s.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-s.exited:
+				case <-time.After(5 * time.Second):
+					s.cmd.Process.Kill()
+					<-s.exited
+				}
+			}
+		}
+		err = os.RemoveAll(s.base)
+	})
+	return err
+}
+
+// Restart stops the server process (keeping its data) and starts it again, for tests
+// that prove a client survives a server restart.
+func (s *Server) Restart(ctx context.Context) error {
+	s.cmd.Process.Signal(syscall.SIGINT)
+	<-s.exited
+	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
+	cmd.SysProcAttr, cmd.Env, cmd.Dir = s.cmd.SysProcAttr, s.cmd.Env, s.cmd.Dir
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("restarting postgres: %w", err)
+	}
+	s.cmd, s.exited = cmd, make(chan struct{})
+	exited := s.exited
+	go func() { cmd.Wait(); close(exited) }()
+	return s.waitReady(ctx, 60*time.Second)
+}
+
+// tailBuffer keeps the last max bytes written, so a chatty server cannot grow memory.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf...)
+}
+
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
