@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,7 +231,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
 	initdb.Env = append(os.Environ(), "LC_ALL=C")
 	initdb.Dir = base
-	if out, err := initdb.CombinedOutput(); err != nil {
+	var out []byte
+	onLockedThread(func() { out, err = initdb.CombinedOutput() })
+	if err != nil {
 		os.RemoveAll(base)
 		return nil, fmt.Errorf("initdb (%s) failed: %w: %s", bin, err, lastLines(out, 10))
 	}
@@ -250,12 +253,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.Stderr = s.stderr
 	cmd.Dir = base
-	if err := cmd.Start(); err != nil {
+	if err := startLocked(cmd, s.exited); err != nil {
 		os.RemoveAll(base)
 		return nil, fmt.Errorf("starting postgres: %w", err)
 	}
 	s.cmd = cmd
-	go func() { cmd.Wait(); close(s.exited) }()
 	s.stop = context.AfterFunc(ctx, func() { s.Stop() })
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		s.Stop()
@@ -344,13 +346,45 @@ func (s *Server) Restart(ctx context.Context) error {
 	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
 	cmd.SysProcAttr, cmd.Env, cmd.Dir = s.cmd.SysProcAttr, s.cmd.Env, s.cmd.Dir
 	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
+	exited := make(chan struct{})
+	if err := startLocked(cmd, exited); err != nil {
 		return fmt.Errorf("restarting postgres: %w", err)
 	}
-	s.cmd, s.exited = cmd, make(chan struct{})
-	exited := s.exited
-	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
 	return s.waitReady(ctx, 60*time.Second)
+}
+
+// Pdeathsig fires when the forking OS thread ends, not the process, and Go may end threads.
+// So children are started and waited for on one locked thread that lives as long as they do.
+
+// onLockedThread runs f on a goroutine locked to its thread and waits for it.
+func onLockedThread(f func()) {
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		f()
+		close(done)
+	}()
+	<-done
+}
+
+// startLocked starts cmd from a locked thread that then waits for it, closing exited when
+// the process ends.
+func startLocked(cmd *exec.Cmd, exited chan struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		cmd.Wait()
+		close(exited)
+	}()
+	return <-started
 }
 
 // tailBuffer keeps the last max bytes written, so a chatty server cannot grow memory.
