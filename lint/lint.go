@@ -1,0 +1,160 @@
+// Package lint finds migrations that would destroy data, break running code or lock a busy
+// table, before they reach a database. It reads statements through pg_query_go, the real
+// Postgres parser, so what it sees is what Postgres will run.
+package lint
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/schemahook/schemahook/migrations"
+)
+
+// Level is how seriously a rule is taken: an error blocks, a warning is reported, off is
+// silent.
+type Level string
+
+// The levels, from strictest to quietest.
+const (
+	LevelError Level = "error"
+	LevelWarn  Level = "warn"
+	LevelOff   Level = "off"
+)
+
+// ParseLevel reads a level as written in a flag or schemahook.yaml. "warning" is accepted
+// for "warn" since SARIF and the finding severities spell it that way.
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "error":
+		return LevelError, nil
+	case "warn", "warning":
+		return LevelWarn, nil
+	case "off":
+		return LevelOff, nil
+	}
+	return "", fmt.Errorf("lint level %q: want error, warn or off", s)
+}
+
+func (l Level) rank() int {
+	switch l {
+	case LevelError:
+		return 2
+	case LevelWarn:
+		return 1
+	}
+	return 0
+}
+
+// Policy decides which findings block. Default caps every rule: under "error" each rule
+// keeps its own default level, under "warn" nothing blocks, under "off" nothing is linted.
+// Rules overrides single rules by code and wins over Default, so a team can keep one rule
+// blocking under a "warn" policy. The zero Policy means Default "error".
+type Policy struct {
+	Default Level
+	Rules   map[string]Level
+}
+
+// Options tune a lint run.
+type Options struct {
+	Policy Policy
+	// LockTimeout is true when the runtime sets lock_timeout itself (config apply.lockTimeout),
+	// so a lock-taking statement cannot wait forever even if its file sets none.
+	LockTimeout bool
+	// Existing lists the tables known to exist before the pending files (from a dev replay),
+	// as qualified lower-case names ("public.orders"). Nil derives them from the earlier files.
+	Existing map[string]bool
+}
+
+// Severities of a finding, spelled as SARIF spells them.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Finding is one problem at one place in a file.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Code     string `json:"code"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s:%d:%d: %s %s", f.File, f.Line, f.Col, f.Code, f.Message)
+	if f.Hint != "" {
+		s += " (" + f.Hint + ")"
+	}
+	return s
+}
+
+// Result is the outcome of a lint run. Blocked is true when any finding is an error.
+type Result struct {
+	Findings []Finding `json:"findings"`
+	Blocked  bool      `json:"blocked"`
+}
+
+// Files lints the pending files, in order. The earlier files (already applied, or older than
+// the range being linted) are not linted: they only tell which tables exist, so a rule can
+// tell an existing busy table from one created by the pending set itself.
+func Files(earlier, pending []*migrations.File, opts Options) Result {
+	res := Result{Findings: []Finding{}}
+	if opts.Policy.Default == LevelOff && len(opts.Policy.Rules) == 0 {
+		return res
+	}
+	st := newSchema(opts.Existing)
+	for _, f := range earlier {
+		st.replay(f)
+	}
+	st.pending = true
+	for _, f := range pending {
+		for _, fd := range lintFile(st, f, opts) {
+			lvl := opts.Policy.level(fd.Code)
+			if lvl == LevelOff {
+				continue
+			}
+			fd.Severity = SeverityWarning
+			if lvl == LevelError {
+				fd.Severity = SeverityError
+				res.Blocked = true
+			}
+			res.Findings = append(res.Findings, fd)
+		}
+	}
+	return res
+}
+
+// level is the effective level of a rule under the policy.
+func (p Policy) level(code string) Level {
+	if l, ok := p.Rules[code]; ok {
+		return l
+	}
+	def := p.Default
+	if def == "" {
+		def = LevelError
+	}
+	r, ok := ruleByCode[code]
+	if !ok {
+		return def
+	}
+	if r.Default.rank() < def.rank() {
+		return r.Default
+	}
+	return def
+}
+
+// sortFindings orders one file's findings by position, then code, so output is stable.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return a.Code < b.Code
+	})
+}
