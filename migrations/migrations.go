@@ -35,6 +35,9 @@ type Options struct {
 	MaxFileSize  int64  // 0 means DefaultMaxFileSize
 	MaxTotalSize int64  // 0 means DefaultMaxTotalSize
 	MaxFiles     int    // 0 means DefaultMaxFiles
+	// Path is the directory as the user knows it (e.g. "db/orders/migrations"); errors name
+	// files under it. "" names files relative to the directory.
+	Path string
 }
 
 // Dir is a read migration directory.
@@ -45,18 +48,23 @@ type Dir struct {
 	Files []*File
 	// Sum is the content of schemahook.sum as found, nil when the directory has none.
 	Sum []byte
+	// Path is Options.Path, so later errors (CheckSum) name files the same way.
+	Path string
 }
 
 // File is one migration.
 type File struct {
 	Name        string // path relative to the directory, slash-separated
-	Version     string // as written in the name; "" for repeatables
+	Version     string // as written in the name (Flyway's 1_2 as 1.2); "" for repeatables
 	Description string
 	Repeatable  bool   // Flyway R__ file: runs again whenever its checksum changes
 	Content     string // the whole file, byte-exact
 	Up          string // the SQL that runs (a substring of Content)
 	UpOffset    int    // byte offset of Up in Content
 	Down        string // kept for reference, never run
+	// DownName is the separate file Down was read from (golang-migrate .down.sql, Flyway
+	// U file); "" when Down is a section of this file or absent.
+	DownName string
 	// NoTx is set when the file carries its format's non-transactional marker
 	// (goose NO TRANSACTION, dbmate transaction:false, atlas:txmode none).
 	NoTx bool
@@ -69,10 +77,12 @@ type File struct {
 
 // Statement is one SQL statement of a file's Up section.
 type Statement struct {
-	SQL    string // byte-exact text, without the trailing semicolon's surrounding whitespace
-	Offset int    // byte offset of SQL in File.Content
-	Line   int    // 1-based line of Offset in File.Content
-	Col    int    // 1-based column (in characters) of Offset in its line
+	// SQL is byte-exact text without surrounding whitespace or its final semicolon; a goose
+	// StatementBegin/End block is one Statement, however many statements it holds.
+	SQL    string
+	Offset int // byte offset of SQL in File.Content
+	Line   int // 1-based line of Offset in File.Content
+	Col    int // 1-based column (in characters) of Offset in its line
 	// NoTx is set when Postgres refuses the statement inside a transaction block
 	// (CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE, ...).
 	NoTx bool
@@ -106,15 +116,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	pos := e.File
-	if e.Line > 0 {
-		pos = fmt.Sprintf("%s:%d", pos, e.Line)
-		if e.Col > 0 {
-			pos = fmt.Sprintf("%s:%d", pos, e.Col)
-		}
+	var pos string
+	switch {
+	case e.File != "" && e.Line > 0 && e.Col > 0:
+		pos = fmt.Sprintf("%s:%d:%d: ", e.File, e.Line, e.Col)
+	case e.File != "" && e.Line > 0:
+		pos = fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		pos = e.File + ": "
+	case e.Line > 0 && e.Col > 0: // text without a file, e.g. from Split
+		pos = fmt.Sprintf("line %d:%d: ", e.Line, e.Col)
+	case e.Line > 0:
+		pos = fmt.Sprintf("line %d: ", e.Line)
 	}
 	if e.Rule == "" {
-		return pos + ": " + e.Msg
+		return pos + e.Msg
 	}
-	return fmt.Sprintf("%s: %s [%s]", pos, e.Msg, e.Rule)
+	return fmt.Sprintf("%s%s [%s]", pos, e.Msg, e.Rule)
 }

@@ -1,0 +1,349 @@
+package migrations
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// File name shapes per format. Versions are digits (Flyway: digits joined by '.' or '_').
+var (
+	reNative  = regexp.MustCompile(`^([^_]*?)(?:_(.+))?\.sql$`)
+	rePlain   = regexp.MustCompile(`^([^_]*)_(.+)\.sql$`)
+	reGMUp    = regexp.MustCompile(`^([^_]*)_(.+)\.(up|down)\.sql$`)
+	reFlyway  = regexp.MustCompile(`^([VU])([^_]*(?:_[^_]+)*?)__(.+)\.sql$`)
+	reFlywayR = regexp.MustCompile(`^R__(.+)\.sql$`)
+	reDigits  = regexp.MustCompile(`^[0-9]+$`)
+	reDotted  = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)*$`)
+	reFlyVer  = regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`)
+)
+
+// source is a .sql file as read, before its format gives it meaning.
+type source struct {
+	name    string
+	content string
+}
+
+// detectFormat picks the format of a directory read with FormatAuto. Evidence is weighed
+// from the most to the least specific, so a directory is never mistaken for a looser format:
+//  1. an atlas.sum file: Atlas (FormatNative, with its txmode marker);
+//  2. goose markers (a "-- +goose Up" line in any file): goose;
+//  3. dbmate markers (a "-- migrate:up" line): dbmate;
+//  4. a name ending in .up.sql or .down.sql: golang-migrate;
+//  5. a Flyway name (V<version>__, U<version>__ or R__): Flyway;
+//  6. otherwise schemahook's native <version>_<name>.sql.
+//
+// Goose and dbmate share the native names, so only their markers tell them apart: markers
+// that are present win. A directory with both goose and dbmate markers is ambiguous and an
+// error naming one file of each. Once chosen, the format is strict: a .sql file that does not
+// fit it is an error rather than silently skipped.
+func detectFormat(files []source, atlasSum bool) (Format, *Error) {
+	if atlasSum {
+		return FormatNative, nil
+	}
+	var goose, dbmate, gm, flyway string
+	for _, f := range files {
+		if goose == "" && hasGooseUp(f.content) {
+			goose = f.name
+		}
+		if dbmate == "" && hasDbmateUp(f.content) {
+			dbmate = f.name
+		}
+		if gm == "" && (strings.HasSuffix(f.name, ".up.sql") || strings.HasSuffix(f.name, ".down.sql")) {
+			gm = f.name
+		}
+		if flyway == "" && (reFlyway.MatchString(f.name) || reFlywayR.MatchString(f.name)) {
+			flyway = f.name
+		}
+	}
+	switch {
+	case goose != "" && dbmate != "":
+		return "", &Error{File: dbmate, Rule: "ambiguous-format",
+			Msg: fmt.Sprintf("has dbmate markers while %s has goose markers; set the format explicitly", goose)}
+	case goose != "":
+		return FormatGoose, nil
+	case dbmate != "":
+		return FormatDbmate, nil
+	case gm != "":
+		return FormatGolangMigrate, nil
+	case flyway != "":
+		return FormatFlyway, nil
+	}
+	return FormatNative, nil
+}
+
+// line is one line of a file with the byte offsets where it starts and where the next begins.
+type line struct {
+	text       string // without the line break
+	start, end int
+	num        int // 1-based
+}
+
+func lines(content string) []line {
+	var out []line
+	for start, num := 0, 1; start < len(content); num++ {
+		end := strings.IndexByte(content[start:], '\n')
+		if end < 0 {
+			end = len(content)
+		} else {
+			end += start + 1
+		}
+		out = append(out, line{text: strings.TrimRight(content[start:end], "\r\n"), start: start, end: end, num: num})
+		start = end
+	}
+	return out
+}
+
+// isSQLLine reports whether a line holds something other than blanks or a -- comment.
+func isSQLLine(text string) bool {
+	t := strings.TrimSpace(text)
+	return t != "" && !strings.HasPrefix(t, "--")
+}
+
+// gooseAnnotation returns the lowercased annotation of a "-- +goose X" line, or "".
+func gooseAnnotation(text string) (string, bool) {
+	t := strings.TrimSpace(text)
+	if !strings.HasPrefix(t, "--") {
+		return "", false
+	}
+	t = strings.TrimSpace(t[2:])
+	if len(t) < 6 || !strings.EqualFold(t[:6], "+goose") {
+		return "", false
+	}
+	return strings.ToLower(strings.Join(strings.Fields(t[6:]), " ")), true
+}
+
+func hasGooseUp(content string) bool {
+	if !strings.Contains(content, "+goose") && !strings.Contains(strings.ToLower(content), "+goose") {
+		return false
+	}
+	for _, l := range lines(content) {
+		if a, ok := gooseAnnotation(l.text); ok && a == "up" {
+			return true
+		}
+	}
+	return false
+}
+
+// dbmateDirective parses a "-- migrate:up [opt:val ...]" line.
+var reDbmate = regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`)
+
+func hasDbmateUp(content string) bool {
+	if !strings.Contains(strings.ToLower(content), "migrate:up") {
+		return false
+	}
+	for _, l := range lines(content) {
+		if m := reDbmate.FindStringSubmatch(strings.TrimSpace(l.text)); m != nil && strings.EqualFold(m[1], "up") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseName gives a file its version and description from its name in format f; ok is false
+// for a file of golang-migrate's .down.sql or Flyway's U kind, which attach to another file.
+func parseName(f Format, name string) (version, desc, kind string, err *Error) {
+	bad := func(shape string) *Error {
+		return &Error{File: name, Rule: "file-name", Msg: fmt.Sprintf("name does not fit the %s format %s", f, shape)}
+	}
+	badVersion := func(v, want string) *Error {
+		return &Error{File: name, Rule: "version", Msg: fmt.Sprintf("version %q is not %s", v, want)}
+	}
+	switch f {
+	case FormatNative:
+		m := reNative.FindStringSubmatch(name)
+		if m == nil || m[1] == "" {
+			return "", "", "", bad(`"<version>_<name>.sql"`)
+		}
+		if !reDotted.MatchString(m[1]) {
+			return "", "", "", badVersion(m[1], "a number or dotted numbers")
+		}
+		return m[1], m[2], "up", nil
+	case FormatGoose, FormatDbmate:
+		m := rePlain.FindStringSubmatch(name)
+		if m == nil || m[1] == "" {
+			return "", "", "", bad(`"<version>_<name>.sql"`)
+		}
+		if !reDigits.MatchString(m[1]) {
+			return "", "", "", badVersion(m[1], "a number")
+		}
+		return m[1], m[2], "up", nil
+	case FormatGolangMigrate:
+		m := reGMUp.FindStringSubmatch(name)
+		if m == nil || m[1] == "" {
+			return "", "", "", bad(`"<version>_<name>.up.sql" or ".down.sql"`)
+		}
+		if !reDigits.MatchString(m[1]) {
+			return "", "", "", badVersion(m[1], "a number")
+		}
+		return m[1], m[2], m[3], nil
+	case FormatFlyway:
+		if m := reFlywayR.FindStringSubmatch(name); m != nil {
+			return "", strings.ReplaceAll(m[1], "_", " "), "repeatable", nil
+		}
+		m := reFlyway.FindStringSubmatch(name)
+		if m == nil || m[2] == "" {
+			return "", "", "", bad(`"V<version>__<description>.sql", "U<version>__<description>.sql" or "R__<description>.sql"`)
+		}
+		if !reFlyVer.MatchString(m[2]) {
+			return "", "", "", badVersion(m[2], "digits separated by '.' or '_'")
+		}
+		kind := "up"
+		if m[1] == "U" {
+			kind = "undo"
+		}
+		// Flyway records 1_2 as 1.2; so do we, so a rename between the two is no new version.
+		return strings.ReplaceAll(m[2], "_", "."), strings.ReplaceAll(m[3], "_", " "), kind, nil
+	}
+	return "", "", "", &Error{File: name, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q", f)}
+}
+
+// parseAtlasMarkers reads Atlas's directives ("-- atlas:txmode none"), which Atlas takes
+// only from the file's header: the comment lines before the first SQL. Up starts after the
+// last directive, so the directive does not become part of the first statement.
+func parseAtlasMarkers(f *File) *Error {
+	f.Up, f.UpOffset = f.Content, 0
+	for _, l := range lines(f.Content) {
+		if isSQLLine(l.text) {
+			break
+		}
+		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l.text), "--"))
+		if !strings.HasPrefix(rest, "atlas:txmode") {
+			continue
+		}
+		switch mode := strings.TrimSpace(strings.TrimPrefix(rest, "atlas:txmode")); mode {
+		case "none":
+			f.NoTx = true
+		case "file", "all":
+		default:
+			return &Error{File: f.Name, Line: l.num, Rule: "atlas-txmode", Msg: fmt.Sprintf("unknown atlas:txmode %q (want none, file or all)", mode)}
+		}
+		f.Up, f.UpOffset = f.Content[l.end:], l.end
+	}
+	return nil
+}
+
+// parseDbmate finds the -- migrate:up and -- migrate:down sections.
+func parseDbmate(f *File) *Error {
+	upAt, downAt := -1, -1
+	upEnd := len(f.Content)
+	for _, l := range lines(f.Content) {
+		m := reDbmate.FindStringSubmatch(strings.TrimSpace(l.text))
+		if m == nil {
+			if upAt < 0 && downAt < 0 && isSQLLine(l.text) {
+				return &Error{File: f.Name, Line: l.num, Rule: "dbmate-sql-outside-block", Msg: "SQL before \"-- migrate:up\"; dbmate runs only the up and down sections"}
+			}
+			continue
+		}
+		dir := strings.ToLower(m[1])
+		noTx := false
+		for _, opt := range strings.Fields(m[2]) {
+			switch strings.ToLower(opt) {
+			case "transaction:false":
+				noTx = true
+			case "transaction:true":
+			default:
+				return &Error{File: f.Name, Line: l.num, Rule: "dbmate-option", Msg: fmt.Sprintf("unknown dbmate option %q (want transaction:false or transaction:true)", opt)}
+			}
+		}
+		switch {
+		case dir == "up" && upAt >= 0:
+			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:up\""}
+		case dir == "down" && downAt >= 0:
+			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:down\""}
+		case dir == "down" && upAt < 0:
+			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "\"-- migrate:down\" before \"-- migrate:up\""}
+		case dir == "up":
+			upAt, f.NoTx = l.end, noTx
+		default:
+			downAt, upEnd = l.end, l.start
+		}
+	}
+	if upAt < 0 {
+		return &Error{File: f.Name, Rule: "dbmate-missing-up", Msg: "no \"-- migrate:up\" line; dbmate files need one"}
+	}
+	f.Up, f.UpOffset = f.Content[upAt:upEnd], upAt
+	if downAt >= 0 {
+		f.Down = f.Content[downAt:]
+	}
+	return nil
+}
+
+// gooseBlock is a StatementBegin/End block of a goose Up section: one statement, byte-exact.
+// next is where the text after its StatementEnd line begins.
+type gooseBlock struct{ start, end, next int }
+
+// parseGoose finds the Up and Down sections, the StatementBegin/End blocks of Up and the
+// NO TRANSACTION marker, following goose's own annotation rules (case-insensitive).
+func parseGoose(f *File) ([]gooseBlock, *Error) {
+	const (
+		before = iota
+		inUp
+		inDown
+	)
+	state := before
+	var blocks []gooseBlock
+	blockAt, blockLine := -1, 0
+	upAt, upEnd := -1, len(f.Content)
+	for _, l := range lines(f.Content) {
+		a, ok := gooseAnnotation(l.text)
+		if !ok {
+			if state == before && isSQLLine(l.text) {
+				return nil, &Error{File: f.Name, Line: l.num, Rule: "goose-sql-before-up", Msg: "SQL before \"-- +goose Up\""}
+			}
+			continue
+		}
+		bad := func(msg string) *Error {
+			return &Error{File: f.Name, Line: l.num, Rule: "goose-annotation", Msg: msg}
+		}
+		switch a {
+		case "up":
+			if state != before {
+				return nil, bad("second \"-- +goose Up\"")
+			}
+			state, upAt = inUp, l.end
+		case "down":
+			if state == before {
+				return nil, bad("\"-- +goose Down\" before \"-- +goose Up\"")
+			}
+			if state == inDown {
+				return nil, bad("second \"-- +goose Down\"")
+			}
+			if blockAt >= 0 {
+				return nil, bad("\"-- +goose Down\" inside a StatementBegin block")
+			}
+			state, upEnd = inDown, l.start
+			f.Down = f.Content[l.end:]
+		case "statementbegin":
+			if state == before {
+				return nil, bad("StatementBegin before \"-- +goose Up\"")
+			}
+			if blockAt >= 0 {
+				return nil, bad(fmt.Sprintf("StatementBegin inside the block opened at line %d", blockLine))
+			}
+			blockAt, blockLine = l.end, l.num
+		case "statementend":
+			if blockAt < 0 {
+				return nil, bad("StatementEnd without StatementBegin")
+			}
+			if state == inUp {
+				blocks = append(blocks, gooseBlock{blockAt, l.start, l.end})
+			}
+			blockAt = -1
+		case "no transaction":
+			f.NoTx = true
+		case "envsub on", "envsub off":
+			return nil, &Error{File: f.Name, Line: l.num, Rule: "goose-envsub", Msg: "goose ENVSUB is not supported: the SQL must not depend on the environment it renders in"}
+		default:
+			return nil, bad(fmt.Sprintf("unknown goose annotation %q", a))
+		}
+	}
+	if blockAt >= 0 {
+		return nil, &Error{File: f.Name, Line: blockLine, Rule: "goose-annotation", Msg: "StatementBegin without StatementEnd"}
+	}
+	if upAt < 0 {
+		return nil, &Error{File: f.Name, Rule: "goose-missing-up", Msg: "no \"-- +goose Up\" line; goose files need one"}
+	}
+	f.Up, f.UpOffset = f.Content[upAt:upEnd], upAt
+	return blocks, nil
+}

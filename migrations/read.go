@@ -1,0 +1,299 @@
+package migrations
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Read reads the migration directory fsys (rooted at the directory) and gives its files in
+// order with their statements. Every refusal is an *Error naming the file, line and rule.
+//
+// What Read looks at: the regular files at the top of the directory whose names end in .sql,
+// and schemahook.sum. It ignores subdirectories, dotfiles, README*, atlas.sum (whose presence
+// marks an Atlas directory) and any other file not ending in .sql (notes, .keep, ...), with
+// one exception: a goose directory's numbered .go files are Go migrations, which cannot run
+// from SQL, and are refused. A .sql file or the sum file that is not a regular file (a
+// symlink, a device) is refused.
+func Read(fsys fs.FS, opts Options) (*Dir, error) {
+	opts = opts.withDefaults()
+	name := func(n string) string {
+		if opts.Path == "" {
+			return n
+		}
+		return path.Join(opts.Path, n)
+	}
+	dirName := name(".")
+	if opts.Path == "" {
+		dirName = "."
+	}
+	if !slices.Contains(formats, opts.Format) {
+		return nil, &Error{File: dirName, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q (want auto, schemahook, golang-migrate, goose, flyway or dbmate)", opts.Format)}
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, &Error{File: dirName, Rule: "read", Msg: err.Error()}
+	}
+	if len(entries) > opts.MaxFiles {
+		return nil, &Error{File: dirName, Rule: "limit-files", Msg: fmt.Sprintf("directory holds %d entries, more than the limit of %d", len(entries), opts.MaxFiles)}
+	}
+
+	d := &Dir{Path: opts.Path}
+	var sources []source
+	var goFiles []string
+	atlasSum := false
+	var total int64
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case e.IsDir(), strings.HasPrefix(n, "."), strings.HasPrefix(n, "README"):
+			continue
+		case n == "atlas.sum":
+			atlasSum = true
+			continue
+		case n != SumFileName && !strings.HasSuffix(n, ".sql"):
+			if strings.HasSuffix(n, ".go") {
+				goFiles = append(goFiles, n)
+			}
+			continue
+		}
+		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return nil, &Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
+		}
+		if !e.Type().IsRegular() {
+			return nil, &Error{File: name(n), Rule: "not-regular-file", Msg: fmt.Sprintf("is a %s, not a regular file", typeName(e.Type()))}
+		}
+		b, rerr := readLimited(fsys, n, opts.MaxFileSize)
+		if rerr != nil {
+			rerr.File = name(n)
+			return nil, rerr
+		}
+		total += int64(len(b))
+		if total > opts.MaxTotalSize {
+			return nil, &Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to more than the limit of %d bytes (%d bytes read when %s was reached)", opts.MaxTotalSize, total, n)}
+		}
+		if n == SumFileName {
+			d.Sum = b
+			continue
+		}
+		sources = append(sources, source{name: n, content: string(b)})
+	}
+
+	d.Format = opts.Format
+	if d.Format == FormatAuto {
+		f, derr := detectFormat(sources, atlasSum)
+		if derr != nil {
+			derr.File = name(derr.File)
+			return nil, derr
+		}
+		d.Format = f
+	}
+	if d.Format == FormatGoose {
+		for _, g := range goFiles {
+			if reGoMigration.MatchString(g) {
+				return nil, &Error{File: name(g), Rule: "goose-go-migration", Msg: "goose Go migrations cannot run from SQL; rewrite it as a .sql migration"}
+			}
+		}
+	}
+	files, ferr := buildFiles(d.Format, sources, atlasSum)
+	if ferr != nil {
+		ferr.File = name(ferr.File)
+		return nil, ferr
+	}
+	d.Files = files
+	return d, nil
+}
+
+var formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
+
+var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
+
+// withDefaults fills the zero fields of Options.
+func (o Options) withDefaults() Options {
+	if o.Format == "" {
+		o.Format = FormatAuto
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.MaxTotalSize <= 0 {
+		o.MaxTotalSize = DefaultMaxTotalSize
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	return o
+}
+
+// readLimited reads one file but never more than max+1 bytes, whatever its Stat says.
+func readLimited(fsys fs.FS, n string, maxSize int64) ([]byte, *Error) {
+	f, err := fsys.Open(n)
+	if err != nil {
+		return nil, &Error{Rule: "read", Msg: err.Error()}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > maxSize {
+		return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, &Error{Rule: "read", Msg: err.Error()}
+	}
+	if int64(len(b)) > maxSize {
+		return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
+	}
+	return b, nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+// buildFiles gives the sources their meaning in format f, orders them and refuses duplicates.
+func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
+	var files []*File
+	type attached struct {
+		src     source
+		version string
+	}
+	var downs []attached // golang-migrate .down.sql and Flyway U files, attached below
+	for _, s := range sources {
+		version, desc, kind, err := parseName(f, s.name)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkText(s.content); err != nil {
+			err.File = s.name
+			return nil, err
+		}
+		if kind == "down" || kind == "undo" {
+			downs = append(downs, attached{s, version})
+			continue
+		}
+		sum := sha256.Sum256([]byte(s.content))
+		files = append(files, &File{
+			Name: s.name, Version: version, Description: desc, Repeatable: kind == "repeatable",
+			Content: s.content, Checksum: hex.EncodeToString(sum[:]),
+			MarkerFormat: f == FormatGoose || f == FormatDbmate || (f == FormatNative && atlasSum),
+		})
+	}
+
+	slices.SortStableFunc(files, func(a, b *File) int {
+		if a.Repeatable != b.Repeatable {
+			if a.Repeatable {
+				return 1
+			}
+			return -1
+		}
+		if a.Repeatable {
+			if c := strings.Compare(a.Description, b.Description); c != 0 {
+				return c
+			}
+		} else if c := CompareVersions(a.Version, b.Version); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for i := 1; i < len(files); i++ {
+		a, b := files[i-1], files[i]
+		if a.Repeatable != b.Repeatable {
+			continue
+		}
+		if !a.Repeatable && CompareVersions(a.Version, b.Version) == 0 {
+			return nil, &Error{File: b.Name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s is also the version of %s", b.Version, a.Name)}
+		}
+		if a.Repeatable && a.Description == b.Description {
+			return nil, &Error{File: b.Name, Rule: "duplicate-description", Msg: fmt.Sprintf("repeatable %q is also described by %s", b.Description, a.Name)}
+		}
+	}
+
+	for _, dn := range downs {
+		i := slices.IndexFunc(files, func(x *File) bool { return !x.Repeatable && CompareVersions(x.Version, dn.version) == 0 })
+		if i < 0 {
+			want := "its .up.sql"
+			if f == FormatFlyway {
+				want = "a V file of the same version"
+			}
+			return nil, &Error{File: dn.src.name, Rule: "orphan-down", Msg: fmt.Sprintf("no migration with version %s: a down file needs %s", dn.version, want)}
+		}
+		if files[i].DownName != "" {
+			return nil, &Error{File: dn.src.name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s already has the down file %s", dn.version, files[i].DownName)}
+		}
+		files[i].Down, files[i].DownName = dn.src.content, dn.src.name
+	}
+
+	for _, file := range files {
+		if err := parseSections(f, file); err != nil {
+			if err.File == "" {
+				err.File = file.Name
+			}
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// parseSections finds a file's Up and Down sections and markers, then its statements.
+func parseSections(f Format, file *File) *Error {
+	idx := newLineIndex(file.Content)
+	var blocks []gooseBlock
+	var err *Error
+	switch f {
+	case FormatGoose:
+		blocks, err = parseGoose(file)
+	case FormatDbmate:
+		err = parseDbmate(file)
+	case FormatNative:
+		err = parseAtlasMarkers(file)
+	default:
+		file.Up, file.UpOffset = file.Content, 0
+	}
+	if err != nil {
+		return err
+	}
+	// Statements outside goose blocks come from the parser; each block is one statement.
+	at, end := file.UpOffset, file.UpOffset+len(file.Up)
+	for _, b := range append(blocks, gooseBlock{end, end, end}) {
+		stmts, err := splitRange(file.Content, idx, at, b.start)
+		if err != nil {
+			return err
+		}
+		file.Statements = append(file.Statements, stmts...)
+		if b.start == end {
+			break
+		}
+		inner, err := splitRange(file.Content, idx, b.start, b.end)
+		if err != nil {
+			return err
+		}
+		text := file.Content[b.start:b.end]
+		// Like the parser's statements, a block's SQL goes without its final semicolon.
+		if trimmed := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), ";")); trimmed != "" {
+			off := b.start + len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f"))
+			st := Statement{SQL: trimmed, Offset: off}
+			st.Line, st.Col = idx.pos(off)
+			for _, s := range inner {
+				st.NoTx = st.NoTx || s.NoTx
+			}
+			file.Statements = append(file.Statements, st)
+		}
+		at = b.next
+	}
+	return nil
+}

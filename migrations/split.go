@@ -1,0 +1,219 @@
+package migrations
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
+)
+
+// Split cuts sql into statements with the real Postgres parser, so dollar-quoted bodies,
+// semicolons inside strings and comments stay byte-exact. Each Statement.SQL equals what
+// pg_query.SplitWithParser(sql, true) returns; Offset, Line and Col are relative to sql.
+// A syntax error is an *Error with rule "syntax" at the parser's cursor position.
+// SQL holding only comments or whitespace gives zero statements.
+func Split(sql string) ([]Statement, error) {
+	if err := checkText(sql); err != nil {
+		return nil, err
+	}
+	stmts, err := splitRange(sql, newLineIndex(sql), 0, len(sql))
+	if err != nil {
+		return nil, err
+	}
+	return stmts, nil
+}
+
+// splitRange splits content[start:end] and reports positions relative to content. It uses
+// pg_query.Parse rather than SplitWithParser: one parse gives both the statement boundaries
+// (the same raw parser locations SplitWithParser cuts at) and the tree that decides NoTx.
+func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+	sql := content[start:end]
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		e := &Error{Rule: "syntax", Msg: err.Error()}
+		var pe *parser.Error
+		if errors.As(err, &pe) {
+			e.Msg = pe.Message
+			e.Line, e.Col = idx.pos(start + charOffset(sql, pe.Cursorpos))
+		} else {
+			e.Line, e.Col = idx.pos(start)
+		}
+		return nil, e
+	}
+	var out []Statement
+	for _, raw := range tree.Stmts {
+		loc, n := int(raw.StmtLocation), int(raw.StmtLen)
+		if n == 0 { // the last statement without a semicolon runs to the end
+			n = len(sql) - loc
+		}
+		if loc < 0 || n < 0 || loc+n > len(sql) {
+			return nil, &Error{Rule: "syntax", Msg: fmt.Sprintf("parser reported a statement outside the text (%d+%d)", loc, n)}
+		}
+		text := sql[loc : loc+n]
+		trimmed := strings.TrimSpace(text)
+		if trimmed == "" {
+			continue
+		}
+		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
+		line, col := idx.pos(off)
+		out = append(out, Statement{SQL: trimmed, Offset: off, Line: line, Col: col, NoTx: refusesTx(raw.Stmt)})
+	}
+	return out, nil
+}
+
+// charOffset turns the parser's 1-based character cursor into a byte offset of sql.
+func charOffset(sql string, cursor int) int {
+	if cursor <= 1 {
+		return 0
+	}
+	chars := 0
+	for i := range sql {
+		if chars == cursor-1 {
+			return i
+		}
+		chars++
+	}
+	return len(sql)
+}
+
+// checkText refuses what Postgres would refuse before parsing: NUL bytes (which would also
+// cut the text short on its way into the C parser) and invalid UTF-8.
+func checkText(s string) *Error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		line, col := newLineIndex(s).pos(i)
+		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "NUL byte in SQL text"}
+	}
+	if !utf8.ValidString(s) {
+		i := 0
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		line, col := newLineIndex(s).pos(i)
+		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "invalid UTF-8 (migration files must be UTF-8)"}
+	}
+	return nil
+}
+
+// refusesTx reports whether Postgres refuses the statement inside a transaction block
+// (PreventInTransactionBlock in the server). ALTER TYPE ... ADD VALUE is allowed since PG12.
+func refusesTx(node *pg_query.Node) bool {
+	if node == nil {
+		return false
+	}
+	switch n := node.Node.(type) {
+	case *pg_query.Node_IndexStmt:
+		return n.IndexStmt.Concurrent
+	case *pg_query.Node_DropStmt:
+		return n.DropStmt.Concurrent
+	case *pg_query.Node_ReindexStmt:
+		switch n.ReindexStmt.Kind {
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA, pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM, pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
+			return true
+		}
+		return optionOn(n.ReindexStmt.Params, "concurrently", false)
+	case *pg_query.Node_VacuumStmt:
+		return n.VacuumStmt.IsVacuumcmd // ANALYZE alone runs in a transaction
+	case *pg_query.Node_CreatedbStmt, *pg_query.Node_DropdbStmt,
+		*pg_query.Node_CreateTableSpaceStmt, *pg_query.Node_DropTableSpaceStmt,
+		*pg_query.Node_AlterSystemStmt:
+		return true
+	case *pg_query.Node_CreateSubscriptionStmt:
+		o := n.CreateSubscriptionStmt.Options
+		return optionOn(o, "connect", true) && optionOn(o, "create_slot", true)
+	case *pg_query.Node_AlterSubscriptionStmt:
+		switch n.AlterSubscriptionStmt.Kind {
+		case pg_query.AlterSubscriptionType_ALTER_SUBSCRIPTION_REFRESH:
+			return true
+		case pg_query.AlterSubscriptionType_ALTER_SUBSCRIPTION_SET_PUBLICATION,
+			pg_query.AlterSubscriptionType_ALTER_SUBSCRIPTION_ADD_PUBLICATION,
+			pg_query.AlterSubscriptionType_ALTER_SUBSCRIPTION_DROP_PUBLICATION:
+			return optionOn(n.AlterSubscriptionStmt.Options, "refresh", true)
+		}
+	case *pg_query.Node_DropSubscriptionStmt:
+		return true // refused when it drops a replication slot, which only the server knows
+	case *pg_query.Node_AlterTableStmt:
+		for _, c := range n.AlterTableStmt.Cmds {
+			cmd := c.GetAlterTableCmd()
+			if cmd != nil && cmd.Subtype == pg_query.AlterTableType_AT_DetachPartition && cmd.Def.GetPartitionCmd().GetConcurrent() {
+				return true
+			}
+		}
+	case *pg_query.Node_ClusterStmt:
+		return n.ClusterStmt.Relation == nil // CLUSTER of every table
+	case *pg_query.Node_AlterDatabaseStmt:
+		for _, o := range n.AlterDatabaseStmt.Options {
+			if o.GetDefElem().GetDefname() == "tablespace" {
+				return true
+			}
+		}
+	case *pg_query.Node_DiscardStmt:
+		return n.DiscardStmt.Target == pg_query.DiscardMode_DISCARD_ALL
+	case *pg_query.Node_TransactionStmt:
+		k := n.TransactionStmt.Kind
+		return k == pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED || k == pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED
+	}
+	return false
+}
+
+// optionOn reads a boolean option from a DefElem list (WITH (x = false), (CONCURRENTLY) ...);
+// def is its value when absent.
+func optionOn(opts []*pg_query.Node, name string, def bool) bool {
+	for _, o := range opts {
+		d := o.GetDefElem()
+		if d == nil || d.Defname != name {
+			continue
+		}
+		switch a := d.Arg.GetNode().(type) {
+		case nil:
+			return true
+		case *pg_query.Node_Boolean:
+			return a.Boolean.Boolval
+		case *pg_query.Node_Integer:
+			return a.Integer.Ival != 0
+		case *pg_query.Node_String_:
+			switch strings.ToLower(a.String_.Sval) {
+			case "false", "off", "no", "0":
+				return false
+			}
+			return true
+		}
+		return true
+	}
+	return def
+}
+
+// lineIndex maps byte offsets of one text to 1-based lines and columns (in characters).
+type lineIndex struct {
+	text   string
+	starts []int
+}
+
+func newLineIndex(text string) *lineIndex {
+	starts := []int{0}
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return &lineIndex{text: text, starts: starts}
+}
+
+func (x *lineIndex) pos(offset int) (line, col int) {
+	offset = max(0, min(offset, len(x.text)))
+	i := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > offset }) - 1
+	return i + 1, utf8.RuneCountInString(x.text[x.starts[i]:offset]) + 1
+}
+
+// Pos gives the 1-based line and column (in characters) of a byte offset of f.Content, for
+// messages that point into the file.
+func (f *File) Pos(offset int) (line, col int) {
+	return newLineIndex(f.Content).pos(offset)
+}

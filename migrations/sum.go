@@ -1,0 +1,124 @@
+package migrations
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// The sum file pins the exact bytes of every migration file so that an edit, an addition or
+// a removal that did not go through `schemahook hash` is caught before anything runs:
+//
+//	h1:<base64 sha256 of all the lines below, each with its newline>
+//	<name> h1:<base64 sha256 of the file's bytes>
+//
+// It lists every file the directory holds, in Dir order, each golang-migrate .down.sql or
+// Flyway U file right after the file it belongs to: down files are never run, but they are
+// reviewed like the rest and a silent edit is still worth catching.
+
+// ComputeSum gives the content schemahook.sum must have for d.
+func (d *Dir) ComputeSum() []byte {
+	var body strings.Builder
+	for _, e := range d.sumEntries() {
+		body.WriteString(e.name + " h1:" + e.hash + "\n")
+	}
+	return []byte("h1:" + h1(body.String()) + "\n" + body.String())
+}
+
+type sumEntry struct{ name, hash string }
+
+func (d *Dir) sumEntries() []sumEntry {
+	var out []sumEntry
+	for _, f := range d.Files {
+		out = append(out, sumEntry{f.Name, h1(f.Content)})
+		if f.DownName != "" {
+			out = append(out, sumEntry{f.DownName, h1(f.Down)})
+		}
+	}
+	return out
+}
+
+func h1(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// CheckSum compares d.Sum with the files read. It returns nil when the directory has no sum
+// file or when it matches; otherwise an *Error (rule "stale-sum", or "sum-syntax" for a line
+// that is not a sum line) naming every file added, changed or removed since the sum was
+// written, or saying that the first line was edited by hand.
+func (d *Dir) CheckSum() error {
+	if d.Sum == nil {
+		return nil
+	}
+	file := SumFileName
+	if d.Path != "" {
+		file = path.Join(d.Path, SumFileName)
+	}
+	hint := fmt.Sprintf("review the change, then run `schemahook hash %s`", d.hashArg())
+	text := strings.ReplaceAll(string(d.Sum), "\r\n", "\n")
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "h1:") {
+		return &Error{File: file, Line: 1, Rule: "sum-syntax", Msg: "first line is not \"h1:<hash>\"; " + hint}
+	}
+	recorded := map[string]string{}
+	var body strings.Builder
+	for i, l := range lines[1:] {
+		at := strings.LastIndex(l, " h1:")
+		if at <= 0 {
+			return &Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: "not a \"<file> h1:<hash>\" line; " + hint}
+		}
+		name := l[:at]
+		if _, dup := recorded[name]; dup {
+			return &Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: fmt.Sprintf("%s is listed twice; %s", name, hint)}
+		}
+		recorded[name] = l[at+len(" h1:"):]
+		body.WriteString(l + "\n")
+	}
+
+	var added, changed, removed []string
+	seen := map[string]bool{}
+	for _, e := range d.sumEntries() {
+		seen[e.name] = true
+		h, ok := recorded[e.name]
+		switch {
+		case !ok:
+			added = append(added, e.name)
+		case h != e.hash:
+			changed = append(changed, e.name)
+		}
+	}
+	for name := range recorded {
+		if !seen[name] {
+			removed = append(removed, name)
+		}
+	}
+	sort.Strings(removed)
+	var parts []string
+	for _, p := range []struct {
+		what  string
+		names []string
+	}{{"added", added}, {"changed", changed}, {"removed", removed}} {
+		if len(p.names) > 0 {
+			parts = append(parts, p.what+" "+strings.Join(p.names, ", "))
+		}
+	}
+	if len(parts) > 0 {
+		return &Error{File: file, Rule: "stale-sum", Msg: fmt.Sprintf("does not match the directory: %s; %s", strings.Join(parts, "; "), hint)}
+	}
+	if lines[0] != "h1:"+h1(body.String()) {
+		return &Error{File: file, Line: 1, Rule: "stale-sum", Msg: "first line does not match the lines below it (edited by hand?); " + hint}
+	}
+	return nil
+}
+
+// hashArg is the directory argument to suggest for `schemahook hash`.
+func (d *Dir) hashArg() string {
+	if d.Path == "" {
+		return "DIR"
+	}
+	return d.Path
+}

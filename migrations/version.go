@@ -1,0 +1,66 @@
+package migrations
+
+import "strings"
+
+// CompareVersions orders two versions by value, never lexically: each is split into parts at
+// '.' or '_' (Flyway writes 1_2 for 1.2), parts compare as unbounded integers (leading zeros
+// do not count), and missing trailing parts count as zero, as Flyway does. So "9" < "10",
+// "1.9" < "1.10", and "001" == "1" == "1.0": equal by value means the same version, which Read
+// reports as a duplicate. A part that is not all digits compares after numeric ones, lexically
+// (Read never produces such versions; the rule only keeps the order total).
+// It returns -1, 0 or +1.
+func CompareVersions(a, b string) int {
+	pa, pb := versionParts(a), versionParts(b)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		if c := comparePart(x, y); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func versionParts(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.FieldsFunc(v, func(r rune) bool { return r == '.' || r == '_' })
+}
+
+func comparePart(x, y string) int {
+	dx, dy := isDigits(x), isDigits(y)
+	switch {
+	case dx && dy:
+		x, y = strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
+		if len(x) != len(y) {
+			if len(x) < len(y) {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	case dx:
+		return -1
+	case dy:
+		return 1
+	}
+	return strings.Compare(x, y)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
