@@ -1,0 +1,345 @@
+// Package config is schemahook.yaml: the Database document an app directory carries, its
+// defaults, and a strict load that names every unknown field and bad value, because a typo
+// in a config that drives a database migration must stop the render, not be ignored.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// FileName is the config file; its presence is what the plugin's discovery matches.
+const FileName = "schemahook.yaml"
+
+// The document's type.
+const (
+	APIVersion = "schemahook.dev/v1alpha1"
+	Kind       = "Database"
+)
+
+// MaxSize caps schemahook.yaml: a config is a few hundred bytes, anything near this is a mistake.
+const MaxSize = 64 << 10
+
+// Enumerations accepted by the spec.
+var (
+	Formats     = []string{"auto", "schemahook", "golang-migrate", "goose", "flyway", "dbmate"}
+	DevModes    = []string{"ephemeral", "none", "url"}
+	LintLevels  = []string{"error", "warn", "off"}
+	TxModes     = []string{"file", "all", "none"}
+	defaultSpec = Spec{
+		URL:        URLSource{SecretKeyRef: &SecretKeyRef{Key: "url"}},
+		Migrations: Migrations{Dir: "migrations", Format: "auto"},
+		Dev:        Dev{Mode: "ephemeral"},
+		Lint:       Lint{Policy: "error"},
+		Apply:      Apply{TxMode: "file", LockTimeout: "10s", Timeout: "30m"},
+		Revisions:  Revisions{Schema: "schemahook"},
+	}
+)
+
+// Database is the schemahook.yaml document.
+type Database struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+}
+
+// Metadata names the database; the name prefixes every rendered object.
+type Metadata struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Spec is what the hook Job does and with which credentials.
+type Spec struct {
+	URL        URLSource  `json:"url"`
+	Migrations Migrations `json:"migrations"`
+	Dev        Dev        `json:"dev"`
+	Lint       Lint       `json:"lint"`
+	Apply      Apply      `json:"apply"`
+	Revisions  Revisions  `json:"revisions"`
+	// Image overrides the hook Job's image (default: the image this binary was built for).
+	Image string `json:"image,omitempty"`
+	// Resources of the hook container; unset fields keep the defaults.
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// URLSource points at a database URL; only a Secret reference, never a literal, so a URL
+// cannot end up in Git or in rendered manifests.
+type URLSource struct {
+	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// SecretKeyRef names a key of a Secret in the Application's namespace.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// Migrations locates the directory inside the app directory.
+type Migrations struct {
+	Dir    string `json:"dir,omitempty"`
+	Format string `json:"format,omitempty"`
+}
+
+// Dev chooses the database the migrations are first replayed on.
+type Dev struct {
+	Mode string     `json:"mode,omitempty"` // ephemeral | none | url (implied by url)
+	URL  *URLSource `json:"url,omitempty"`
+}
+
+// Lint sets the policy and per-rule overrides (CODE: error|warn|off).
+type Lint struct {
+	Policy string            `json:"policy,omitempty"`
+	Rules  map[string]string `json:"rules,omitempty"`
+}
+
+// Apply tunes how the target is migrated. Durations are Go durations ("10s", "30m").
+type Apply struct {
+	TxMode      string `json:"txMode,omitempty"`
+	LockTimeout string `json:"lockTimeout,omitempty"`
+	Timeout     string `json:"timeout,omitempty"`
+	OutOfOrder  bool   `json:"outOfOrder,omitempty"`
+}
+
+// Revisions names the schema of the revisions table; one per migration directory.
+type Revisions struct {
+	Schema string `json:"schema,omitempty"`
+}
+
+// Default returns the config used when the directory has no schemahook.yaml.
+func Default() *Database {
+	d := &Database{APIVersion: APIVersion, Kind: Kind, Spec: defaultSpec}
+	ref := *defaultSpec.URL.SecretKeyRef
+	d.Spec.URL.SecretKeyRef = &ref
+	return d
+}
+
+// Load parses schemahook.yaml strictly over the defaults: unknown or duplicate fields are
+// errors naming their path. It does not Validate, since parameters may still override
+// values (call Validate on the effective config). file names the source in errors.
+func Load(file string, data []byte) (*Database, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%s: %d bytes is over the %d byte limit for a config file", file, len(data), MaxSize)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, cleanYAMLError(err))
+	}
+	d := Default()
+	if len(bytes.TrimSpace(js)) == 0 || string(bytes.TrimSpace(js)) == "null" {
+		return nil, fmt.Errorf("%s: empty document: want apiVersion %s, kind %s", file, APIVersion, Kind)
+	}
+	strict, err := sigsjson.UnmarshalStrict(js, d, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, cleanJSONError(err))
+	}
+	if len(strict) > 0 {
+		msgs := make([]string, len(strict))
+		for i, e := range strict {
+			msgs[i] = e.Error()
+		}
+		return nil, fmt.Errorf("%s: %s", file, strings.Join(msgs, "; "))
+	}
+	// A secretKeyRef written without a key keeps the default key.
+	if r := d.Spec.URL.SecretKeyRef; r != nil && r.Key == "" {
+		r.Key = "url"
+	}
+	return d, nil
+}
+
+var lineRE = regexp.MustCompile(`line (\d+)`)
+
+// cleanYAMLError drops the converter's prefixes, keeping "yaml: line N: ...".
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "yaml: "); i >= 0 {
+		msg = msg[i:]
+	}
+	return errors.New(msg)
+}
+
+func cleanJSONError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	return errors.New(msg)
+}
+
+// Validate checks every value and names the offending field and value.
+func (d *Database) Validate() error {
+	var errs []string
+	bad := func(field, value, want string) {
+		errs = append(errs, fmt.Sprintf("%s: invalid value %q: %s", field, value, want))
+	}
+	if d.APIVersion != APIVersion {
+		bad("apiVersion", d.APIVersion, "want "+APIVersion)
+	}
+	if d.Kind != Kind {
+		bad("kind", d.Kind, "want "+Kind)
+	}
+	if n := d.Metadata.Name; n != "" {
+		if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
+			bad("metadata.name", n, strings.Join(msgs, "; "))
+		}
+	}
+	s := &d.Spec
+	checkRef := func(field string, r *SecretKeyRef, required bool) {
+		if r == nil {
+			if required {
+				errs = append(errs, field+": required: the Secret holding the database URL")
+			}
+			return
+		}
+		if msgs := validation.IsDNS1123Subdomain(r.Name); r.Name == "" || len(msgs) > 0 {
+			bad(field+".name", r.Name, "want a Secret name (DNS-1123 subdomain)")
+		}
+		if msgs := validation.IsConfigMapKey(r.Key); r.Key == "" || len(msgs) > 0 {
+			bad(field+".key", r.Key, "want a Secret key ([-._a-zA-Z0-9]+)")
+		}
+	}
+	checkRef("spec.url.secretKeyRef", s.URL.SecretKeyRef, true)
+	if err := checkRelDir(s.Migrations.Dir); err != "" {
+		bad("spec.migrations.dir", s.Migrations.Dir, err)
+	}
+	if !oneOf(s.Migrations.Format, Formats) {
+		bad("spec.migrations.format", s.Migrations.Format, "one of "+strings.Join(Formats, ", "))
+	}
+	switch {
+	case !oneOf(s.Dev.Mode, DevModes):
+		bad("spec.dev.mode", s.Dev.Mode, "one of "+strings.Join(DevModes, ", "))
+	case s.Dev.Mode == "url" && (s.Dev.URL == nil || s.Dev.URL.SecretKeyRef == nil):
+		errs = append(errs, "spec.dev.url.secretKeyRef: required when spec.dev.mode is url")
+	case s.Dev.Mode != "url" && s.Dev.URL != nil:
+		errs = append(errs, fmt.Sprintf("spec.dev.url: set while spec.dev.mode is %q: remove one of them", s.Dev.Mode))
+	}
+	if s.Dev.URL != nil {
+		checkRef("spec.dev.url.secretKeyRef", s.Dev.URL.SecretKeyRef, true)
+	}
+	if !oneOf(s.Lint.Policy, LintLevels) {
+		bad("spec.lint.policy", s.Lint.Policy, "one of "+strings.Join(LintLevels, ", "))
+	}
+	for _, code := range sortedKeys(s.Lint.Rules) {
+		if !ruleCodeRE.MatchString(code) {
+			bad("spec.lint.rules", code, "want a rule code of letters, digits, '-' or '_'")
+		}
+		if lvl := s.Lint.Rules[code]; !oneOf(lvl, LintLevels) {
+			bad("spec.lint.rules."+code, lvl, "one of "+strings.Join(LintLevels, ", "))
+		}
+	}
+	if !oneOf(s.Apply.TxMode, TxModes) {
+		bad("spec.apply.txMode", s.Apply.TxMode, "one of "+strings.Join(TxModes, ", "))
+	}
+	for _, f := range []struct{ field, v string }{{"spec.apply.lockTimeout", s.Apply.LockTimeout}, {"spec.apply.timeout", s.Apply.Timeout}} {
+		if dur, err := time.ParseDuration(f.v); err != nil || dur <= 0 {
+			bad(f.field, f.v, "want a positive duration such as 10s or 30m")
+		}
+	}
+	if !identRE.MatchString(s.Revisions.Schema) {
+		bad("spec.revisions.schema", s.Revisions.Schema, "want a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)")
+	}
+	if s.Image != "" && !imageRE.MatchString(s.Image) {
+		bad("spec.image", s.Image, "want an image reference such as registry/repo:tag")
+	}
+	if r := s.Resources; r != nil {
+		if len(r.Claims) > 0 {
+			errs = append(errs, "spec.resources.claims: not supported")
+		}
+		for _, kind := range []struct {
+			field string
+			l     corev1.ResourceList
+		}{{"spec.resources.requests", r.Requests}, {"spec.resources.limits", r.Limits}} {
+			for _, name := range sortedKeys(kind.l) {
+				if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
+					bad(kind.field, string(name), "want cpu, memory or ephemeral-storage")
+				}
+				if q := kind.l[name]; q.Sign() <= 0 {
+					bad(kind.field+"."+string(name), q.String(), "want a positive quantity")
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+var (
+	ruleCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+	identRE    = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	// imageRE is deliberately loose: registry/path[:tag][@digest] without spaces or quotes.
+	imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]?(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+)
+
+// checkRelDir refuses absolute paths and "..": the migrations dir stays inside the app dir.
+func checkRelDir(dir string) string {
+	if dir == "" {
+		return "want a relative directory"
+	}
+	if strings.HasPrefix(dir, "/") || strings.Contains(dir, `\`) {
+		return "want a relative, slash-separated directory inside the app directory"
+	}
+	for _, part := range strings.Split(dir, "/") {
+		if part == ".." {
+			return "must not leave the app directory (..)"
+		}
+	}
+	return ""
+}
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+// DefaultResources are the hook container's requests and limits: enough for a small
+// ephemeral Postgres plus the runtime, capped so a runaway replay cannot starve the node.
+func DefaultResources() corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("100m"),
+			corev1.ResourceMemory: resource.MustParse("256Mi"),
+		},
+		Limits: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("1"),
+			corev1.ResourceMemory: resource.MustParse("1Gi"),
+		},
+	}
+}
+
+// EffectiveResources overlays spec.resources on the defaults, key by key.
+func (s *Spec) EffectiveResources() corev1.ResourceRequirements {
+	r := DefaultResources()
+	if s.Resources == nil {
+		return r
+	}
+	for k, v := range s.Resources.Requests {
+		r.Requests[k] = v
+	}
+	for k, v := range s.Resources.Limits {
+		r.Limits[k] = v
+	}
+	return r
+}

@@ -1,0 +1,2 @@
+ALTER TABLE customers ADD COLUMN name text;
+COMMENT ON COLUMN customers.name IS 'Display name; may be empty.';

@@ -1,0 +1,322 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/schemahook/schemahook/config"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// MaxParametersSize caps ARGOCD_APP_PARAMETERS; real parameter lists are a few hundred bytes.
+const MaxParametersSize = 256 << 10
+
+// Parameter is one entry of ARGOCD_APP_PARAMETERS: a name and exactly one of string, array
+// or map, as Argo CD sends them.
+type Parameter struct {
+	Name   string            `json:"name"`
+	String *string           `json:"string,omitempty"`
+	Array  []string          `json:"array,omitempty"`
+	Map    map[string]string `json:"map,omitempty"`
+}
+
+// ParameterAnnouncement is what Argo CD's UI shows for a parameter (the CMP
+// "parameters.static" entry and each element of the dynamic announcement).
+type ParameterAnnouncement struct {
+	Name           string            `json:"name"`
+	Title          string            `json:"title,omitempty"`
+	Tooltip        string            `json:"tooltip,omitempty"`
+	Required       bool              `json:"required,omitempty"`
+	ItemType       string            `json:"itemType,omitempty"`
+	CollectionType string            `json:"collectionType,omitempty"`
+	String         string            `json:"string,omitempty"`
+	Array          []string          `json:"array,omitempty"`
+	Map            map[string]string `json:"map,omitempty"`
+}
+
+// param is a known parameter: its announcement text, how to read the current value from a
+// config, and how to set it.
+type param struct {
+	name, title, tooltip string
+	isMap                bool
+	get                  func(c *config.Database) string
+	getMap               func(c *config.Database) map[string]string
+	set                  func(c *config.Database, v string) error
+	setMap               func(c *config.Database, m map[string]string) error
+}
+
+// params lists every parameter in announcement order; names are kebab-case flat keys so an
+// ApplicationSet can stamp them without knowing the config's nesting.
+var params = []param{
+	{name: "name", title: "Name", tooltip: "Prefix of every rendered object (DNS-1123 label). Default: metadata.name, else the Application's name.",
+		get: func(c *config.Database) string { return c.Metadata.Name },
+		set: func(c *config.Database, v string) error { c.Metadata.Name = v; return nil }},
+	{name: "url-secret", title: "Database URL Secret", tooltip: "Name of the Secret (usually from a SealedSecret in the directory) holding the target database URL.",
+		get: func(c *config.Database) string { return ref(c.Spec.URL.SecretKeyRef).Name },
+		set: func(c *config.Database, v string) error { urlRef(c).Name = v; return nil }},
+	{name: "url-key", title: "Database URL key", tooltip: "Key of the database URL in that Secret.",
+		get: func(c *config.Database) string { return ref(c.Spec.URL.SecretKeyRef).Key },
+		set: func(c *config.Database, v string) error { urlRef(c).Key = v; return nil }},
+	{name: "dir", title: "Migrations directory", tooltip: "Directory of the migrations, relative to the app directory.",
+		get: func(c *config.Database) string { return c.Spec.Migrations.Dir },
+		set: func(c *config.Database, v string) error { c.Spec.Migrations.Dir = v; return nil }},
+	{name: "format", title: "Directory format", tooltip: "auto, schemahook, golang-migrate, goose, flyway or dbmate.",
+		get: func(c *config.Database) string { return c.Spec.Migrations.Format },
+		set: func(c *config.Database, v string) error { c.Spec.Migrations.Format = v; return nil }},
+	{name: "dev-mode", title: "Dev database", tooltip: "ephemeral (a throwaway Postgres inside the Job), url (a dev server from dev-url-secret) or none.",
+		get: func(c *config.Database) string { return c.Spec.Dev.Mode },
+		set: func(c *config.Database, v string) error {
+			c.Spec.Dev.Mode = v
+			if v != "url" {
+				c.Spec.Dev.URL = nil
+			}
+			return nil
+		}},
+	{name: "dev-url-secret", title: "Dev database URL Secret", tooltip: "Secret holding the dev server's URL (sets dev-mode to url).",
+		get: func(c *config.Database) string { return devRef(c, false).Name },
+		set: func(c *config.Database, v string) error { devRef(c, true).Name = v; return nil }},
+	{name: "dev-url-key", title: "Dev database URL key", tooltip: "Key of the dev URL in that Secret.",
+		get: func(c *config.Database) string { return devRef(c, false).Key },
+		set: func(c *config.Database, v string) error { devRef(c, true).Key = v; return nil }},
+	{name: "lint-policy", title: "Lint policy", tooltip: "error blocks the apply on a lint error, warn only reports, off skips lint.",
+		get: func(c *config.Database) string { return c.Spec.Lint.Policy },
+		set: func(c *config.Database, v string) error { c.Spec.Lint.Policy = v; return nil }},
+	{name: "lint-rules", title: "Lint rule levels", tooltip: "Per-rule overrides: rule code → error, warn or off. Merged over spec.lint.rules.", isMap: true,
+		getMap: func(c *config.Database) map[string]string { return c.Spec.Lint.Rules },
+		setMap: func(c *config.Database, m map[string]string) error {
+			if c.Spec.Lint.Rules == nil {
+				c.Spec.Lint.Rules = map[string]string{}
+			}
+			for k, v := range m {
+				c.Spec.Lint.Rules[k] = v
+			}
+			return nil
+		}},
+	{name: "tx-mode", title: "Transaction mode", tooltip: "file (one transaction per file), all (one for the whole run) or none.",
+		get: func(c *config.Database) string { return c.Spec.Apply.TxMode },
+		set: func(c *config.Database, v string) error { c.Spec.Apply.TxMode = v; return nil }},
+	{name: "lock-timeout", title: "Lock timeout", tooltip: "How long to wait for the migration lock on the target (Go duration).",
+		get: func(c *config.Database) string { return c.Spec.Apply.LockTimeout },
+		set: func(c *config.Database, v string) error { c.Spec.Apply.LockTimeout = v; return nil }},
+	{name: "timeout", title: "Timeout", tooltip: "Limit of the whole run (Go duration); the Job's deadline is this plus 5 minutes.",
+		get: func(c *config.Database) string { return c.Spec.Apply.Timeout },
+		set: func(c *config.Database, v string) error { c.Spec.Apply.Timeout = v; return nil }},
+	{name: "out-of-order", title: "Allow out-of-order", tooltip: "true applies a pending file older than the newest applied one instead of stopping.",
+		get: func(c *config.Database) string { return fmt.Sprint(c.Spec.Apply.OutOfOrder) },
+		set: func(c *config.Database, v string) error {
+			switch v {
+			case "true":
+				c.Spec.Apply.OutOfOrder = true
+			case "false":
+				c.Spec.Apply.OutOfOrder = false
+			default:
+				return errors.New("want true or false")
+			}
+			return nil
+		}},
+	{name: "revisions-schema", title: "Revisions schema", tooltip: "Schema of the revisions table; one per migration directory on a database.",
+		get: func(c *config.Database) string { return c.Spec.Revisions.Schema },
+		set: func(c *config.Database, v string) error { c.Spec.Revisions.Schema = v; return nil }},
+	{name: "image", title: "Hook image", tooltip: "Image of the migrate Job. Default: the image of this sidecar, so they never drift apart.",
+		get: func(c *config.Database) string { return c.Spec.Image },
+		set: func(c *config.Database, v string) error { c.Spec.Image = v; return nil }},
+	resourceParam("cpu-request", "CPU request", "requests", corev1.ResourceCPU),
+	resourceParam("memory-request", "Memory request", "requests", corev1.ResourceMemory),
+	resourceParam("cpu-limit", "CPU limit", "limits", corev1.ResourceCPU),
+	resourceParam("memory-limit", "Memory limit", "limits", corev1.ResourceMemory),
+}
+
+func resourceParam(name, title, which string, res corev1.ResourceName) param {
+	list := func(r corev1.ResourceRequirements) corev1.ResourceList {
+		if which == "requests" {
+			return r.Requests
+		}
+		return r.Limits
+	}
+	return param{name: name, title: title, tooltip: title + " of the migrate Job's container (Kubernetes quantity).",
+		get: func(c *config.Database) string {
+			q := list(c.Spec.EffectiveResources())[res]
+			return q.String()
+		},
+		set: func(c *config.Database, v string) error {
+			q, err := resource.ParseQuantity(v)
+			if err != nil {
+				return errors.New("want a Kubernetes quantity such as 500m or 512Mi")
+			}
+			if c.Spec.Resources == nil {
+				c.Spec.Resources = &corev1.ResourceRequirements{}
+			}
+			if which == "requests" {
+				if c.Spec.Resources.Requests == nil {
+					c.Spec.Resources.Requests = corev1.ResourceList{}
+				}
+				c.Spec.Resources.Requests[res] = q
+			} else {
+				if c.Spec.Resources.Limits == nil {
+					c.Spec.Resources.Limits = corev1.ResourceList{}
+				}
+				c.Spec.Resources.Limits[res] = q
+			}
+			return nil
+		}}
+}
+
+func ref(r *config.SecretKeyRef) config.SecretKeyRef {
+	if r == nil {
+		return config.SecretKeyRef{}
+	}
+	return *r
+}
+
+func urlRef(c *config.Database) *config.SecretKeyRef {
+	if c.Spec.URL.SecretKeyRef == nil {
+		c.Spec.URL.SecretKeyRef = &config.SecretKeyRef{Key: "url"}
+	}
+	return c.Spec.URL.SecretKeyRef
+}
+
+// devRef returns the dev URL reference; create switches the dev mode to url.
+func devRef(c *config.Database, create bool) *config.SecretKeyRef {
+	if c.Spec.Dev.URL == nil || c.Spec.Dev.URL.SecretKeyRef == nil {
+		if !create {
+			return &config.SecretKeyRef{}
+		}
+		c.Spec.Dev.URL = &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Key: "url"}}
+	}
+	if create {
+		c.Spec.Dev.Mode = "url"
+	}
+	return c.Spec.Dev.URL.SecretKeyRef
+}
+
+func lookup(name string) *param {
+	for i := range params {
+		if params[i].name == name {
+			return &params[i]
+		}
+	}
+	return nil
+}
+
+// ParseParameters reads ARGOCD_APP_PARAMETERS strictly: valid JSON, a list of objects with
+// known fields, each a known parameter set once with the kind of value it takes. An empty
+// string means no parameters.
+func ParseParameters(data string) ([]Parameter, error) {
+	if strings.TrimSpace(data) == "" {
+		return nil, nil
+	}
+	if len(data) > MaxParametersSize {
+		return nil, fmt.Errorf("ARGOCD_APP_PARAMETERS: %d bytes is over the %d byte limit", len(data), MaxParametersSize)
+	}
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.DisallowUnknownFields()
+	var ps []Parameter
+	if err := dec.Decode(&ps); err != nil {
+		return nil, fmt.Errorf("ARGOCD_APP_PARAMETERS: invalid JSON: %w", err)
+	}
+	if rest, _ := dec.Token(); rest != nil || dec.More() {
+		return nil, errors.New("ARGOCD_APP_PARAMETERS: invalid JSON: data after the list")
+	}
+	seen := map[string]bool{}
+	for i, p := range ps {
+		kinds := 0
+		if p.String != nil {
+			kinds++
+		}
+		if p.Array != nil {
+			kinds++
+		}
+		if p.Map != nil {
+			kinds++
+		}
+		where := fmt.Sprintf("ARGOCD_APP_PARAMETERS[%d]", i)
+		if p.Name == "" {
+			return nil, fmt.Errorf("%s: parameter without a name", where)
+		}
+		def := lookup(p.Name)
+		if def == nil {
+			return nil, fmt.Errorf("%s: unknown parameter %q (known: %s)", where, p.Name, strings.Join(Names(), ", "))
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("%s: parameter %q given twice", where, p.Name)
+		}
+		seen[p.Name] = true
+		switch {
+		case kinds > 1:
+			return nil, fmt.Errorf("%s: parameter %q has more than one of string, array and map", where, p.Name)
+		case def.isMap && p.String != nil, def.isMap && p.Array != nil:
+			return nil, fmt.Errorf("%s: parameter %q takes a map", where, p.Name)
+		case !def.isMap && (p.Map != nil || p.Array != nil):
+			return nil, fmt.Errorf("%s: parameter %q takes a string", where, p.Name)
+		}
+	}
+	return ps, nil
+}
+
+// Names lists the parameter names in announcement order.
+func Names() []string {
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = p.name
+	}
+	return names
+}
+
+// ApplyParameters overrides cfg with ps (already parsed). Empty strings are ignored, as
+// Argo CD sends them for parameters the user cleared. Values are checked by Validate later;
+// errors here name the parameter.
+func ApplyParameters(cfg *config.Database, ps []Parameter) error {
+	for _, p := range ps {
+		def := lookup(p.Name)
+		if def == nil {
+			return fmt.Errorf("unknown parameter %q", p.Name)
+		}
+		var err error
+		switch {
+		case def.isMap:
+			if len(p.Map) > 0 {
+				err = def.setMap(cfg, p.Map)
+			}
+		case p.String != nil && *p.String != "":
+			err = def.set(cfg, *p.String)
+		}
+		if err != nil {
+			return fmt.Errorf("parameter %q: invalid value: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// announce describes every parameter with the effective value of cfg as its default.
+func announce(cfg *config.Database) []ParameterAnnouncement {
+	out := make([]ParameterAnnouncement, 0, len(params))
+	for _, p := range params {
+		a := ParameterAnnouncement{Name: p.name, Title: p.title, Tooltip: p.tooltip}
+		if p.isMap {
+			a.CollectionType = "map"
+			a.Map = map[string]string{}
+			for k, v := range p.getMap(cfg) {
+				a.Map[k] = v
+			}
+		} else {
+			a.String = p.get(cfg)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// marshalAnnouncements renders announcements as indented JSON (map keys come out sorted).
+func marshalAnnouncements(as []ParameterAnnouncement) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(as); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

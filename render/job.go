@@ -1,0 +1,221 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Where the hook container finds things; the runtime's flags name the same paths.
+const (
+	MigrationsPath = "/migrations"
+	// TerminationLog is where the runtime writes its one-line report for `kubectl describe`.
+	TerminationLog = "/dev/termination-log"
+	// RunAs is the uid and gid of the image's non-root user.
+	RunAs = 999
+	// DeadlineMargin is added to the run timeout for the Job's activeDeadlineSeconds: the
+	// runtime stops itself at its timeout and reports; the deadline is only the backstop
+	// (image pull, dev database start, report) and must not cut the report short.
+	DeadlineMargin = 5 * time.Minute
+)
+
+// migrateJob is the PreSync hook that runs `schemahook migrate apply` on the files of the
+// migrations ConfigMap(s). The database URL reaches it only as a secretKeyRef.
+func migrateJob(in Input, cmNames []string, shards []map[string]string, paths map[string]string) (Object, error) {
+	c := in.Config
+	s := &c.Spec
+	timeout, err := time.ParseDuration(s.Apply.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("spec.apply.timeout %q: %w", s.Apply.Timeout, err)
+	}
+	deadline := int64((timeout + DeadlineMargin) / time.Second)
+
+	args := []string{"schemahook", "migrate", "apply", "--dir=" + MigrationsPath}
+	if s.Migrations.Format != "" && s.Migrations.Format != "auto" {
+		args = append(args, "--format="+s.Migrations.Format)
+	}
+	env := []corev1.EnvVar{{
+		Name: "DATABASE_URL",
+		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: s.URL.SecretKeyRef.Name},
+			Key:                  s.URL.SecretKeyRef.Key,
+		}},
+	}}
+	switch s.Dev.Mode {
+	case "url":
+		ref := s.Dev.URL.SecretKeyRef
+		env = append(env, corev1.EnvVar{
+			Name: "SCHEMAHOOK_DEV_URL",
+			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name},
+				Key:                  ref.Key,
+			}},
+		})
+		// Kubernetes expands $(VAR) from the container's env: the manifest holds only the
+		// reference, never the URL.
+		args = append(args, "--dev-url=$(SCHEMAHOOK_DEV_URL)")
+	default:
+		args = append(args, "--dev-url="+s.Dev.Mode)
+	}
+	args = append(args, "--lint="+s.Lint.Policy)
+	for _, code := range sortedKeys(s.Lint.Rules) {
+		args = append(args, fmt.Sprintf("--lint-rule=%s=%s", code, s.Lint.Rules[code]))
+	}
+	args = append(args,
+		"--tx-mode="+s.Apply.TxMode,
+		"--lock-timeout="+s.Apply.LockTimeout,
+		"--timeout="+s.Apply.Timeout,
+		"--revisions-schema="+s.Revisions.Schema,
+	)
+	if s.Apply.OutOfOrder {
+		args = append(args, "--allow-out-of-order")
+	}
+	args = append(args, "--termination-log="+TerminationLog)
+	env = append(env,
+		corev1.EnvVar{Name: "SCHEMAHOOK_APP", Value: in.PartOf},
+		corev1.EnvVar{Name: "SCHEMAHOOK_REVISION", Value: in.Revision},
+		corev1.EnvVar{Name: "TMPDIR", Value: "/tmp"},
+	)
+
+	// One projected volume over every shard, each key mapped back to its relative path.
+	var sources []corev1.VolumeProjection
+	for i, sh := range shards {
+		var items []corev1.KeyToPath
+		for _, key := range sortedKeys(sh) {
+			items = append(items, corev1.KeyToPath{Key: key, Path: paths[key]})
+		}
+		sources = append(sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cmNames[i]},
+			Items:                items,
+		}})
+	}
+	shmLimit := resource.MustParse("64Mi")
+	lbls := stringLabels(labels(in, "migrate"))
+	annotations := map[string]string{
+		AnnotationHook:             "PreSync",
+		AnnotationHookDeletePolicy: "BeforeHookCreation",
+		AnnotationSyncWave:         WaveMigrate,
+	}
+	if in.Revision != "" {
+		annotations[AnnotationRevision] = in.Revision
+	}
+	job := batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        ObjectName(in.Name, "migrate"),
+			Labels:      lbls,
+			Annotations: annotations,
+		},
+		Spec: batchv1.JobSpec{
+			// A failed migration is not retried by Kubernetes: it fails the sync, and an
+			// Argo CD retry recreates the Job, which resumes idempotently.
+			BackoffLimit:          ptr(int32(0)),
+			ActiveDeadlineSeconds: ptr(deadline),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: lbls},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					AutomountServiceAccountToken:  ptr(false),
+					EnableServiceLinks:            ptr(false),
+					TerminationGracePeriodSeconds: ptr(int64(30)),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr(true),
+						RunAsUser:      ptr(int64(RunAs)),
+						RunAsGroup:     ptr(int64(RunAs)),
+						FSGroup:        ptr(int64(RunAs)),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:    "migrate",
+						Image:   in.Image,
+						Command: args,
+						Env:     env,
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "migrations", MountPath: MigrationsPath, ReadOnly: true},
+							{Name: "tmp", MountPath: "/tmp"},
+							{Name: "dshm", MountPath: "/dev/shm"},
+						},
+						Resources:                s.EffectiveResources(),
+						TerminationMessagePath:   TerminationLog,
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+						SecurityContext: &corev1.SecurityContext{
+							RunAsNonRoot:             ptr(true),
+							AllowPrivilegeEscalation: ptr(false),
+							ReadOnlyRootFilesystem:   ptr(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "migrations", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}},
+						// The dev database's data directory and socket live under /tmp.
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "dshm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							Medium: corev1.StorageMediumMemory, SizeLimit: &shmLimit}}},
+					},
+				},
+			},
+		},
+	}
+	return toObject(job)
+}
+
+// toObject converts a typed object to generic data without the fields the API server
+// fills in (creationTimestamp, status), which would only add noise to the diff.
+func toObject(v any) (Object, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var o Object
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, err
+	}
+	delete(o, "status")
+	stripCreationTimestamp(o)
+	return o, nil
+}
+
+func stripCreationTimestamp(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if k == "metadata" {
+				if m, ok := c.(map[string]any); ok {
+					if m["creationTimestamp"] == nil {
+						delete(m, "creationTimestamp")
+					}
+				}
+			}
+			stripCreationTimestamp(c)
+		}
+	case []any:
+		for _, c := range t {
+			stripCreationTimestamp(c)
+		}
+	}
+}
+
+func stringLabels(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v.(string)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,355 @@
+// Package render turns an effective config and a migration directory into the Kubernetes
+// objects of DESIGN.md's table. It is a pure function: no clock, no environment, no map
+// order leaks, so the same input always gives byte-identical output and Argo CD's diff
+// only moves when Git does.
+package render
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/schemahook/schemahook/config"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+)
+
+// Argo CD annotations and the values render uses.
+const (
+	AnnotationHook             = "argocd.argoproj.io/hook"
+	AnnotationHookDeletePolicy = "argocd.argoproj.io/hook-delete-policy"
+	AnnotationSyncWave         = "argocd.argoproj.io/sync-wave"
+	AnnotationSyncOptions      = "argocd.argoproj.io/sync-options"
+	AnnotationRevision         = "schemahook.dev/revision"
+
+	// WaveCredentials runs before WaveMigrate, so the Secret the Job reads exists first.
+	WaveCredentials = "-1"
+	WaveMigrate     = "0"
+)
+
+// ShardBudget is how many bytes of keys and values one ConfigMap carries before render
+// starts another: under the API server's 1 MiB limit with room for metadata.
+const ShardBudget = 900 << 10
+
+// Object is one rendered manifest as generic JSON-shaped data; Encode writes it with sorted
+// keys.
+type Object = map[string]any
+
+// Input is everything a render depends on. Callers resolve and validate it (package plugin).
+type Input struct {
+	// Name prefixes every object; a DNS-1123 label (shortened names keep a hash of it).
+	Name string
+	// PartOf is the app.kubernetes.io/part-of label: the Argo CD Application, else Name.
+	PartOf string
+	// Revision is the Git commit rendered; it goes on the Job only (see schemaConfigMaps).
+	Revision string
+	// Image is the hook Job's container image.
+	Image string
+	// Config is the effective, validated config.
+	Config *config.Database
+	// Files are the migration directory's files, sorted by Name (slash-separated, relative
+	// to the migrations directory), including the sum file: the exact bytes the Job reads.
+	Files []File
+	// Manifests are the other manifests of the app directory in file, then document order.
+	Manifests []Manifest
+}
+
+// File is one file of the migrations directory.
+type File struct {
+	Name    string
+	Content string
+}
+
+// Manifest is a passed-through document of the app directory.
+type Manifest struct {
+	Source string // file:line, for errors
+	Object Object
+}
+
+// Render builds the objects in a stable order: credentials SealedSecrets (wave -1 hooks),
+// the migrations ConfigMap(s) and Job (wave 0 hooks), the schema ConfigMap(s), then every
+// other manifest as found.
+func Render(in Input) ([]Object, error) {
+	if msgs := validation.IsDNS1123Label(in.Name); len(msgs) > 0 {
+		return nil, fmt.Errorf("name %q: %s", in.Name, strings.Join(msgs, "; "))
+	}
+	if in.Config == nil {
+		return nil, fmt.Errorf("render %s: no config", in.Name)
+	}
+	data, paths, err := configMapData(in.Files)
+	if err != nil {
+		return nil, err
+	}
+	shards := shard(data)
+
+	var creds, others []Object
+	credNames := credentialSecretNames(in.Config)
+	for _, m := range in.Manifests {
+		if isSealedSecret(m.Object) && credNames[nameOf(m.Object)] {
+			creds = append(creds, credentialHook(m.Object))
+			continue
+		}
+		others = append(others, m.Object)
+	}
+
+	out := append([]Object{}, creds...)
+	migrationNames := make([]string, len(shards))
+	for i, sh := range shards {
+		migrationNames[i] = shardName(in.Name, "migrations", i, len(shards))
+		cm := configMap(in, migrationNames[i], "migrations", sh)
+		setAnnotations(cm, map[string]string{
+			AnnotationHook:             "PreSync",
+			AnnotationHookDeletePolicy: "BeforeHookCreation",
+			AnnotationSyncWave:         WaveMigrate,
+			AnnotationSyncOptions:      "ServerSideApply=true",
+		})
+		out = append(out, cm)
+	}
+	job, err := migrateJob(in, migrationNames, shards, paths)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, job)
+	out = append(out, schemaConfigMaps(in, shards)...)
+	out = append(out, others...)
+	return out, nil
+}
+
+// schemaConfigMaps are the normal resources Argo CD diffs: the readable SQL and the sum.
+// The Git revision is deliberately not in them: it changes on every commit, so it would
+// make every Application OutOfSync on unrelated commits. It is on the hook Job instead.
+func schemaConfigMaps(in Input, shards []map[string]string) []Object {
+	var out []Object
+	for i, sh := range shards {
+		cm := configMap(in, shardName(in.Name, "schema", i, len(shards)), "schema", sh)
+		setAnnotations(cm, map[string]string{AnnotationSyncOptions: "ServerSideApply=true"})
+		out = append(out, cm)
+	}
+	return out
+}
+
+func configMap(in Input, name, component string, data map[string]string) Object {
+	d := make(map[string]any, len(data))
+	for k, v := range data {
+		d[k] = v
+	}
+	return Object{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata":   Object{"name": name, "labels": labels(in, component)},
+		"data":       d,
+	}
+}
+
+// labels are the standard app.kubernetes.io labels; values are shortened like names.
+func labels(in Input, component string) map[string]any {
+	partOf := in.PartOf
+	if partOf == "" {
+		partOf = in.Name
+	}
+	return map[string]any{
+		"app.kubernetes.io/name":       "schemahook",
+		"app.kubernetes.io/instance":   LabelValue(in.Name),
+		"app.kubernetes.io/component":  component,
+		"app.kubernetes.io/part-of":    LabelValue(partOf),
+		"app.kubernetes.io/managed-by": "schemahook",
+	}
+}
+
+func setAnnotations(o Object, add map[string]string) {
+	meta := o["metadata"].(Object)
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+	}
+	for k, v := range add {
+		ann[k] = v
+	}
+	meta["annotations"] = ann
+}
+
+// ConfigMapKey maps a file's relative path to a ConfigMap key, which must match
+// [-._a-zA-Z0-9]+: "/" becomes "__" and any other byte outside the set becomes "-". The
+// Job's volume maps each key back to its path, so the Job sees the directory unchanged.
+func ConfigMapKey(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '/':
+			b.WriteString("__")
+		case c == '-' || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// configMapData keys the files and refuses two files that map to one key.
+func configMapData(files []File) (map[string]string, map[string]string, error) {
+	data := make(map[string]string, len(files))
+	paths := make(map[string]string, len(files))
+	for _, f := range files {
+		key := ConfigMapKey(f.Name)
+		if msgs := validation.IsConfigMapKey(key); len(msgs) > 0 {
+			return nil, nil, fmt.Errorf("%s: cannot be a ConfigMap key: %s", f.Name, strings.Join(msgs, "; "))
+		}
+		if prev, ok := paths[key]; ok {
+			return nil, nil, fmt.Errorf("%s and %s both map to ConfigMap key %q: rename one of them", prev, f.Name, key)
+		}
+		data[key] = f.Content
+		paths[key] = f.Name
+	}
+	return data, paths, nil
+}
+
+// shard splits data into ConfigMaps of at most ShardBudget bytes, keys in sorted order, so
+// the same files always land in the same shard.
+func shard(data map[string]string) []map[string]string {
+	keys := sortedKeys(data)
+	shards := []map[string]string{{}}
+	size := 0
+	for _, k := range keys {
+		n := len(k) + len(data[k])
+		if size > 0 && size+n > ShardBudget {
+			shards = append(shards, map[string]string{})
+			size = 0
+		}
+		shards[len(shards)-1][k] = data[k]
+		size += n
+	}
+	return shards
+}
+
+// shardName is "<name>-<suffix>" for a single shard, "<name>-<suffix>-<i+1>" otherwise.
+func shardName(name, suffix string, i, n int) string {
+	if n > 1 {
+		suffix = fmt.Sprintf("%s-%d", suffix, i+1)
+	}
+	return ObjectName(name, suffix)
+}
+
+// ObjectName joins name and suffix into a DNS-1123 label of at most 63 characters. A name
+// too long is cut and gets 8 hex characters of its sha256, so two long names that share a
+// prefix still render distinct objects, and the same name always renders the same object.
+func ObjectName(name, suffix string) string {
+	full := name + "-" + suffix
+	if len(full) <= validation.DNS1123LabelMaxLength {
+		return full
+	}
+	sum := sha256.Sum256([]byte(name))
+	hash := hex.EncodeToString(sum[:])[:8]
+	keep := validation.DNS1123LabelMaxLength - len(suffix) - len(hash) - 2
+	if keep < 1 {
+		keep = 1
+	}
+	base := strings.TrimRight(name[:min(keep, len(name))], "-")
+	return base + "-" + hash + "-" + suffix
+}
+
+// LabelValue shortens a label value to 63 characters the same way ObjectName does.
+func LabelValue(v string) string {
+	if len(v) <= validation.LabelValueMaxLength {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	hash := hex.EncodeToString(sum[:])[:8]
+	base := strings.TrimRight(v[:validation.LabelValueMaxLength-len(hash)-1], "-_.")
+	return base + "-" + hash
+}
+
+func nameOf(o Object) string {
+	meta, _ := o["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	return name
+}
+
+func isSealedSecret(o Object) bool {
+	return o["apiVersion"] == "bitnami.com/v1alpha1" && o["kind"] == "SealedSecret"
+}
+
+// credentialSecretNames are the Secrets the Job reads: the target's and the dev server's.
+func credentialSecretNames(c *config.Database) map[string]bool {
+	names := map[string]bool{}
+	if r := c.Spec.URL.SecretKeyRef; r != nil {
+		names[r.Name] = true
+	}
+	if c.Spec.Dev.URL != nil && c.Spec.Dev.URL.SecretKeyRef != nil {
+		names[c.Spec.Dev.URL.SecretKeyRef.Name] = true
+	}
+	return names
+}
+
+// credentialHook makes a credentials SealedSecret a PreSync hook one wave before the Job, so
+// on the very first sync its Secret exists (Argo CD waits for the SealedSecret to be
+// healthy, i.e. decrypted, before the next wave). Argo CD deletes such a hook before
+// re-creating it on every sync (BeforeHookCreation, also its default before v3.3); to keep
+// that from garbage-collecting the Secret the app uses, the Secret is created without an
+// owner reference and marked as managed, so the re-created SealedSecret adopts and updates
+// it in place. Both are template annotations: the ciphertext is untouched.
+func credentialHook(src Object) Object {
+	o := deepCopy(src)
+	setAnnotations(o, map[string]string{
+		AnnotationHook:             "PreSync",
+		AnnotationHookDeletePolicy: "BeforeHookCreation",
+		AnnotationSyncWave:         WaveCredentials,
+	})
+	spec, _ := o["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		o["spec"] = spec
+	}
+	tmpl, _ := spec["template"].(map[string]any)
+	if tmpl == nil {
+		tmpl = map[string]any{}
+		spec["template"] = tmpl
+	}
+	meta, _ := tmpl["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		tmpl["metadata"] = meta
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+	}
+	ann["sealedsecrets.bitnami.com/skip-set-owner-references"] = "true"
+	ann["sealedsecrets.bitnami.com/managed"] = "true"
+	meta["annotations"] = ann
+	return o
+}
+
+func deepCopy(o Object) Object {
+	b, err := json.Marshal(o)
+	if err != nil {
+		panic(fmt.Sprintf("render: copy of a JSON object failed: %v", err))
+	}
+	var c Object
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(fmt.Sprintf("render: copy of a JSON object failed: %v", err))
+	}
+	return c
+}
+
+// Encode writes objs as one YAML stream, "---" between documents, keys sorted.
+func Encode(w io.Writer, objs []Object) error {
+	var buf bytes.Buffer
+	for i, o := range objs {
+		b, err := yaml.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", nameOf(o), err)
+		}
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(b)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
