@@ -199,7 +199,9 @@ func (d *Database) Validate() error {
 			}
 			return
 		}
-		if msgs := validation.IsDNS1123Subdomain(r.Name); r.Name == "" || len(msgs) > 0 {
+		if r.Name == "" {
+			errs = append(errs, field+".name: required: the name of the Secret holding the URL")
+		} else if msgs := validation.IsDNS1123Subdomain(r.Name); len(msgs) > 0 {
 			bad(field+".name", r.Name, "want a Secret name (DNS-1123 subdomain)")
 		}
 		if msgs := validation.IsConfigMapKey(r.Key); r.Key == "" || len(msgs) > 0 {

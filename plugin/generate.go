@@ -58,7 +58,8 @@ func Announce(appDir string, env Env) ([]byte, error) {
 		return nil, err
 	}
 	defer a.root.Close()
-	cfg, _, err := effectiveConfig(a, env)
+	// Announce even when the config is incomplete, so the UI can show what to fill in.
+	cfg, _, err := effectiveConfig(a, env, false)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func (a *app) display(name string) string {
 
 // effectiveConfig is defaults < schemahook.yaml < parameters, validated, and the name the
 // objects take: the name parameter or metadata.name, else the Application's, else the dir's.
-func effectiveConfig(a *app, env Env) (*config.Database, string, error) {
+func effectiveConfig(a *app, env Env, validate bool) (*config.Database, string, error) {
 	cfg := config.Default()
 	data, err := readCapped(a, config.FileName, config.MaxSize)
 	switch {
@@ -141,6 +142,9 @@ func effectiveConfig(a *app, env Env) (*config.Database, string, error) {
 	}
 	if cfg.Metadata.Name == "" {
 		cfg.Metadata.Name = name
+	}
+	if !validate {
+		return cfg, name, nil
 	}
 	if err := cfg.Validate(); err != nil {
 		where := a.display(config.FileName)
@@ -182,7 +186,7 @@ func load(appDir string, env Env) (*loaded, error) {
 		return nil, err
 	}
 	defer a.root.Close()
-	cfg, name, err := effectiveConfig(a, env)
+	cfg, name, err := effectiveConfig(a, env, true)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/internal/version"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -122,7 +123,12 @@ var params = []param{
 		get: func(c *config.Database) string { return c.Spec.Revisions.Schema },
 		set: func(c *config.Database, v string) error { c.Spec.Revisions.Schema = v; return nil }},
 	{name: "image", title: "Hook image", tooltip: "Image of the migrate Job. Default: the image of this sidecar, so they never drift apart.",
-		get: func(c *config.Database) string { return c.Spec.Image },
+		get: func(c *config.Database) string {
+			if c.Spec.Image != "" {
+				return c.Spec.Image
+			}
+			return version.Image()
+		},
 		set: func(c *config.Database, v string) error { c.Spec.Image = v; return nil }},
 	resourceParam("cpu-request", "CPU request", "requests", corev1.ResourceCPU),
 	resourceParam("memory-request", "Memory request", "requests", corev1.ResourceMemory),

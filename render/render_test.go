@@ -1,0 +1,447 @@
+package render_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
+	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/plugin"
+	"github.com/schemahook/schemahook/render"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	psapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.yaml from the current output")
+
+// examples are the app directories of examples/, one per directory format.
+var examples = []string{"native", "golang-migrate", "goose", "flyway", "dbmate"}
+
+// goldenEnv is a fixed Argo CD environment, as the repo-server would give for an example.
+func goldenEnv(example string) []string {
+	return []string{
+		"ARGOCD_APP_NAME=shop-orders",
+		"ARGOCD_APP_NAMESPACE=shop",
+		"ARGOCD_APP_REVISION=0123456789abcdef0123456789abcdef01234567",
+		"ARGOCD_APP_SOURCE_REPO_URL=https://git.example.com/shop/db.git",
+		"ARGOCD_APP_SOURCE_PATH=examples/" + example,
+		"ARGOCD_APP_SOURCE_TARGET_REVISION=main",
+		"KUBE_VERSION=1.34",
+		"KUBE_API_VERSIONS=v1,batch/v1,bitnami.com/v1alpha1",
+		"ARGOCD_ENV_TEAM=payments",
+	}
+}
+
+func generate(t testing.TB, dir string, environ []string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, plugin.Generate(&buf, dir, plugin.EnvFrom(environ)))
+	return buf.Bytes()
+}
+
+// TestGolden renders every example and compares with testdata/golden/<example>.yaml
+// (rewrite with `go test ./render -update`, review the diff).
+func TestGolden(t *testing.T) {
+	for _, ex := range examples {
+		t.Run(ex, func(t *testing.T) {
+			got := generate(t, filepath.Join("..", "examples", ex), goldenEnv(ex))
+			golden := filepath.Join("testdata", "golden", ex+".yaml")
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run `go test ./render -update` to create it")
+			assert.Equal(t, string(want), string(got), "output differs from %s", golden)
+		})
+	}
+}
+
+// documents splits a rendered stream into its documents.
+func documents(t testing.TB, stream []byte) []string {
+	t.Helper()
+	docs := strings.Split(string(stream), "\n---\n")
+	require.NotEmpty(t, docs)
+	return docs
+}
+
+func kindOf(t testing.TB, doc string) (string, string) {
+	var meta struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
+	return meta.Kind, meta.Metadata.Name
+}
+
+// TestObjectsDecodeStrictly decodes every rendered object into its k8s.io/api or
+// sealed-secrets type, refusing unknown fields, and checks the table of DESIGN.md.
+func TestObjectsDecodeStrictly(t *testing.T) {
+	for _, ex := range examples {
+		t.Run(ex, func(t *testing.T) {
+			docs := documents(t, generate(t, filepath.Join("..", "examples", ex), goldenEnv(ex)))
+			kinds := map[string][]string{}
+			for _, doc := range docs {
+				kind, name := kindOf(t, doc)
+				kinds[kind] = append(kinds[kind], name)
+				assert.Empty(t, validation.IsDNS1123Label(name), "name %q", name)
+				switch kind {
+				case "ConfigMap":
+					var cm corev1.ConfigMap
+					require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &cm), name)
+					assert.Empty(t, cm.Namespace)
+					assert.Contains(t, cm.Data, "schemahook.sum")
+					for key := range cm.Data {
+						assert.Empty(t, validation.IsConfigMapKey(key), key)
+					}
+					assert.Equal(t, "schemahook", cm.Labels["app.kubernetes.io/name"])
+					assert.Equal(t, "shop-orders", cm.Labels["app.kubernetes.io/part-of"])
+					if strings.HasSuffix(name, "-migrations") {
+						assert.Equal(t, "PreSync", cm.Annotations[render.AnnotationHook])
+						assert.Equal(t, "BeforeHookCreation", cm.Annotations[render.AnnotationHookDeletePolicy])
+						assert.Equal(t, "migrations", cm.Labels["app.kubernetes.io/component"])
+					} else {
+						assert.Equal(t, "orders-"+ex+"-schema", name)
+						assert.NotContains(t, cm.Annotations, render.AnnotationHook, "the schema ConfigMap is a normal resource")
+						assert.Equal(t, "schema", cm.Labels["app.kubernetes.io/component"])
+					}
+				case "Job":
+					var job batchv1.Job
+					require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &job), name)
+					assert.Equal(t, "orders-"+ex+"-migrate", name)
+					assert.Empty(t, job.Namespace)
+					assert.Equal(t, "PreSync", job.Annotations[render.AnnotationHook])
+					assert.Equal(t, "BeforeHookCreation", job.Annotations[render.AnnotationHookDeletePolicy])
+					assert.Equal(t, render.WaveMigrate, job.Annotations[render.AnnotationSyncWave])
+					assert.Equal(t, int32(0), *job.Spec.BackoffLimit)
+					assert.Equal(t, int64(35*60), *job.Spec.ActiveDeadlineSeconds, "30m timeout + 5m margin")
+					assert.Nil(t, job.Spec.TTLSecondsAfterFinished)
+					c := job.Spec.Template.Spec.Containers[0]
+					assert.Equal(t, "ghcr.io/schemahook/schemahook:latest", c.Image)
+					assert.Equal(t, []string{"schemahook", "migrate", "apply", "--dir=/migrations"}, c.Command[:4])
+					assert.Contains(t, c.Command, "--dev-url=ephemeral")
+					assert.Contains(t, c.Command, "--termination-log=/dev/termination-log")
+					env := map[string]corev1.EnvVar{}
+					for _, e := range c.Env {
+						env[e.Name] = e
+					}
+					require.NotNil(t, env["DATABASE_URL"].ValueFrom)
+					assert.Empty(t, env["DATABASE_URL"].Value, "the URL is never a value")
+					assert.Equal(t, "pg-credentials", env["DATABASE_URL"].ValueFrom.SecretKeyRef.Name)
+					assert.Equal(t, "url", env["DATABASE_URL"].ValueFrom.SecretKeyRef.Key)
+					assert.Equal(t, "0123456789abcdef0123456789abcdef01234567", env["SCHEMAHOOK_REVISION"].Value)
+					assert.Equal(t, "0123456789abcdef0123456789abcdef01234567", job.Annotations[render.AnnotationRevision])
+				case "SealedSecret":
+					var ss ssv1alpha1.SealedSecret
+					require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &ss), name)
+					assert.Equal(t, "pg-credentials", name)
+					assert.Equal(t, "PreSync", ss.Annotations[render.AnnotationHook])
+					assert.Equal(t, render.WaveCredentials, ss.Annotations[render.AnnotationSyncWave])
+					assert.Equal(t, "true", ss.Spec.Template.Annotations["sealedsecrets.bitnami.com/skip-set-owner-references"])
+					assert.Equal(t, "true", ss.Spec.Template.Annotations["sealedsecrets.bitnami.com/managed"])
+					assert.NotEmpty(t, ss.Spec.EncryptedData["url"])
+				default:
+					t.Errorf("unexpected kind %s", kind)
+				}
+			}
+			assert.Len(t, kinds["Job"], 1)
+			assert.Len(t, kinds["ConfigMap"], 2)
+			assert.Len(t, kinds["SealedSecret"], 1)
+			// Order: credentials first (wave -1), then the hook ConfigMap and the Job.
+			first, _ := kindOf(t, docs[0])
+			assert.Equal(t, "SealedSecret", first)
+		})
+	}
+}
+
+func renderedJob(t *testing.T, environ []string) batchv1.Job {
+	t.Helper()
+	for _, doc := range documents(t, generate(t, filepath.Join("..", "examples", "native"), environ)) {
+		if kind, _ := kindOf(t, doc); kind == "Job" {
+			var job batchv1.Job
+			require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &job))
+			return job
+		}
+	}
+	t.Fatal("no Job rendered")
+	return batchv1.Job{}
+}
+
+// TestJobPodSecurityRestricted runs the real Pod Security admission checks of the
+// "restricted" level on the Job's pod, and on mutated pods to prove the checks check.
+func TestJobPodSecurityRestricted(t *testing.T) {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	require.NoError(t, err)
+	job := renderedJob(t, goldenEnv("native"))
+	restricted := psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}
+
+	cases := []struct {
+		name    string
+		mutate  func(*corev1.PodSpec)
+		allowed bool
+	}{
+		{"as rendered", func(*corev1.PodSpec) {}, true},
+		{"privilege escalation", func(s *corev1.PodSpec) {
+			s.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
+		}, false},
+		{"capabilities kept", func(s *corev1.PodSpec) { s.Containers[0].SecurityContext.Capabilities = nil }, false},
+		{"no seccomp", func(s *corev1.PodSpec) { s.SecurityContext.SeccompProfile = nil }, false},
+		{"root allowed", func(s *corev1.PodSpec) {
+			s.SecurityContext.RunAsNonRoot = nil
+			s.Containers[0].SecurityContext.RunAsNonRoot = nil
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := job.Spec.Template.Spec.DeepCopy()
+			tc.mutate(spec)
+			meta := job.Spec.Template.ObjectMeta
+			result := policy.AggregateCheckResults(evaluator.EvaluatePod(restricted, &meta, spec))
+			assert.Equal(t, tc.allowed, result.Allowed, "%s: %s", result.ForbiddenReason(), result.ForbiddenDetail())
+		})
+	}
+
+	// What restricted does not check but DESIGN.md requires of the pod.
+	spec := job.Spec.Template.Spec
+	c := spec.Containers[0]
+	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+	assert.False(t, *spec.AutomountServiceAccountToken)
+	assert.Equal(t, corev1.RestartPolicyNever, spec.RestartPolicy)
+	assert.Equal(t, corev1.TerminationMessageFallbackToLogsOnError, c.TerminationMessagePolicy)
+	assert.False(t, c.Resources.Limits.Cpu().IsZero())
+	assert.False(t, c.Resources.Requests.Memory().IsZero())
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	assert.Equal(t, map[string]string{"/migrations": "migrations", "/tmp": "tmp", "/dev/shm": "dshm"}, mounts)
+	for _, v := range spec.Volumes {
+		if v.Name == "dshm" {
+			assert.Equal(t, corev1.StorageMediumMemory, v.EmptyDir.Medium)
+			assert.Equal(t, "64Mi", v.EmptyDir.SizeLimit.String())
+		}
+	}
+}
+
+// TestDeterministic renders twice, the second time with the environment shuffled.
+func TestDeterministic(t *testing.T) {
+	for _, ex := range examples {
+		env := goldenEnv(ex)
+		first := generate(t, filepath.Join("..", "examples", ex), env)
+		shuffled := append([]string{}, env...)
+		rand.New(rand.NewSource(int64(len(ex)))).Shuffle(len(shuffled), func(i, j int) {
+			shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+		})
+		second := generate(t, filepath.Join("..", "examples", ex), shuffled)
+		assert.Equal(t, string(first), string(second), ex)
+	}
+}
+
+// TestNoSecretInOutput plants secret-looking values everywhere a user could put one next
+// to the render (plugin env, parameters' unknown-to-render fields) and scans the output.
+func TestNoSecretInOutput(t *testing.T) {
+	const secret = "postgres://admin:s3cr3t-Pa55w0rd@db.internal:5432/orders"
+	env := append(goldenEnv("native"),
+		"DATABASE_URL="+secret,
+		"SCHEMAHOOK_DEV_URL="+secret,
+		"ARGOCD_ENV_DATABASE_URL="+secret,
+		"PGPASSWORD=s3cr3t-Pa55w0rd",
+		`ARGOCD_APP_PARAMETERS=[{"name":"url-secret","string":"pg-credentials"},{"name":"dev-url-secret","string":"pg-dev"}]`,
+	)
+	out := generate(t, filepath.Join("..", "examples", "native"), env)
+	assert.NotContains(t, string(out), "s3cr3t")
+	assert.NotContains(t, string(out), "db.internal")
+	assert.Contains(t, string(out), "--dev-url=$(SCHEMAHOOK_DEV_URL)", "the dev URL is expanded by Kubernetes, not rendered")
+}
+
+func TestObjectName(t *testing.T) {
+	long := strings.Repeat("a", 70)
+	cases := []struct {
+		name, suffix, want string
+	}{
+		{"orders", "migrate", "orders-migrate"},
+		{strings.Repeat("x", 55), "migrate", strings.Repeat("x", 55) + "-migrate"}, // exactly 63
+		{long, "migrate", strings.Repeat("a", 46) + "-" + hash8(long) + "-migrate"},
+		{long, "migrations-12", strings.Repeat("a", 40) + "-" + hash8(long) + "-migrations-12"},
+		{strings.Repeat("b-", 30) + "end", "schema", ""}, // checked for shape below
+	}
+	for _, tc := range cases {
+		got := render.ObjectName(tc.name, tc.suffix)
+		assert.LessOrEqual(t, len(got), 63, got)
+		assert.Empty(t, validation.IsDNS1123Label(got), got)
+		assert.True(t, strings.HasSuffix(got, "-"+tc.suffix), got)
+		if tc.want != "" {
+			assert.Equal(t, tc.want, got)
+		}
+	}
+	// Two long names with a common prefix stay distinct.
+	a := render.ObjectName(strings.Repeat("c", 60)+"-one", "migrate")
+	b := render.ObjectName(strings.Repeat("c", 60)+"-two", "migrate")
+	assert.NotEqual(t, a, b)
+	assert.Equal(t, a, render.ObjectName(strings.Repeat("c", 60)+"-one", "migrate"), "stable")
+}
+
+func hash8(s string) string {
+	// The expected hash is computed independently of render's helper.
+	return fmt.Sprintf("%x", sha256Sum([]byte(s)))[:8]
+}
+
+func TestLabelValue(t *testing.T) {
+	v := render.LabelValue(strings.Repeat("app.", 30))
+	assert.LessOrEqual(t, len(v), 63)
+	assert.Empty(t, validation.IsValidLabelValue(v))
+	assert.Equal(t, "short", render.LabelValue("short"))
+}
+
+func TestConfigMapKey(t *testing.T) {
+	cases := map[string]string{
+		"V1__init.sql":      "V1__init.sql",
+		"sub/dir/1_a.sql":   "sub__dir__1_a.sql",
+		"with space+é.sql":  "with-space---.sql",
+		"schemahook.sum":    "schemahook.sum",
+		"000001_x.down.sql": "000001_x.down.sql",
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, render.ConfigMapKey(in), in)
+	}
+}
+
+func baseInput(files []render.File) render.Input {
+	cfg := config.Default()
+	cfg.Metadata.Name = "orders"
+	cfg.Spec.URL.SecretKeyRef.Name = "pg-credentials"
+	return render.Input{Name: "orders", PartOf: "orders", Image: "example.com/schemahook:test", Config: cfg, Files: files}
+}
+
+// TestSharding fills more than one ConfigMap's budget and checks every file lands in
+// exactly one shard, each under the budget, mounted through one projected volume.
+func TestSharding(t *testing.T) {
+	var files []render.File
+	body := strings.Repeat("SELECT 1;\n", 10_000) // 100,000 bytes
+	for i := range 25 {
+		files = append(files, render.File{Name: fmt.Sprintf("%03d_m.sql", i), Content: body})
+	}
+	files = append(files, render.File{Name: "schemahook.sum", Content: "h1:x\n"})
+	objs, err := render.Render(baseInput(files))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, render.Encode(&buf, objs))
+
+	seen := map[string]int{}
+	var schemaNames, hookNames []string
+	var job batchv1.Job
+	for _, doc := range documents(t, buf.Bytes()) {
+		kind, name := kindOf(t, doc)
+		switch kind {
+		case "ConfigMap":
+			var cm corev1.ConfigMap
+			require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &cm))
+			size := 0
+			for k, v := range cm.Data {
+				size += len(k) + len(v)
+				if strings.Contains(name, "-schema-") {
+					seen[k]++
+				}
+			}
+			assert.LessOrEqual(t, size, render.ShardBudget, name)
+			if strings.Contains(name, "-schema-") {
+				schemaNames = append(schemaNames, name)
+			} else {
+				hookNames = append(hookNames, name)
+			}
+		case "Job":
+			require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &job))
+		}
+	}
+	assert.Equal(t, []string{"orders-schema-1", "orders-schema-2", "orders-schema-3"}, schemaNames)
+	assert.Equal(t, []string{"orders-migrations-1", "orders-migrations-2", "orders-migrations-3"}, hookNames)
+	assert.Len(t, seen, len(files))
+	for k, n := range seen {
+		assert.Equal(t, 1, n, k)
+	}
+	sources := job.Spec.Template.Spec.Volumes[0].Projected.Sources
+	require.Len(t, sources, 3)
+	mounted := 0
+	for i, s := range sources {
+		assert.Equal(t, hookNames[i], s.ConfigMap.Name)
+		mounted += len(s.ConfigMap.Items)
+	}
+	assert.Equal(t, len(files), mounted)
+}
+
+// TestSubdirectoryPathsMapBack checks a key with "/" mapped is mounted at its original path.
+func TestSubdirectoryPathsMapBack(t *testing.T) {
+	objs, err := render.Render(baseInput([]render.File{{Name: "a/1_x.sql", Content: "SELECT 1;"}}))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, render.Encode(&buf, objs))
+	assert.Contains(t, buf.String(), "key: a__1_x.sql\n                path: a/1_x.sql")
+
+	_, err = render.Render(baseInput([]render.File{{Name: "a/1_x.sql"}, {Name: "a__1_x.sql"}}))
+	require.ErrorContains(t, err, "both map to ConfigMap key")
+}
+
+// TestPassThroughAndDevURL covers other manifests passing unchanged and the dev server mode.
+func TestPassThroughAndDevURL(t *testing.T) {
+	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
+	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
+	in.Config.Spec.Lint.Rules = map[string]string{"PG102": "warn", "PG101": "off"}
+	in.Config.Spec.Apply.OutOfOrder = true
+	other := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+		"metadata": map[string]any{"name": "api-token"}, "spec": map[string]any{"encryptedData": map[string]any{"t": "AgB"}}}
+	dev := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+		"metadata": map[string]any{"name": "pg-dev"}, "spec": map[string]any{"encryptedData": map[string]any{"dsn": "AgB"}}}
+	cm := render.Object{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "app", "namespace": "keep"}}
+	in.Manifests = []render.Manifest{{Object: other}, {Object: dev}, {Object: cm}}
+	objs, err := render.Render(in)
+	require.NoError(t, err)
+	var order []string
+	for _, o := range objs {
+		order = append(order, o["kind"].(string)+"/"+o["metadata"].(map[string]any)["name"].(string))
+	}
+	assert.Equal(t, []string{"SealedSecret/pg-dev", "ConfigMap/orders-migrations", "Job/orders-migrate",
+		"ConfigMap/orders-schema", "SealedSecret/api-token", "ConfigMap/app"}, order)
+	assert.Equal(t, other, objs[4], "other SealedSecrets pass unchanged")
+	assert.NotContains(t, other["metadata"], "annotations", "the input is not modified")
+	assert.Equal(t, cm, objs[5])
+
+	var buf bytes.Buffer
+	require.NoError(t, render.Encode(&buf, objs[2:3]))
+	var job batchv1.Job
+	require.NoError(t, yaml.UnmarshalStrict(buf.Bytes(), &job))
+	c := job.Spec.Template.Spec.Containers[0]
+	assert.Contains(t, c.Command, "--dev-url=$(SCHEMAHOOK_DEV_URL)")
+	assert.Contains(t, c.Command, "--allow-out-of-order")
+	joined := strings.Join(c.Command, " ")
+	assert.Contains(t, joined, "--lint=error --lint-rule=PG101=off --lint-rule=PG102=warn --tx-mode=file")
+	var devEnv *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "SCHEMAHOOK_DEV_URL" {
+			devEnv = &c.Env[i]
+		}
+	}
+	require.NotNil(t, devEnv)
+	assert.Equal(t, "pg-dev", devEnv.ValueFrom.SecretKeyRef.Name)
+	assert.Equal(t, "dsn", devEnv.ValueFrom.SecretKeyRef.Key)
+}
+
+func TestRenderRefusesBadName(t *testing.T) {
+	in := baseInput(nil)
+	in.Name = "Not_A_Label"
+	_, err := render.Render(in)
+	require.ErrorContains(t, err, `name "Not_A_Label"`)
+}
