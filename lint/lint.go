@@ -6,6 +6,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -157,4 +158,22 @@ func sortFindings(fs []Finding) {
 		}
 		return a.Code < b.Code
 	})
+}
+
+// ParseRule reads a per-rule override as written on the command line, "SH102=warn". The
+// code must be a known rule, so a typo does not silently leave a rule at its default.
+func ParseRule(s string) (code string, lvl Level, err error) {
+	c, l, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", "", fmt.Errorf("lint rule %q: want CODE=error|warn|off", s)
+	}
+	code = strings.ToUpper(strings.TrimSpace(c))
+	if _, known := ruleByCode[code]; !known {
+		return "", "", fmt.Errorf("lint rule %q: unknown rule code %s", s, code)
+	}
+	lvl, err = ParseLevel(strings.TrimSpace(l))
+	if err != nil {
+		return "", "", fmt.Errorf("lint rule %q: %w", s, err)
+	}
+	return code, lvl, nil
 }

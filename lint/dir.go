@@ -1,0 +1,72 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/schemahook/schemahook/migrations"
+)
+
+// DirOptions tune Dir, the lint of a whole directory that `schemahook lint` runs.
+type DirOptions struct {
+	Options
+	Format migrations.Format // "" detects
+	// Since splits the files: those with a version up to and including Since are earlier
+	// (read for context, not linted), newer ones and repeatables are linted. "" lints all.
+	Since string
+}
+
+// Dir reads the migration directory dir and lints it. File names in findings are dir-joined
+// paths (as given, slash-separated), so they point at the files from where the command ran.
+// A file that Postgres's parser refuses is reported as a finding (SH000) at its line and
+// column rather than as an error; other problems reading the directory are errors.
+func Dir(dir string, o DirOptions) (Result, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return Result{}, fmt.Errorf("lint: opening migration directory: %w", err)
+	}
+	defer root.Close()
+	shown := filepath.ToSlash(filepath.Clean(dir))
+	d, err := migrations.Read(root.FS(), migrations.Options{Format: o.Format, Path: shown})
+	if err != nil {
+		var me *migrations.Error
+		if errors.As(err, &me) && (me.Rule == "syntax" || me.Rule == "encoding") {
+			return syntaxResult(me, o.Policy), nil
+		}
+		return Result{}, fmt.Errorf("lint: %w", err)
+	}
+	var earlier, pending []*migrations.File
+	for _, f := range d.Files {
+		if o.Since != "" && !f.Repeatable && migrations.CompareVersions(f.Version, o.Since) <= 0 {
+			earlier = append(earlier, f)
+		} else {
+			pending = append(pending, f)
+		}
+	}
+	res := Files(earlier, pending, o.Options)
+	for i := range res.Findings {
+		res.Findings[i].File = path.Join(shown, res.Findings[i].File)
+	}
+	return res, nil
+}
+
+// syntaxResult turns the directory reader's refusal of unparsable SQL into a finding, so
+// it comes out like every other problem (and in SARIF, on its line).
+func syntaxResult(me *migrations.Error, p Policy) Result {
+	res := Result{Findings: []Finding{}}
+	lvl := p.level(codeParseError)
+	if lvl == LevelOff {
+		return res
+	}
+	fd := Finding{File: me.File, Line: me.Line, Col: me.Col, Code: codeParseError, Severity: SeverityWarning,
+		Message: me.Msg, Hint: ruleByCode[codeParseError].Hint}
+	if lvl == LevelError {
+		fd.Severity = SeverityError
+		res.Blocked = true
+	}
+	res.Findings = append(res.Findings, fd)
+	return res
+}
