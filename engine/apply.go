@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/migrations"
+)
+
+// Transaction modes.
+const (
+	TxFile = "file" // one transaction per file (statement by statement where it cannot be)
+	TxAll  = "all"  // one transaction for every pending file
+	TxNone = "none" // every file statement by statement, progress recorded
+)
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	Schema string // revisions schema
+	TxMode string // TxFile ("" too), TxAll or TxNone
+	// Record writes revisions; false on dev replays, where only success matters.
+	Record           bool
+	App, GitRevision string
+	LockTimeout      time.Duration // SQL lock_timeout for the session; 0 keeps the server's
+	StatementTimeout time.Duration // SQL statement_timeout; 0 keeps the server's
+	Resume           map[string]int
+	// OnStart and OnDone observe progress (per-file lines in the report).
+	OnStart func(f *migrations.File)
+	OnDone  func(f *migrations.File, d time.Duration)
+}
+
+// Result is one applied file.
+type Result struct {
+	File     *migrations.File
+	Duration time.Duration
+}
+
+// Apply writes the marks (adopted or baseline rows) and applies files in order on conn,
+// which must hold the migration lock when recording. A transactional file's revision row is
+// written in its transaction; a non-transactional one records progress after each
+// statement, so a failure or kill leaves an exact record. Errors are *Error with code 5
+// (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
+func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
+	a := &applier{conn: conn, o: o}
+	if err := a.setTimeouts(ctx); err != nil {
+		return nil, err
+	}
+	if o.TxMode == TxAll {
+		for _, f := range files {
+			if !f.Transactional() {
+				return nil, &Error{Code: CodeConfig, File: f.Name, Rule: "tx-mode",
+					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
+			}
+		}
+		return a.applyAll(ctx, marks, files)
+	}
+	if o.Record && len(marks) > 0 {
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			for _, m := range marks {
+				if err := insertRevision(ctx, tx, o.Schema, a.stamp(m)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, &Error{Code: CodeApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
+		}
+	}
+	var done []Result
+	for _, f := range files {
+		if o.OnStart != nil {
+			o.OnStart(f)
+		}
+		start := time.Now()
+		var err error
+		from, resume := o.Resume[Key(f)]
+		if o.TxMode == TxNone || !f.Transactional() || resume {
+			err = a.stepwise(ctx, f, from)
+		} else {
+			err = a.inTx(ctx, f)
+		}
+		if err != nil {
+			return done, err
+		}
+		d := time.Since(start)
+		done = append(done, Result{File: f, Duration: d})
+		if o.OnDone != nil {
+			o.OnDone(f, d)
+		}
+	}
+	return done, nil
+}
+
+type applier struct {
+	conn *pgx.Conn
+	o    ApplyOptions
+}
+
+func (a *applier) setTimeouts(ctx context.Context) error {
+	for name, d := range map[string]time.Duration{"lock_timeout": a.o.LockTimeout, "statement_timeout": a.o.StatementTimeout} {
+		if d <= 0 {
+			continue
+		}
+		if _, err := a.conn.Exec(ctx, fmt.Sprintf("SET %s = %d", name, d.Milliseconds())); err != nil {
+			return &Error{Code: CodeApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
+		}
+	}
+	return nil
+}
+
+func (a *applier) stamp(r Revision) Revision {
+	r.App, r.GitRevision = a.o.App, a.o.GitRevision
+	return r
+}
+
+func (a *applier) revision(f *migrations.File, status string, applied int, d time.Duration, lastErr string) Revision {
+	return a.stamp(Revision{Version: Key(f), Description: f.Description, Checksum: f.Checksum, Status: status,
+		ExecutionMs: d.Milliseconds(), StatementsTotal: len(f.Statements), StatementsApplied: applied, LastError: lastErr})
+}
+
+// inTx runs f in one transaction with its revision row.
+func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
+	start := time.Now()
+	tx, err := a.conn.Begin(ctx)
+	if err != nil {
+		return a.failure(ctx, f, nil, err, "")
+	}
+	for _, st := range f.Statements {
+		if _, err := tx.Exec(ctx, st.SQL); err != nil {
+			rollback(tx)
+			return a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
+		}
+	}
+	if a.o.Record {
+		if err := insertRevision(ctx, tx, a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), time.Since(start), "")); err != nil {
+			rollback(tx)
+			return a.failure(ctx, f, nil, err, "; recording it failed, the file's transaction was rolled back")
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return a.failure(ctx, f, nil, err, "; the commit failed, the file is not applied")
+	}
+	return nil
+}
+
+// applyAll runs the marks and every file in one transaction.
+func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, error) {
+	tx, err := a.conn.Begin(ctx)
+	if err != nil {
+		return nil, a.failure(ctx, nil, nil, err, "")
+	}
+	if a.o.Record {
+		for _, m := range marks {
+			if err := insertRevision(ctx, tx, a.o.Schema, a.stamp(m)); err != nil {
+				rollback(tx)
+				return nil, a.failure(ctx, nil, nil, err, "")
+			}
+		}
+	}
+	var done []Result
+	for _, f := range files {
+		if a.o.OnStart != nil {
+			a.o.OnStart(f)
+		}
+		start := time.Now()
+		for _, st := range f.Statements {
+			if _, err := tx.Exec(ctx, st.SQL); err != nil {
+				rollback(tx)
+				return nil, a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
+			}
+		}
+		d := time.Since(start)
+		if a.o.Record {
+			if err := insertRevision(ctx, tx, a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), d, "")); err != nil {
+				rollback(tx)
+				return nil, a.failure(ctx, f, nil, err, "; --tx-mode all: the whole run was rolled back")
+			}
+		}
+		done = append(done, Result{File: f, Duration: d})
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, a.failure(ctx, nil, nil, err, "; the commit failed, nothing was applied")
+	}
+	if a.o.OnDone != nil {
+		for _, r := range done {
+			a.o.OnDone(r.File, r.Duration)
+		}
+	}
+	return done, nil
+}
+
+// stepwise runs f statement by statement from statement `from`, recording progress after
+// each one, so a failure, SIGTERM or kill leaves exactly what ran on record.
+func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int) error {
+	start := time.Now()
+	if a.o.Record {
+		if err := insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, StatusPartial, from, 0, "")); err != nil {
+			return a.failure(ctx, f, nil, err, "")
+		}
+	}
+	for i := from; i < len(f.Statements); i++ {
+		st := f.Statements[i]
+		if _, err := a.conn.Exec(ctx, st.SQL); err != nil {
+			tail := ""
+			if a.o.Record {
+				tail = fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
+				e := statementError(f, st, err, CodeApply)
+				a.record(f, StatusPartial, i, time.Since(start), e.Error())
+			}
+			return a.failure(ctx, f, &st, err, tail)
+		}
+		if a.o.Record {
+			// Progress is written even when ctx was cancelled right after the statement.
+			if err := a.record(f, StatusPartial, i+1, time.Since(start), ""); err != nil {
+				return a.failure(ctx, f, nil, err, fmt.Sprintf("; statement %d ran but recording it failed: check the database before resuming", i+1))
+			}
+		}
+	}
+	if a.o.Record {
+		if err := a.record(f, StatusApplied, len(f.Statements), time.Since(start), ""); err != nil {
+			return a.failure(ctx, f, nil, err, "; all statements ran but recording it failed")
+		}
+	}
+	return nil
+}
+
+// record updates f's row with a context of its own, so it is written after a cancel too.
+func (a *applier) record(f *migrations.File, status string, applied int, d time.Duration, lastErr string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, status, applied, d, lastErr))
+}
+
+func rollback(tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tx.Rollback(ctx)
+}
+
+// failure builds the error of a failed file: the statement's position in the file and
+// Postgres's error, or what interrupted the run.
+func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) error {
+	var e *Error
+	switch {
+	case f != nil && st != nil:
+		e = statementError(f, *st, err, CodeApply)
+	default:
+		e = &Error{Code: CodeApply, Rule: "apply", Msg: err.Error(), Err: err}
+		if f != nil {
+			e.File = f.Name
+		}
+	}
+	if ctx.Err() != nil {
+		e.Rule = "interrupted"
+		e.Msg = "interrupted (SIGTERM or the run's timeout) while running it: " + e.Msg
+	} else if a.conn.IsClosed() || errors.Is(err, context.DeadlineExceeded) {
+		e.Rule = "connection-lost"
+		e.Msg = "lost the connection to the database (server restarted or unreachable?) while running it: " + e.Msg + "; the server rolls back an open transaction, rerun to continue"
+	}
+	e.Msg += tail
+	return e
+}

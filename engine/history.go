@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/schemahook/schemahook/migrations"
+)
+
+// Revision statuses.
+const (
+	StatusApplied  = "applied"
+	StatusPartial  = "partial"  // a non-transactional file stopped part-way: blocks runs
+	StatusBaseline = "baseline" // marked applied by --baseline, never run by schemahook
+	StatusAdopted  = "adopted"  // taken over from another tool's history table
+)
+
+// Revision is one row of <schema>.revisions.
+type Revision struct {
+	Version           string // file version; "R__<description>" for a repeatable
+	Description       string
+	Checksum          string
+	AppliedAt         time.Time
+	ExecutionMs       int64
+	App               string
+	GitRevision       string
+	Status            string
+	StatementsTotal   int
+	StatementsApplied int
+	LastError         string
+}
+
+// Key is the revisions-table version of a file: its version, or "R__<description>" for a
+// Flyway repeatable (which has none).
+func Key(f *migrations.File) string {
+	if f.Repeatable {
+		return "R__" + f.Description
+	}
+	return f.Version
+}
+
+func table(schema string) string {
+	return pgx.Identifier{schema, "revisions"}.Sanitize()
+}
+
+// EnsureTable creates the revisions schema and table when missing.
+func EnsureTable(ctx context.Context, conn *pgx.Conn, schema string) error {
+	_, err := conn.Exec(ctx, fmt.Sprintf(`
+CREATE SCHEMA IF NOT EXISTS %s;
+CREATE TABLE IF NOT EXISTS %s (
+  version            text PRIMARY KEY,
+  description        text NOT NULL DEFAULT '',
+  checksum           text NOT NULL DEFAULT '',
+  applied_at         timestamptz NOT NULL DEFAULT now(),
+  execution_ms       bigint NOT NULL DEFAULT 0,
+  app                text NOT NULL DEFAULT '',
+  git_revision       text NOT NULL DEFAULT '',
+  status             text NOT NULL CHECK (status IN ('applied', 'partial', 'baseline', 'adopted')),
+  statements_total   integer NOT NULL DEFAULT 0,
+  statements_applied integer NOT NULL DEFAULT 0,
+  last_error         text
+)`, pgx.Identifier{schema}.Sanitize(), table(schema)))
+	if err != nil {
+		return &Error{Code: CodeApply, Rule: "revisions-table", Msg: fmt.Sprintf("creating %s: %v", table(schema), err), Err: err}
+	}
+	return nil
+}
+
+// LoadHistory reads every revision in one query (a constant number of round trips however
+// long the history). exists is false when the table is not there yet.
+func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Revision, exists bool, err error) {
+	var reg *string
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1)::text`, table(schema)).Scan(&reg); err != nil {
+		return nil, false, &Error{Code: CodeConnect, Rule: "revisions-table", Msg: "reading the revisions table: " + err.Error(), Err: err}
+	}
+	if reg == nil {
+		return nil, false, nil
+	}
+	rows, err := conn.Query(ctx, `SELECT version, description, checksum, applied_at, execution_ms, app, git_revision,
+  status, statements_total, statements_applied, coalesce(last_error, '') FROM `+table(schema))
+	if err != nil {
+		return nil, true, &Error{Code: CodeHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+	}
+	revs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Revision, error) {
+		var v Revision
+		err := r.Scan(&v.Version, &v.Description, &v.Checksum, &v.AppliedAt, &v.ExecutionMs, &v.App, &v.GitRevision,
+			&v.Status, &v.StatementsTotal, &v.StatementsApplied, &v.LastError)
+		return v, err
+	})
+	if err != nil {
+		return nil, true, &Error{Code: CodeHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+	}
+	return revs, true, nil
+}
+
+// insertRevision writes (or overwrites) one revision row.
+func insertRevision(ctx context.Context, q querier, schema string, r Revision) error {
+	_, err := q.Exec(ctx, `INSERT INTO `+table(schema)+` AS r (version, description, checksum, execution_ms, app,
+  git_revision, status, statements_total, statements_applied, last_error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''))
+ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum,
+  applied_at = now(), execution_ms = EXCLUDED.execution_ms, app = EXCLUDED.app, git_revision = EXCLUDED.git_revision,
+  status = EXCLUDED.status, statements_total = EXCLUDED.statements_total,
+  statements_applied = EXCLUDED.statements_applied, last_error = EXCLUDED.last_error`,
+		r.Version, r.Description, r.Checksum, r.ExecutionMs, r.App, r.GitRevision, r.Status,
+		r.StatementsTotal, r.StatementsApplied, r.LastError)
+	return err
+}
+
+// querier is what a connection and a transaction share.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}

@@ -1,0 +1,85 @@
+package hooks
+
+import (
+	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/lint"
+	"github.com/schemahook/schemahook/migrations"
+)
+
+// Linter is what the lint stage needs from the lint package: findings for the pending
+// files, given the earlier ones, and whether the policy blocks.
+type Linter interface {
+	Lint(earlier, pending []*migrations.File) lint.Result
+}
+
+// policyLinter adapts lint.Files.
+type policyLinter struct{ opts lint.Options }
+
+func (l policyLinter) Lint(earlier, pending []*migrations.File) lint.Result {
+	return lint.Files(earlier, pending, l.opts)
+}
+
+// lintPolicy reads --lint and the --lint-rule CODE=level overrides.
+func lintPolicy(level string, rules []string) (lint.Policy, error) {
+	def, err := lint.ParseLevel(level)
+	if err != nil {
+		return lint.Policy{}, err
+	}
+	p := lint.Policy{Default: def, Rules: map[string]lint.Level{}}
+	for _, s := range rules {
+		code, lvl, err := lint.ParseRule(s)
+		if err != nil {
+			return lint.Policy{}, err
+		}
+		p.Rules[code] = lvl
+	}
+	return p, nil
+}
+
+// lint runs stage 3 on the pending files; findings go to the report, and a blocking one
+// stops the run with exit 3 naming the first.
+func (r *run) lint(plan *engine.Plan) error {
+	policy, err := lintPolicy(r.o.Lint, r.o.LintRules)
+	if err != nil {
+		return &Error{Stage: StageConfig, Code: ExitUsage, Message: err.Error()}
+	}
+	var l Linter = policyLinter{opts: lint.Options{Policy: policy, LockTimeout: r.o.LockTimeout > 0}}
+	pending := map[*migrations.File]bool{}
+	for _, f := range plan.Pending {
+		pending[f] = true
+	}
+	var earlier []*migrations.File
+	for _, f := range r.dir.Files {
+		if !pending[f] {
+			earlier = append(earlier, f)
+		}
+	}
+	res := l.Lint(earlier, plan.Pending)
+	for i := range res.Findings {
+		res.Findings[i].File = r.displayName(res.Findings[i].File)
+	}
+	r.rep.Findings = append(r.rep.Findings, res.Findings...)
+	for _, f := range res.Findings {
+		r.logf("lint %s", f.String())
+	}
+	if res.Blocked {
+		for _, f := range res.Findings {
+			if f.Severity == lint.SeverityError {
+				return &Error{Stage: StageLint, Code: ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code,
+					Message: f.Message + " (lint policy " + r.o.Lint + "; " + f.Hint + ")"}
+			}
+		}
+	}
+	r.logf("lint passed (%d finding(s), policy %s)", len(res.Findings), r.o.Lint)
+	return nil
+}
+
+// displayName prefixes a bare file name with the directory as the user knows it.
+func (r *run) displayName(name string) string {
+	for _, f := range r.dir.Files {
+		if f.Name == name {
+			return r.name(f)
+		}
+	}
+	return name
+}
