@@ -276,7 +276,7 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 		sc.add(codeCluster, at, "CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock")
 	case n.GetCreateStmt() != nil:
 		c := n.GetCreateStmt()
-		pk := primaryKeyColumns(c.Constraints)
+		pk := primaryKeyColumns(append(c.Constraints, c.TableElts...))
 		for _, e := range c.TableElts {
 			if cd := e.GetColumnDef(); cd != nil {
 				sc.columnTypes(cd, cd.TypeName, pk[strings.ToLower(cd.Colname)])
@@ -558,7 +558,8 @@ func (sc *stmtCheck) columnTypes(cd *pg_query.ColumnDef, tn *pg_query.TypeName, 
 	}
 }
 
-// primaryKeyColumns lists the columns of a table-level PRIMARY KEY constraint.
+// primaryKeyColumns lists the columns of a table-level PRIMARY KEY constraint (the parser
+// puts those among the table elements).
 func primaryKeyColumns(cons []*pg_query.Node) map[string]bool {
 	m := map[string]bool{}
 	for _, cn := range cons {

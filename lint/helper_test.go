@@ -62,3 +62,11 @@ func hasCode(r Result, code string) bool {
 	}
 	return false
 }
+
+func mapFS(files map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for name, s := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(s)}
+	}
+	return fsys
+}
