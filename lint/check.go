@@ -34,9 +34,13 @@ func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
 	dirs := readDirectives(f)
 	var out []Finding
 	notAtomicDone := false
+	// Parse once: the atomicity rule needs to know every statement before the first is checked.
+	trees := make([]*pg_query.ParseResult, len(f.Statements))
+	errs := make([]error, len(f.Statements))
 	others := 0
-	for _, st := range f.Statements {
-		if !st.NoTx && !isSetOnly(st.SQL) {
+	for i, st := range f.Statements {
+		trees[i], errs[i] = pg_query.Parse(st.SQL)
+		if !st.NoTx && (errs[i] != nil || !isSetOnly(trees[i])) {
 			others++
 		}
 	}
@@ -44,7 +48,7 @@ func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
 	for i := range f.Statements {
 		st := &f.Statements[i]
 		sc := &stmtCheck{fileCheck: fc, st: st, start: skipSpaceAndComments(st.SQL)}
-		sc.check()
+		sc.check(trees[i], errs[i])
 		if st.NoTx {
 			switch {
 			case f.MarkerFormat && !f.NoTx:
@@ -80,9 +84,8 @@ func countNoTx(f *migrations.File) int {
 // isSetOnly reports whether a statement only changes a session setting (SET lock_timeout
 // beside a CREATE INDEX CONCURRENTLY does not make the file non-atomic in any way that
 // matters).
-func isSetOnly(sql string) bool {
-	tree, err := pg_query.Parse(sql)
-	if err != nil || len(tree.Stmts) == 0 {
+func isSetOnly(tree *pg_query.ParseResult) bool {
+	if len(tree.Stmts) == 0 {
 		return false
 	}
 	for _, raw := range tree.Stmts {
@@ -161,9 +164,8 @@ func skipSpaceAndComments(sql string) int {
 	return i
 }
 
-// check parses the statement and runs every rule on it.
-func (sc *stmtCheck) check() {
-	tree, err := pg_query.Parse(sc.st.SQL)
+// check runs every rule on the statement's parse tree, or reports why it did not parse.
+func (sc *stmtCheck) check(tree *pg_query.ParseResult, err error) {
 	if err != nil {
 		off := sc.start
 		msg := err.Error()
