@@ -62,7 +62,9 @@ type Options struct {
 	// so a lock-taking statement cannot wait forever even if its file sets none.
 	LockTimeout bool
 	// Existing lists the tables known to exist before the pending files (from a dev replay),
-	// as qualified lower-case names ("public.orders"). Nil derives them from the earlier files.
+	// as qualified lower-case names ("public.orders"; an unqualified name means public).
+	// Nil derives them from the earlier files. Tables the migrations never created count as
+	// existing either way; this mainly tells whether CREATE TABLE IF NOT EXISTS made a table.
 	Existing map[string]bool
 }
 

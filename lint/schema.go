@@ -32,9 +32,14 @@ func newSchema(existing map[string]bool) *schema {
 	if existing != nil {
 		s.fixed = true
 		for k, v := range existing {
-			if v {
-				s.existing[strings.ToLower(k)] = true
+			if !v {
+				continue
 			}
+			k = strings.ToLower(k)
+			if !strings.Contains(k, ".") {
+				k = "public." + k
+			}
+			s.existing[k] = true
 		}
 	}
 	return s
