@@ -45,7 +45,7 @@ func (r *run) finish() {
 		fmt.Fprintln(r.o.Stdout, r.summary())
 	}
 	if r.o.TerminationLog != "" {
-		msg := truncate(r.summary(), MaxTerminationMessage)
+		msg := truncate(r.summary(), MaxTerminationMessage-1) // -1: the newline
 		if err := os.WriteFile(r.o.TerminationLog, []byte(msg+"\n"), 0o644); err != nil {
 			r.logf("cannot write the termination log %s: %v", r.o.TerminationLog, err)
 		}
