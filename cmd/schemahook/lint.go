@@ -24,13 +24,18 @@ func (e lintBlocked) Error() string {
 }
 func (e lintBlocked) ExitCode() int { return 3 }
 
+// lintFlags are the command's flags as given.
+type lintFlags struct {
+	policy, output, since, format string
+	rules                         []string
+	lockTimeout                   bool
+}
+
 func init() { root.AddCommand(newLintCmd()) }
 
 // newLintCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newLintCmd() *cobra.Command {
-	var policy, output, since, format string
-	var ruleFlags []string
-	var lockTimeout bool
+	var fl lintFlags
 	cmd := &cobra.Command{
 		Use:   "lint DIR",
 		Short: "Lint the migrations in DIR for data loss, breaking changes and long locks",
@@ -40,90 +45,112 @@ func newLintCmd() *cobra.Command {
 			"(flags given on the command line win).\n" +
 			"Findings print as file:line:col: CODE message (hint); the exit code is 3 when the policy blocks.\n" +
 			"A statement can be allowed with a comment on the line(s) directly above it:\n" +
-			"  -- schemahook:allow SH102 the column has been unused since v3",
+			"  -- schemahook:allow SH102 the column has been unused since v3\n" +
+			"Rules: docs/lint.md.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" && output != "sarif" {
-				return usageError{fmt.Errorf("--output %q: want text, json or sarif", output)}
+			if fl.output != "text" && fl.output != "json" && fl.output != "sarif" {
+				return usageError{fmt.Errorf("--output %q: want text, json or sarif", fl.output)}
 			}
-			dir := args[0]
-			var cfgRules []string
-			if data, err := os.ReadFile(filepath.Join(dir, config.FileName)); err == nil {
-				cfg, err := config.Load(filepath.Join(dir, config.FileName), data)
-				if err != nil {
-					return usageError{err}
-				}
-				dir = filepath.Join(dir, filepath.FromSlash(cfg.Spec.Migrations.Dir))
-				flags := cmd.Flags()
-				if !flags.Changed("format") && cfg.Spec.Migrations.Format != "" {
-					format = cfg.Spec.Migrations.Format
-				}
-				if !flags.Changed("policy") && cfg.Spec.Lint.Policy != "" {
-					policy = cfg.Spec.Lint.Policy
-				}
-				if !flags.Changed("lock-timeout") {
-					d, err := time.ParseDuration(cfg.Spec.Apply.LockTimeout)
-					lockTimeout = err == nil && d > 0
-				}
-				for code, lvl := range cfg.Spec.Lint.Rules {
-					cfgRules = append(cfgRules, code+"="+lvl)
-				}
-				sort.Strings(cfgRules)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return usageError{fmt.Errorf("reading %s: %w", config.FileName, err)}
-			}
-			overrides := append(cfgRules, ruleFlags...)
-			o := lint.DirOptions{Format: migrations.Format(format), Since: since}
-			o.LockTimeout = lockTimeout
-			lvl, err := lint.ParseLevel(policy)
+			dir, o, err := lintOptions(cmd, args[0], fl)
 			if err != nil {
-				return usageError{fmt.Errorf("--policy: %w", err)}
-			}
-			o.Policy.Default = lvl
-			for _, rf := range overrides {
-				code, lvl, err := lint.ParseRule(rf)
-				if err != nil {
-					return usageError{fmt.Errorf("--rule: %w", err)}
-				}
-				if o.Policy.Rules == nil {
-					o.Policy.Rules = map[string]lint.Level{}
-				}
-				o.Policy.Rules[code] = lvl
+				return usageError{err}
 			}
 			res, err := lint.Dir(dir, o)
 			if err != nil {
 				return usageError{err}
 			}
-			out := cmd.OutOrStdout()
-			switch output {
-			default:
-				err = lint.WriteText(out, res)
-			case "json":
-				err = lint.WriteJSON(out, res)
-			case "sarif":
-				err = lint.WriteSARIF(out, res, version.Version)
-			}
-			if err != nil {
-				return err
-			}
-			if res.Blocked {
-				n := 0
-				for _, f := range res.Findings {
-					if f.Severity == lint.SeverityError {
-						n++
-					}
-				}
-				return lintBlocked{errors: n}
-			}
-			return nil
+			return writeLint(cmd, fl.output, res)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&policy, "policy", "error", "overall level: error (findings of error rules block), warn (report only) or off")
-	f.StringVar(&output, "output", "text", "text, json or sarif")
-	f.StringVar(&since, "since", "", "lint only files newer than this version; older files only tell which tables exist")
-	f.StringArrayVar(&ruleFlags, "rule", nil, "override one rule, CODE=error|warn|off (repeatable)")
-	f.StringVar(&format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway or dbmate")
-	f.BoolVar(&lockTimeout, "lock-timeout", false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
+	f.StringVar(&fl.policy, "policy", "error", "overall level: error (findings of error rules block), warn (report only) or off")
+	f.StringVar(&fl.output, "output", "text", "text, json or sarif")
+	f.StringVar(&fl.since, "since", "", "lint only files newer than this version; older files only tell which tables exist")
+	f.StringArrayVar(&fl.rules, "rule", nil, "override one rule, CODE=error|warn|off (repeatable)")
+	f.StringVar(&fl.format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway or dbmate")
+	f.BoolVar(&fl.lockTimeout, "lock-timeout", false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
 	return cmd
+}
+
+// lintOptions resolves the migration directory and options: schemahook.yaml in arg (if
+// any) first, then the flags the user set.
+func lintOptions(cmd *cobra.Command, arg string, fl lintFlags) (string, lint.DirOptions, error) {
+	dir := arg
+	var rules []string
+	cfgFile := filepath.Join(arg, config.FileName)
+	data, err := os.ReadFile(cfgFile)
+	switch {
+	case err == nil:
+		cfg, err := config.Load(cfgFile, data)
+		if err != nil {
+			return "", lint.DirOptions{}, err
+		}
+		s := cfg.Spec
+		dir = filepath.Join(arg, filepath.FromSlash(s.Migrations.Dir))
+		changed := cmd.Flags().Changed
+		if !changed("format") && s.Migrations.Format != "" {
+			fl.format = string(s.Migrations.Format)
+		}
+		if !changed("policy") && s.Lint.Policy != "" {
+			fl.policy = string(s.Lint.Policy)
+		}
+		if !changed("lock-timeout") {
+			d, err := time.ParseDuration(s.Apply.LockTimeout)
+			fl.lockTimeout = err == nil && d > 0
+		}
+		for code, lvl := range s.Lint.Rules {
+			rules = append(rules, fmt.Sprintf("%s=%s", code, lvl))
+		}
+		sort.Strings(rules)
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", lint.DirOptions{}, fmt.Errorf("reading %s: %w", cfgFile, err)
+	}
+
+	o := lint.DirOptions{Format: migrations.Format(fl.format), Since: fl.since}
+	o.LockTimeout = fl.lockTimeout
+	if o.Policy.Default, err = lint.ParseLevel(fl.policy); err != nil {
+		return "", o, fmt.Errorf("lint policy: %w", err)
+	}
+	for _, r := range append(rules, fl.rules...) {
+		code, lvl, err := lint.ParseRule(r)
+		if err != nil {
+			return "", o, err
+		}
+		if o.Policy.Rules == nil {
+			o.Policy.Rules = map[string]lint.Level{}
+		}
+		o.Policy.Rules[code] = lvl
+	}
+	return dir, o, nil
+}
+
+// writeLint prints the result and turns a blocking one into exit code 3.
+func writeLint(cmd *cobra.Command, output string, res lint.Result) error {
+	out := cmd.OutOrStdout()
+	var err error
+	switch output {
+	case "json":
+		err = lint.WriteJSON(out, res)
+	case "sarif":
+		err = lint.WriteSARIF(out, res, version.Version)
+	default:
+		err = lint.WriteText(out, res)
+	}
+	if err != nil {
+		return err
+	}
+	errs := 0
+	for _, f := range res.Findings {
+		if f.Severity == lint.SeverityError {
+			errs++
+		}
+	}
+	if output == "text" && !res.Blocked {
+		fmt.Fprintf(cmd.ErrOrStderr(), "schemahook lint: %d finding(s), none blocking\n", len(res.Findings))
+	}
+	if res.Blocked {
+		return lintBlocked{errors: errs}
+	}
+	return nil
 }
