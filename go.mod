@@ -6,6 +6,7 @@ require (
 	github.com/bitnami-labs/sealed-secrets v0.27.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/pganalyze/pg_query_go/v6 v6.2.5
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/spf13/cobra v1.10.2
 	k8s.io/api v0.37.2
 	k8s.io/pod-security-admission v0.37.2
