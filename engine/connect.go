@@ -50,6 +50,10 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 		attemptCfg.ConnectTimeout = min(max(left, time.Second), 10*time.Second)
 		conn, err := pgx.ConnectConfig(ctx, attemptCfg)
 		if err == nil {
+			// Postgres 14+: notice a vanished client (SIGKILLed pod) even in the middle of a
+			// long statement, roll back and release the migration lock, instead of holding
+			// it until the statement ends. Older servers refuse the setting; that is fine.
+			conn.Exec(ctx, "SET client_connection_check_interval = 1000")
 			return conn, nil
 		}
 		msg := RedactText(err.Error(), dbURL)
