@@ -114,34 +114,33 @@ func gooseAnnotation(text string) (string, bool) {
 }
 
 func hasGooseUp(content string) bool {
-	if !strings.Contains(content, "+goose") && !strings.Contains(strings.ToLower(content), "+goose") {
-		return false
-	}
-	for _, l := range lines(content) {
-		if a, ok := gooseAnnotation(l.text); ok && a == "up" {
+	for l := range strings.Lines(content) {
+		if a, ok := gooseAnnotation(l); ok && a == "up" {
 			return true
 		}
 	}
 	return false
 }
 
-// dbmateDirective parses a "-- migrate:up [opt:val ...]" line.
+// reDbmate matches a "-- migrate:up [opt:val ...]" or "-- migrate:down" line.
 var reDbmate = regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`)
 
 func hasDbmateUp(content string) bool {
-	if !strings.Contains(strings.ToLower(content), "migrate:up") {
-		return false
-	}
-	for _, l := range lines(content) {
-		if m := reDbmate.FindStringSubmatch(strings.TrimSpace(l.text)); m != nil && strings.EqualFold(m[1], "up") {
+	for l := range strings.Lines(content) {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "--") {
+			continue
+		}
+		if m := reDbmate.FindStringSubmatch(t); m != nil && strings.EqualFold(m[1], "up") {
 			return true
 		}
 	}
 	return false
 }
 
-// parseName gives a file its version and description from its name in format f; ok is false
-// for a file of golang-migrate's .down.sql or Flyway's U kind, which attach to another file.
+// parseName gives a file its version and description from its name in format f, and its
+// kind: "up", "repeatable" (Flyway R__), or "down"/"undo" for golang-migrate's .down.sql and
+// Flyway's U files, which attach to the file of the same version.
 func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 	bad := func(shape string) *Error {
 		return &Error{File: name, Rule: "file-name", Msg: fmt.Sprintf("name does not fit the %s format %s", f, shape)}

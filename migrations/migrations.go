@@ -34,7 +34,7 @@ type Options struct {
 	Format       Format // "" or FormatAuto detects
 	MaxFileSize  int64  // 0 means DefaultMaxFileSize
 	MaxTotalSize int64  // 0 means DefaultMaxTotalSize
-	MaxFiles     int    // 0 means DefaultMaxFiles
+	MaxFiles     int    // entries of the directory, ignored ones included; 0 means DefaultMaxFiles
 	// Path is the directory as the user knows it (e.g. "db/orders/migrations"); errors name
 	// files under it. "" names files relative to the directory.
 	Path string
