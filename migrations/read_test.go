@@ -228,7 +228,7 @@ func TestReadErrors(t *testing.T) {
 		{"syntax error in dbmate up, relative to the file", fstest.MapFS{"1_a.sql": {Data: []byte("-- migrate:up\nSELEC 1;\n")}}, Options{},
 			`1_a.sql:2:1: syntax error at or near "SELEC" [syntax]`, "syntax", "1_a.sql", 2, 1},
 		{"syntax error in a goose block", fstest.MapFS{"1_a.sql": {Data: []byte("-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() AS $$ x\n-- +goose StatementEnd\n")}}, Options{},
-			"1_a.sql:3:24: unterminated dollar-quoted string at or near \"$$ x\n\" [syntax]", "syntax", "1_a.sql", 3, 24},
+			`1_a.sql:3:24: unterminated dollar-quoted string at or near "$$ x\n" [syntax]`, "syntax", "1_a.sql", 3, 24},
 		{"nul byte", fstest.MapFS{"1_a.sql": {Data: []byte("SELECT 1;\nSELECT '\x00';\n")}}, Options{},
 			`1_a.sql:2:9: NUL byte in SQL text [encoding]`, "encoding", "1_a.sql", 2, 9},
 		{"symlink", fstest.MapFS{"1_a.sql": {Data: []byte("x"), Mode: 0o777 | os.ModeSymlink}}, Options{},

@@ -37,7 +37,8 @@ func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *E
 		e := &Error{Rule: "syntax", Msg: err.Error()}
 		var pe *parser.Error
 		if errors.As(err, &pe) {
-			e.Msg = pe.Message
+			// Keep the message on one line: Postgres quotes the offending text, breaks included.
+			e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
 			e.Line, e.Col = idx.pos(start + charOffset(sql, pe.Cursorpos))
 		} else {
 			e.Line, e.Col = idx.pos(start)
