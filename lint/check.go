@@ -15,7 +15,6 @@ import (
 type fileCheck struct {
 	s        *schema
 	file     *migrations.File
-	opts     Options
 	lockSet  bool // a SET lock_timeout ran earlier in the file
 	lockSeen bool // SH310 already reported for the file
 }
@@ -30,7 +29,7 @@ type stmtCheck struct {
 }
 
 func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
-	fc := &fileCheck{s: s, file: f, opts: opts, lockSet: opts.LockTimeout}
+	fc := &fileCheck{s: s, file: f, lockSet: opts.LockTimeout}
 	dirs := readDirectives(f)
 	var out []Finding
 	notAtomicDone := false
@@ -222,13 +221,13 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 		if strings.EqualFold(v.Name, "lock_timeout") && v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE && !zeroSetting(v.Args) {
 			sc.lockSet = true
 		}
+	case n.GetSelectStmt() != nil:
+		if setsLockTimeout(n) {
+			sc.lockSet = true
+		}
 	case n.GetTransactionStmt() != nil:
-		t := n.GetTransactionStmt()
-		switch t.Kind {
-		case pg_query.TransactionStmtKind_TRANS_STMT_SAVEPOINT, pg_query.TransactionStmtKind_TRANS_STMT_RELEASE,
-			pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
-		default:
-			sc.add(codeTxControl, at, "transaction control statement in a migration file")
+		if what := txControl[n.GetTransactionStmt().Kind]; what != "" {
+			sc.add(codeTxControl, at, what+" in a migration file: schemahook runs and records each file's transaction itself")
 		}
 	case n.GetDropStmt() != nil:
 		sc.drop(n.GetDropStmt(), at)
@@ -285,6 +284,35 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 			}
 		}
 	}
+}
+
+// txControl names the transaction statements a migration must not hold; SAVEPOINT and
+// its kin work inside the runner's transaction and are left out.
+var txControl = map[pg_query.TransactionStmtKind]string{
+	pg_query.TransactionStmtKind_TRANS_STMT_BEGIN:             "BEGIN",
+	pg_query.TransactionStmtKind_TRANS_STMT_START:             "START TRANSACTION",
+	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:            "COMMIT",
+	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:          "ROLLBACK",
+	pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:           "PREPARE TRANSACTION",
+	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:   "COMMIT PREPARED",
+	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+}
+
+// setsLockTimeout finds SELECT set_config('lock_timeout', '5s', ...) with a non-zero value.
+func setsLockTimeout(n *pg_query.Node) bool {
+	found := false
+	walk(n.ProtoReflect(), func(fc *pg_query.FuncCall) bool {
+		if funcName(fc) != "set_config" || len(fc.Args) < 2 {
+			return true
+		}
+		name := fc.Args[0].GetAConst().GetSval()
+		if name != nil && strings.EqualFold(name.Sval, "lock_timeout") && !zeroSetting(fc.Args[1:2]) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // zeroSetting reports whether a SET's value is 0, which disables the timeout.
