@@ -3,6 +3,7 @@ package migrations
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,8 +20,10 @@ import (
 // and schemahook.sum. It ignores subdirectories, dotfiles, README*, atlas.sum (whose presence
 // marks an Atlas directory) and any other file not ending in .sql (notes, .keep, ...), with
 // one exception: a goose directory's numbered .go files are Go migrations, which cannot run
-// from SQL, and are refused. A .sql file or the sum file that is not a regular file (a
-// symlink, a device) is refused.
+// from SQL, and are refused. A .sql file or the sum file must be a regular file, or a
+// symlink to one that fsys resolves inside itself (Kubernetes mounts every ConfigMap key as
+// a symlink into ..data/, so that is how the hook Job sees its files); devices, pipes and
+// symlinks that dangle, escape fsys or lead to anything else are refused.
 func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	opts = opts.withDefaults()
 	name := func(n string) string {
@@ -66,8 +69,9 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			return nil, &Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
 		}
-		if !e.Type().IsRegular() {
-			return nil, &Error{File: name(n), Rule: "not-regular-file", Msg: fmt.Sprintf("is a %s, not a regular file", typeName(e.Type()))}
+		if err := checkRegular(fsys, e); err != nil {
+			err.File = name(n)
+			return nil, err
 		}
 		b, rerr := readLimited(fsys, n, opts.MaxFileSize)
 		if rerr != nil {
@@ -151,8 +155,35 @@ func readLimited(fsys fs.FS, n string, maxSize int64) ([]byte, *Error) {
 	return b, nil
 }
 
+// checkRegular refuses an entry that is not a regular file. A symlink is resolved through
+// fsys only, so it is followed exactly as far as fsys confines it (an os.Root refuses one
+// that leads outside).
+func checkRegular(fsys fs.FS, e fs.DirEntry) *Error {
+	mode := e.Type()
+	if mode&fs.ModeSymlink != 0 {
+		st, err := fs.Stat(fsys, e.Name())
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return &Error{Rule: "not-regular-file", Msg: "is a symlink that does not resolve inside the directory: " + err.Error()}
+		}
+		if target := st.Mode().Type(); !target.IsRegular() {
+			return &Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a symlink to a %s, not to a regular file", typeName(target))}
+		}
+		return nil
+	}
+	if !mode.IsRegular() {
+		return &Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a %s, not a regular file", typeName(mode))}
+	}
+	return nil
+}
+
 func typeName(m fs.FileMode) string {
 	switch {
+	case m.IsDir():
+		return "directory"
 	case m&fs.ModeSymlink != 0:
 		return "symlink"
 	case m&fs.ModeDevice != 0:

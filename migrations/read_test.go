@@ -231,8 +231,8 @@ func TestReadErrors(t *testing.T) {
 			`1_a.sql:3:24: unterminated dollar-quoted string at or near "$$ x\n" [syntax]`, "syntax", "1_a.sql", 3, 24},
 		{"nul byte", fstest.MapFS{"1_a.sql": {Data: []byte("SELECT 1;\nSELECT '\x00';\n")}}, Options{},
 			`1_a.sql:2:9: NUL byte in SQL text [encoding]`, "encoding", "1_a.sql", 2, 9},
-		{"symlink", fstest.MapFS{"1_a.sql": {Data: []byte("x"), Mode: 0o777 | os.ModeSymlink}}, Options{},
-			`1_a.sql: is a symlink, not a regular file [not-regular-file]`, "not-regular-file", "1_a.sql", 0, 0},
+		{"symlink fsys does not resolve", fstest.MapFS{"1_a.sql": {Data: []byte("x"), Mode: 0o777 | os.ModeSymlink}}, Options{},
+			`1_a.sql: is a symlink that does not resolve inside the directory: file does not exist [not-regular-file]`, "not-regular-file", "1_a.sql", 0, 0},
 		{"device", fstest.MapFS{"schemahook.sum": {Mode: os.ModeDevice}}, Options{},
 			`schemahook.sum: is a device, not a regular file [not-regular-file]`, "not-regular-file", "schemahook.sum", 0, 0},
 		{"file too big", fstest.MapFS{"1_a.sql": {Data: []byte(strings.Repeat("-", 101))}}, Options{MaxFileSize: 100},
@@ -258,6 +258,50 @@ func TestReadErrors(t *testing.T) {
 			var e *Error
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, []any{tt.rule, tt.file, tt.line, tt.column}, []any{e.Rule, e.File, e.Line, e.Col})
+		})
+	}
+}
+
+// TestReadSymlinks reads a real directory through os.Root, the way the commands, the plugin and
+// the hook Job do. Kubernetes mounts ConfigMap keys as symlinks into ..data/: those are
+// regular files once resolved, and read; anything else a symlink can lead to is refused.
+func TestReadSymlinks(t *testing.T) {
+	tests := []struct {
+		name   string
+		link   string // target of 2_b.sql
+		setup  func(t *testing.T, dir string)
+		errMsg string // "" when the read succeeds
+	}{
+		{"configmap layout", "..data/2_b.sql", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "..data"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "..data", "2_b.sql"), []byte("SELECT 2;\n"), 0o644))
+		}, ""},
+		{"escapes the directory", "../outside.sql", func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "..", "outside.sql"), []byte("SELECT 2;\n"), 0o644))
+		}, "2_b.sql: is a symlink that does not resolve inside the directory: path escapes from parent [not-regular-file]"},
+		{"to a directory", "sub", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+		}, "2_b.sql: is a symlink to a directory, not to a regular file [not-regular-file]"},
+		{"dangling", "missing.sql", func(t *testing.T, dir string) {}, "2_b.sql: is a symlink that does not resolve inside the directory: no such file or directory [not-regular-file]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			require.NoError(t, os.Mkdir(dir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "1_a.sql"), []byte("SELECT 1;\n"), 0o644))
+			tt.setup(t, dir)
+			require.NoError(t, os.Symlink(tt.link, filepath.Join(dir, "2_b.sql")))
+			root, err := os.OpenRoot(dir)
+			require.NoError(t, err)
+			defer root.Close()
+			d, err := Read(root.FS(), Options{})
+			if tt.errMsg != "" {
+				require.EqualError(t, err, tt.errMsg)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, d.Files, 2)
+			require.Equal(t, "SELECT 2", d.Files[1].Statements[0].SQL)
 		})
 	}
 }
