@@ -17,7 +17,8 @@ import (
 // order with their statements. Every refusal is an *Error naming the file, line and rule.
 //
 // What Read looks at: the regular files at the top of the directory whose names end in .sql,
-// and schemahook.sum. It ignores subdirectories, dotfiles, README*, atlas.sum (whose presence
+// and schemahook.sum. It ignores subdirectories (except that a Flyway directory, since
+// Flyway scans them, must hold no .sql file below the top level), dotfiles, README*, atlas.sum (whose presence
 // marks an Atlas directory) and any other file not ending in .sql (notes, .keep, ...), with
 // one exception: a goose directory's numbered .go files are Go migrations, which cannot run
 // from SQL, and are refused. A .sql file or the sum file must be a regular file, or a
@@ -33,9 +34,6 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		return path.Join(opts.Path, n)
 	}
 	dirName := name(".")
-	if opts.Path == "" {
-		dirName = "."
-	}
 	if !slices.Contains(formats, opts.Format) {
 		return nil, &Error{File: dirName, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q (want auto, schemahook, golang-migrate, goose, flyway or dbmate)", opts.Format)}
 	}
@@ -49,13 +47,16 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 
 	d := &Dir{Path: opts.Path}
 	var sources []source
-	var goFiles []string
+	var goFiles, subdirs []string
 	atlasSum := false
 	var total int64
 	for _, e := range entries {
 		n := e.Name()
 		switch {
-		case e.IsDir(), strings.HasPrefix(n, "."), strings.HasPrefix(n, "README"):
+		case strings.HasPrefix(n, "."), strings.HasPrefix(n, "README"):
+			continue
+		case e.IsDir():
+			subdirs = append(subdirs, n)
 			continue
 		case n == "atlas.sum":
 			atlasSum = true
@@ -80,7 +81,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		}
 		total += int64(len(b))
 		if total > opts.MaxTotalSize {
-			return nil, &Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to more than the limit of %d bytes (%d bytes read when %s was reached)", opts.MaxTotalSize, total, n)}
+			return nil, &Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to %d bytes by %s, more than the limit of %d", total, n, opts.MaxTotalSize)}
 		}
 		if n == SumFileName {
 			d.Sum = b
@@ -105,6 +106,12 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			}
 		}
 	}
+	if d.Format == FormatFlyway {
+		if err := flywaySubdirs(fsys, subdirs, opts.MaxFiles); err != nil {
+			err.File = name(err.File)
+			return nil, err
+		}
+	}
 	files, ferr := buildFiles(d.Format, sources, atlasSum)
 	if ferr != nil {
 		ferr.File = name(ferr.File)
@@ -117,6 +124,33 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 var formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
 
 var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
+
+// flywaySubdirs refuses a .sql file below the top level of a Flyway directory: Flyway scans
+// subdirectories, schemahook does not, so such a file would silently never run. At most max
+// entries are looked at.
+func flywaySubdirs(fsys fs.FS, subdirs []string, max int) *Error {
+	seen := 0
+	var found string
+	for _, sub := range subdirs {
+		_ = fs.WalkDir(fsys, sub, func(p string, e fs.DirEntry, err error) error {
+			seen++
+			switch {
+			case err != nil || seen > max:
+				return fs.SkipAll
+			case e.IsDir() && strings.HasPrefix(e.Name(), "."):
+				return fs.SkipDir
+			case !e.IsDir() && strings.HasSuffix(p, ".sql"):
+				found = p
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if found != "" {
+			return &Error{File: found, Rule: "flyway-subdirectory", Msg: "Flyway would run this file from a subdirectory, schemahook reads only the top level: move it up"}
+		}
+	}
+	return nil
+}
 
 // withDefaults fills the zero fields of Options.
 func (o Options) withDefaults() Options {
