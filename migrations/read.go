@@ -16,15 +16,15 @@ import (
 // Read reads the migration directory fsys (rooted at the directory) and gives its files in
 // order with their statements. Every refusal is an *Error naming the file, line and rule.
 //
-// What Read looks at: the regular files at the top of the directory whose names end in .sql,
-// and schemahook.sum. It ignores subdirectories (except that a Flyway directory, since
-// Flyway scans them, must hold no .sql file below the top level), dotfiles, README*, atlas.sum (whose presence
-// marks an Atlas directory) and any other file not ending in .sql (notes, .keep, ...), with
-// one exception: a goose directory's numbered .go files are Go migrations, which cannot run
-// from SQL, and are refused. A .sql file or the sum file must be a regular file, or a
-// symlink to one that fsys resolves inside itself (Kubernetes mounts every ConfigMap key as
-// a symlink into ..data/, so that is how the hook Job sees its files); devices, pipes and
-// symlinks that dangle, escape fsys or lead to anything else are refused.
+// What Read looks at: the files at the top of the directory whose names end in .sql, and
+// schemahook.sum. It ignores dotfiles, README*, atlas.sum (whose presence marks an Atlas
+// directory), any other file not ending in .sql (notes, .keep, ...) and subdirectories, with
+// two exceptions: a goose directory's numbered .go files are Go migrations, which cannot run
+// from SQL, and a Flyway directory must hold no .sql file below the top level (Flyway would
+// run it); both are refused. A file read must be a regular file, or a symlink to one that
+// fsys resolves inside itself (Kubernetes mounts every ConfigMap key as a symlink into
+// ..data/, so that is how the hook Job sees its files); devices, pipes and symlinks that
+// dangle, escape fsys or lead to anything else are refused.
 func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	opts = opts.withDefaults()
 	name := func(n string) string {
