@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -100,8 +101,26 @@ type Dev struct {
 
 // Lint sets the policy and per-rule overrides (CODE: error|warn|off).
 type Lint struct {
-	Policy string            `json:"policy,omitempty"`
-	Rules  map[string]string `json:"rules,omitempty"`
+	Policy Level            `json:"policy,omitempty"`
+	Rules  map[string]Level `json:"rules,omitempty"`
+}
+
+// Level is error, warn or off. YAML reads an unquoted off as false; Level takes it as "off",
+// so `policy: off` means what it says.
+type Level string
+
+// UnmarshalJSON accepts a string, or false for "off".
+func (l *Level) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*l = "off"
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("invalid value %s: want error, warn or off", b)
+	}
+	*l = Level(s)
+	return nil
 }
 
 // Apply tunes how the target is migrated. Durations are Go durations ("10s", "30m").
@@ -226,15 +245,15 @@ func (d *Database) Validate() error {
 	if s.Dev.URL != nil {
 		checkRef("spec.dev.url.secretKeyRef", s.Dev.URL.SecretKeyRef, true)
 	}
-	if !oneOf(s.Lint.Policy, LintLevels) {
-		bad("spec.lint.policy", s.Lint.Policy, "one of "+strings.Join(LintLevels, ", "))
+	if !oneOf(string(s.Lint.Policy), LintLevels) {
+		bad("spec.lint.policy", string(s.Lint.Policy), "one of "+strings.Join(LintLevels, ", "))
 	}
 	for _, code := range sortedKeys(s.Lint.Rules) {
 		if !ruleCodeRE.MatchString(code) {
 			bad("spec.lint.rules", code, "want a rule code of letters, digits, '-' or '_'")
 		}
-		if lvl := s.Lint.Rules[code]; !oneOf(lvl, LintLevels) {
-			bad("spec.lint.rules."+code, lvl, "one of "+strings.Join(LintLevels, ", "))
+		if lvl := s.Lint.Rules[code]; !oneOf(string(lvl), LintLevels) {
+			bad("spec.lint.rules."+code, string(lvl), "one of "+strings.Join(LintLevels, ", "))
 		}
 	}
 	if !oneOf(s.Apply.TxMode, TxModes) {

@@ -196,7 +196,10 @@ func load(appDir string, env Env) (*loaded, error) {
 		return nil, fmt.Errorf("%s: %w", a.display(migDir), err)
 	}
 	if st, err := fs.Stat(dirFS, "."); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir): %v", a.display(migDir), rootErr(err))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+		}
+		return nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
 	}
 	dir, err := migrations.Read(dirFS, migrations.Options{
 		Format:       migrations.Format(cfg.Spec.Migrations.Format),

@@ -84,16 +84,22 @@ var params = []param{
 		get: func(c *config.Database) string { return devRef(c, false).Key },
 		set: func(c *config.Database, v string) error { devRef(c, true).Key = v; return nil }},
 	{name: "lint-policy", title: "Lint policy", tooltip: "error blocks the apply on a lint error, warn only reports, off skips lint.",
-		get: func(c *config.Database) string { return c.Spec.Lint.Policy },
-		set: func(c *config.Database, v string) error { c.Spec.Lint.Policy = v; return nil }},
+		get: func(c *config.Database) string { return string(c.Spec.Lint.Policy) },
+		set: func(c *config.Database, v string) error { c.Spec.Lint.Policy = config.Level(v); return nil }},
 	{name: "lint-rules", title: "Lint rule levels", tooltip: "Per-rule overrides: rule code → error, warn or off. Merged over spec.lint.rules.", isMap: true,
-		getMap: func(c *config.Database) map[string]string { return c.Spec.Lint.Rules },
+		getMap: func(c *config.Database) map[string]string {
+			m := map[string]string{}
+			for k, v := range c.Spec.Lint.Rules {
+				m[k] = string(v)
+			}
+			return m
+		},
 		setMap: func(c *config.Database, m map[string]string) error {
 			if c.Spec.Lint.Rules == nil {
-				c.Spec.Lint.Rules = map[string]string{}
+				c.Spec.Lint.Rules = map[string]config.Level{}
 			}
 			for k, v := range m {
-				c.Spec.Lint.Rules[k] = v
+				c.Spec.Lint.Rules[k] = config.Level(v)
 			}
 			return nil
 		}},

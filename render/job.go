@@ -63,7 +63,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	default:
 		args = append(args, "--dev-url="+s.Dev.Mode)
 	}
-	args = append(args, "--lint="+s.Lint.Policy)
+	args = append(args, "--lint="+string(s.Lint.Policy))
 	for _, code := range sortedKeys(s.Lint.Rules) {
 		args = append(args, fmt.Sprintf("--lint-rule=%s=%s", code, s.Lint.Rules[code]))
 	}

@@ -399,7 +399,7 @@ func TestSubdirectoryPathsMapBack(t *testing.T) {
 func TestPassThroughAndDevURL(t *testing.T) {
 	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
 	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
-	in.Config.Spec.Lint.Rules = map[string]string{"PG102": "warn", "PG101": "off"}
+	in.Config.Spec.Lint.Rules = map[string]config.Level{"PG102": "warn", "PG101": "off"}
 	in.Config.Spec.Apply.OutOfOrder = true
 	other := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
 		"metadata": map[string]any{"name": "api-token"}, "spec": map[string]any{"encryptedData": map[string]any{"t": "AgB"}}}
