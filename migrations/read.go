@@ -247,6 +247,10 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 			err.File = s.name
 			return nil, err
 		}
+		if strings.HasPrefix(s.content, "\ufeff") {
+			// Postgres would read the mark as part of the first token, and it hides markers.
+			return nil, &Error{File: s.name, Line: 1, Col: 1, Rule: "encoding", Msg: "file starts with a UTF-8 byte order mark; save it without one"}
+		}
 		if kind == "down" || kind == "undo" {
 			downs = append(downs, attached{s, version})
 			continue

@@ -120,6 +120,8 @@ func TestReadSections(t *testing.T) {
 		{"empty up is allowed", FormatDbmate, "-- migrate:up\n-- nothing yet\n-- migrate:down\n", "-- nothing yet\n", "", false, nil},
 		{"atlas txmode none", FormatNative, "-- atlas:txmode none\n\nVACUUM;\n", "\nVACUUM;\n", "", true, []string{"VACUUM"}},
 		{"atlas txmode only in the header", FormatNative, "SELECT 1;\n-- atlas:txmode none\n", "SELECT 1;\n-- atlas:txmode none\n", "", false, []string{"SELECT 1"}},
+		{"dbmate with CRLF line ends", FormatDbmate, "-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 0;\r\n", "SELECT 1;\r\n", "SELECT 0;\r\n", false, []string{"SELECT 1"}},
+		{"goose with CRLF line ends", FormatGoose, "-- +goose Up\r\n-- +goose StatementBegin\r\nSELECT 1;\r\n-- +goose StatementEnd\r\n", "-- +goose StatementBegin\r\nSELECT 1;\r\n-- +goose StatementEnd\r\n", "", false, []string{"SELECT 1"}},
 		{"native only comments", FormatNative, "-- todo\n/* later */\n", "-- todo\n/* later */\n", "", false, nil},
 	}
 	for _, tt := range tests {
@@ -249,6 +251,10 @@ func TestReadErrors(t *testing.T) {
 			`.: unknown format "liquibase" (want auto, schemahook, golang-migrate, goose, flyway or dbmate) [unknown-format]`, "unknown-format", ".", 0, 0},
 		{"flyway sql in a subdirectory", fstest.MapFS{"V1__a.sql": sel, "docs/x.md": sel, "more/deeper/V2__b.sql": sel}, Options{},
 			`more/deeper/V2__b.sql: Flyway would run this file from a subdirectory, schemahook reads only the top level: move it up [flyway-subdirectory]`, "flyway-subdirectory", "more/deeper/V2__b.sql", 0, 0},
+		{"byte order mark", fstest.MapFS{"1_a.sql": {Data: []byte("\ufeffSELECT 1;\n")}}, Options{},
+			`1_a.sql:1:1: file starts with a UTF-8 byte order mark; save it without one [encoding]`, "encoding", "1_a.sql", 1, 1},
+		{"invalid utf-8", fstest.MapFS{"1_a.sql": {Data: []byte("SELECT 1;\n-- caf\xe9\n")}}, Options{},
+			`1_a.sql:2:7: invalid UTF-8 (migration files must be UTF-8) [encoding]`, "encoding", "1_a.sql", 2, 7},
 		{"atlas unknown txmode", fstest.MapFS{"1_a.sql": {Data: []byte("-- atlas:txmode sometimes\nSELECT 1;\n")}}, Options{},
 			`1_a.sql:1: unknown atlas:txmode "sometimes" (want none, file or all) [atlas-txmode]`, "atlas-txmode", "1_a.sql", 1, 0},
 	}
