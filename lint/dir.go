@@ -32,9 +32,8 @@ func Dir(dir string, o DirOptions) (Result, error) {
 	shown := filepath.ToSlash(filepath.Clean(dir))
 	d, err := migrations.Read(root.FS(), migrations.Options{Format: o.Format, Path: shown})
 	if err != nil {
-		var me *migrations.Error
-		if errors.As(err, &me) && (me.Rule == "syntax" || me.Rule == "encoding") {
-			return syntaxResult(me, o.Policy), nil
+		if res, ok := ReadError(err, o.Policy); ok {
+			return res, nil
 		}
 		return Result{}, fmt.Errorf("lint: %w", err)
 	}
@@ -53,8 +52,17 @@ func Dir(dir string, o DirOptions) (Result, error) {
 	return res, nil
 }
 
-// syntaxResult turns the directory reader's refusal of unparsable SQL into a finding, so
-// it comes out like every other problem (and in SARIF, on its line).
+// ReadError turns migrations.Read's refusal of SQL that does not parse (or is not UTF-8)
+// into a SH000 finding, so it comes out like every other problem (in SARIF, on its line).
+// ok is false for other errors, which are not about SQL.
+func ReadError(err error, p Policy) (res Result, ok bool) {
+	var me *migrations.Error
+	if !errors.As(err, &me) || (me.Rule != "syntax" && me.Rule != "encoding") {
+		return Result{}, false
+	}
+	return syntaxResult(me, p), true
+}
+
 func syntaxResult(me *migrations.Error, p Policy) Result {
 	res := Result{Findings: []Finding{}}
 	lvl := p.level(codeParseError)
