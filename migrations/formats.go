@@ -14,8 +14,10 @@ var (
 	reFlyway  = regexp.MustCompile(`^([VU])([^_]*(?:_[^_]+)*?)__(.+)\.sql$`)
 	reFlywayR = regexp.MustCompile(`^R__(.+)\.sql$`)
 	reDigits  = regexp.MustCompile(`^[0-9]+$`)
-	reDotted  = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)*$`)
-	reFlyVer  = regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`)
+	// Flyway's SQL callbacks: beforeMigrate.sql, afterEachMigrate__grants.sql, ...
+	reFlywayCallback = regexp.MustCompile(`^(before|after)[A-Z][A-Za-z]*(__.*)?\.sql$`)
+	reDotted         = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)*$`)
+	reFlyVer         = regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`)
 )
 
 // source is a .sql file as read, before its format gives it meaning.
@@ -179,6 +181,9 @@ func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 	case FormatFlyway:
 		if m := reFlywayR.FindStringSubmatch(name); m != nil {
 			return "", strings.ReplaceAll(m[1], "_", " "), "repeatable", nil
+		}
+		if reFlywayCallback.MatchString(name) {
+			return "", "", "", &Error{File: name, Rule: "flyway-callback", Msg: "Flyway callbacks are not supported: schemahook runs only V and R migrations; make it a migration"}
 		}
 		m := reFlyway.FindStringSubmatch(name)
 		if m == nil || m[2] == "" {

@@ -255,6 +255,8 @@ func TestReadErrors(t *testing.T) {
 			`1_a.sql:1:1: file starts with a UTF-8 byte order mark; save it without one [encoding]`, "encoding", "1_a.sql", 1, 1},
 		{"invalid utf-8", fstest.MapFS{"1_a.sql": {Data: []byte("SELECT 1;\n-- caf\xe9\n")}}, Options{},
 			`1_a.sql:2:7: invalid UTF-8 (migration files must be UTF-8) [encoding]`, "encoding", "1_a.sql", 2, 7},
+		{"flyway callback", fstest.MapFS{"V1__a.sql": sel, "afterMigrate__grants.sql": sel}, Options{},
+			`afterMigrate__grants.sql: Flyway callbacks are not supported: schemahook runs only V and R migrations; make it a migration [flyway-callback]`, "flyway-callback", "afterMigrate__grants.sql", 0, 0},
 		{"atlas unknown txmode", fstest.MapFS{"1_a.sql": {Data: []byte("-- atlas:txmode sometimes\nSELECT 1;\n")}}, Options{},
 			`1_a.sql:1: unknown atlas:txmode "sometimes" (want none, file or all) [atlas-txmode]`, "atlas-txmode", "1_a.sql", 1, 0},
 	}
