@@ -21,7 +21,7 @@ done
 
 echo >&2
 echo "==> starting a throwaway Postgres (schemahook devdb)" >&2
-work=$(mktemp -d)
+work=$(mktemp -d); chmod 755 "$work"  # the dev server runs as a non-root uid when we are root
 fifo="$work/url"; mkfifo "$fifo"
 "$BIN" devdb --dir "$work/pg" >"$fifo" 2>"$work/devdb.log" &
 devdb=$!
