@@ -201,7 +201,8 @@ func load(appDir string, env Env) (*loaded, error) {
 		}
 		return nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
 	}
-	dir, err := migrations.Read(dirFS, migrations.Options{
+	rec := &recordingFS{fsys: dirFS, files: map[string][]byte{}}
+	dir, err := migrations.Read(rec, migrations.Options{
 		Format:       migrations.Format(cfg.Spec.Migrations.Format),
 		MaxFileSize:  MaxMigrationFileSize,
 		MaxTotalSize: MaxMigrationsSize,
@@ -216,7 +217,7 @@ func load(appDir string, env Env) (*loaded, error) {
 			return nil, err
 		}
 	}
-	files, err := dirFiles(dirFS, a.display(migDir))
+	files, err := dirFiles(rec, a.display(migDir))
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +261,7 @@ func rootErr(err error) error {
 // dirFiles are the files of the migrations directory the Job needs, byte for byte: what
 // migrations.Read looks at (top-level .sql files and the sum file) plus atlas.sum, which
 // marks a directory as Atlas's. Read has already checked types and sizes.
-func dirFiles(dirFS fs.FS, display string) ([]render.File, error) {
+func dirFiles(dirFS *recordingFS, display string) ([]render.File, error) {
 	entries, err := fs.ReadDir(dirFS, ".")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", display, rootErr(err))
@@ -277,13 +278,51 @@ func dirFiles(dirFS fs.FS, display string) ([]render.File, error) {
 		if !e.Type().IsRegular() {
 			return nil, fmt.Errorf("%s: not a regular file", path.Join(display, n))
 		}
-		b, err := fs.ReadFile(dirFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Join(display, n), rootErr(err))
+		b, ok := dirFS.files[n]
+		if !ok {
+			if b, err = fs.ReadFile(dirFS.fsys, n); err != nil {
+				return nil, fmt.Errorf("%s: %w", path.Join(display, n), rootErr(err))
+			}
 		}
 		files = append(files, render.File{Name: n, Content: string(b)})
 	}
 	return files, nil
+}
+
+// recordingFS keeps the bytes of every file read to its end through it, so the files
+// migrations.Read has read (and checked) are not read a second time for the ConfigMaps.
+type recordingFS struct {
+	fsys  fs.FS
+	files map[string][]byte
+}
+
+func (r *recordingFS) Open(name string) (fs.File, error) {
+	f, err := r.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingFile{File: f, name: name, fs: r}, nil
+}
+
+// ReadDir keeps fs.ReadDir on the underlying FS's fast path.
+func (r *recordingFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	return fs.ReadDir(r.fsys, name)
+}
+
+type recordingFile struct {
+	fs.File
+	name string
+	fs   *recordingFS
+	buf  bytes.Buffer
+}
+
+func (f *recordingFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.buf.Write(p[:n])
+	if err == io.EOF {
+		f.fs.files[f.name] = f.buf.Bytes()
+	}
+	return n, err
 }
 
 // readCapped reads one file of the app directory, refusing it past max bytes and naming a

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -173,7 +174,9 @@ func toObject(v any) (Object, error) {
 		return nil, err
 	}
 	var o Object
-	if err := json.Unmarshal(b, &o); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&o); err != nil {
 		return nil, err
 	}
 	delete(o, "status")
