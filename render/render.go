@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/schemahook/schemahook/config"
-	"k8s.io/apimachinery/pkg/util/validation"
 	yaml "go.yaml.in/yaml/v2"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Argo CD annotations and the values render uses.

@@ -3,8 +3,8 @@ package render_test
 import (
 	"bytes"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
