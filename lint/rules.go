@@ -69,6 +69,7 @@ const exampleSchema = `CREATE TABLE orders (
 );
 CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text);
 CREATE INDEX orders_status_idx ON orders (status);
+CREATE UNIQUE INDEX customers_email_idx ON customers (email);
 CREATE TYPE order_state AS ENUM ('new', 'paid');
 CREATE SCHEMA archive;`
 
@@ -279,7 +280,7 @@ var rules = []Rule{
 		Why:     "The file then runs statement by statement: if a later statement fails, the earlier ones stay applied.",
 		Hint:    "put the statement that refuses a transaction in a file of its own",
 		Bad:     "ALTER TABLE orders ADD COLUMN paid_at timestamptz;\nCREATE INDEX CONCURRENTLY orders_paid_idx ON orders (paid_at);",
-		Good:    "CREATE INDEX CONCURRENTLY orders_paid_idx ON orders (paid_at);",
+		Good:    "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
 	},
 	{
 		Code: codeTxControl, Name: "transaction-control", Group: GroupTransactions, Default: LevelError,
