@@ -53,7 +53,7 @@ func readDirectives(f *migrations.File) *fileDirectives {
 		fields := strings.Fields(strings.TrimPrefix(body, directivePrefix))
 		dir := &directive{line: ln + 1, col: 1 + utf8.RuneCountInString(text[:len(text)-len(trimmed)])}
 		if len(fields) > 0 {
-			dir.code = strings.ToUpper(fields[0])
+			dir.code = strings.ToUpper(strings.TrimRight(fields[0], ":,;"))
 			dir.reason = strings.Join(fields[1:], " ")
 		}
 		d.byLine[ln+1] = dir

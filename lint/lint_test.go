@@ -230,6 +230,8 @@ func TestDirectives(t *testing.T) {
 		{"trailing directive covers nothing", "ALTER TABLE orders ADD COLUMN a text;\n-- schemahook:allow SH102 moved\n", []string{"2:1 SH903"}},
 		{"same line as previous statement", "SELECT 1; -- schemahook:allow SH102 moved\nALTER TABLE orders DROP COLUMN note;", []string{"2:1 SH102"}},
 		{"lower-case code", "-- schemahook:allow sh102 moved\nALTER TABLE orders DROP COLUMN note;", nil},
+		{"code with colon", "-- schemahook:allow SH102: moved\nALTER TABLE orders DROP COLUMN note;", nil},
+		{"inside a function body covers nothing", "CREATE FUNCTION f() RETURNS void AS $$\n-- schemahook:allow SH102 moved\nSELECT 1;\n$$ LANGUAGE sql;", []string{"2:1 SH903"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
