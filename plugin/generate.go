@@ -113,9 +113,11 @@ func (a *app) display(name string) string {
 // objects take: the name parameter or metadata.name, else the Application's, else the dir's.
 func effectiveConfig(a *app, env Env, validate bool) (*config.Database, string, error) {
 	cfg := config.Default()
+	where := a.display(config.FileName)
 	data, err := readCapped(a, config.FileName, config.MaxSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		where = "config (defaults, no " + where + ")"
 	case err != nil:
 		return nil, "", err
 	default:
@@ -147,7 +149,6 @@ func effectiveConfig(a *app, env Env, validate bool) (*config.Database, string, 
 		return cfg, name, nil
 	}
 	if err := cfg.Validate(); err != nil {
-		where := a.display(config.FileName)
 		if len(ps) > 0 {
 			where += " with ARGOCD_APP_PARAMETERS"
 		}

@@ -163,12 +163,12 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 			},
 		},
 	}
-	return toObject(job)
+	return ToObject(job)
 }
 
-// toObject converts a typed object to generic data without the fields the API server
+// ToObject converts a typed object to generic data without the fields the API server
 // fills in (creationTimestamp, status), which would only add noise to the diff.
-func toObject(v any) (Object, error) {
+func ToObject(v any) (Object, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
