@@ -7,7 +7,7 @@ import (
 
 var (
 	// userinfo password in a URL: scheme://user:PASSWORD@host
-	urlPassword = regexp.MustCompile(`(://[^:@/?#\s]*):[^@\s]*@`)
+	urlPassword = regexp.MustCompile(`(://[^:@/?#\n]*):[^@\n]*@`)
 	// password=... as a URL query parameter or a keyword/value setting, quoted or not
 	kvPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)`)
 )

@@ -234,7 +234,7 @@ func (r *run) stages(ctx context.Context) error {
 			}
 		}
 	}
-	r.logf("%d pending: %s", len(plan.Pending), strings.Join(r.rep.PendingFiles, ", "))
+	r.logf("%d pending: %s", len(plan.Pending), list(r.rep.PendingFiles, 20))
 
 	// 2. dev replay; 3. lint. Nothing has touched the target yet.
 	if err := r.devReplay(ctx, plan); err != nil {

@@ -61,7 +61,7 @@ func (r *run) summary() string {
 	case "up-to-date":
 		fmt.Fprintf(&b, "schemahook: %s is up-to-date, nothing to apply (%s)", target, took)
 	case "planned":
-		fmt.Fprintf(&b, "schemahook: plan for %s: %d pending, passed the dev replay and lint: %s", target, r.rep.Pending, strings.Join(r.rep.PendingFiles, ", "))
+		fmt.Fprintf(&b, "schemahook: plan for %s: %d pending, passed the dev replay and lint: %s", target, r.rep.Pending, list(r.rep.PendingFiles, 20))
 	case "applied":
 		fmt.Fprintf(&b, "schemahook: applied %d migration(s) to %s in %s:", len(r.rep.Applied), target, took)
 		for _, a := range r.rep.Applied {
@@ -98,6 +98,14 @@ func (r *run) summary() string {
 		}
 	}
 	return engine.RedactText(b.String(), r.o.URL, r.o.DevURL)
+}
+
+// list joins names, naming at most n of them.
+func list(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 }
 
 // truncate cuts s to at most n bytes on a UTF-8 boundary, marking the cut.
