@@ -373,8 +373,9 @@ func (sc *stmtCheck) drop(d *pg_query.DropStmt, at int) {
 				sc.locking(at, "DROP TABLE")
 			}
 		case pg_query.ObjectType_OBJECT_SCHEMA:
-			if !sc.s.isNewObj("schema", strings.TrimPrefix(name, "public.")) {
-				sc.add(codeDropSchema, at, fmt.Sprintf("DROP SCHEMA deletes schema %s and everything in it", strings.TrimPrefix(name, "public.")))
+			schema := strings.ToLower(o.GetString_().GetSval())
+			if !sc.s.isNewObj("schema", schema) {
+				sc.add(codeDropSchema, at, fmt.Sprintf("DROP SCHEMA deletes schema %s and everything in it", schema))
 			}
 		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
 			if !sc.s.isNewObj("type", name) {

@@ -72,19 +72,23 @@ func tableName(rv *pg_query.RangeVar) string {
 	return strings.ToLower(schema + "." + rv.Relname)
 }
 
-// listName qualifies a dotted name given as a list of String nodes (DROP TABLE a.b).
+// listName qualifies the name of a dropped object: a list of String nodes (DROP TABLE a.b),
+// a TypeName (DROP TYPE) or a String.
 func listName(n *pg_query.Node) string {
+	switch {
+	case n.GetList() != nil:
+		return dottedName(n.GetList().Items)
+	case n.GetTypeName() != nil:
+		return dottedName(n.GetTypeName().Names)
+	}
+	return dottedName([]*pg_query.Node{n})
+}
+
+// dottedName joins String nodes into a lower-case name qualified with public if it is not.
+func dottedName(items []*pg_query.Node) string {
 	var parts []string
-	if l := n.GetList(); l != nil {
-		for _, it := range l.Items {
-			parts = append(parts, it.GetString_().GetSval())
-		}
-	} else if tn := n.GetTypeName(); tn != nil {
-		for _, it := range tn.Names {
-			parts = append(parts, it.GetString_().GetSval())
-		}
-	} else if s := n.GetString_(); s != nil {
-		parts = append(parts, s.GetSval())
+	for _, it := range items {
+		parts = append(parts, it.GetString_().GetSval())
 	}
 	if len(parts) == 1 {
 		parts = append([]string{"public"}, parts...)
@@ -242,13 +246,13 @@ func (s *schema) apply(n *pg_query.Node) {
 			s.createObj("index", strings.ToLower(sch+"."+i.Idxname))
 		}
 	case n.GetCreateEnumStmt() != nil:
-		s.createObj("type", listName(&pg_query.Node{Node: &pg_query.Node_List{List: &pg_query.List{Items: n.GetCreateEnumStmt().TypeName}}}))
+		s.createObj("type", dottedName(n.GetCreateEnumStmt().TypeName))
 	case n.GetCompositeTypeStmt() != nil:
 		s.createObj("type", tableName(n.GetCompositeTypeStmt().Typevar))
 	case n.GetCreateDomainStmt() != nil:
-		s.createObj("type", listName(&pg_query.Node{Node: &pg_query.Node_List{List: &pg_query.List{Items: n.GetCreateDomainStmt().Domainname}}}))
+		s.createObj("type", dottedName(n.GetCreateDomainStmt().Domainname))
 	case n.GetCreateRangeStmt() != nil:
-		s.createObj("type", listName(&pg_query.Node{Node: &pg_query.Node_List{List: &pg_query.List{Items: n.GetCreateRangeStmt().TypeName}}}))
+		s.createObj("type", dottedName(n.GetCreateRangeStmt().TypeName))
 	case n.GetCreateSchemaStmt() != nil:
 		s.createObj("schema", strings.ToLower(n.GetCreateSchemaStmt().Schemaname))
 	}
