@@ -10,7 +10,8 @@ import (
 // PlanOptions are the history rules a run may relax.
 type PlanOptions struct {
 	AllowOutOfOrder bool
-	// Baseline marks every file up to this version applied without running it.
+	// Baseline marks every file up to this version applied without running it, on a
+	// database with no history yet (schemahook's or adopted).
 	Baseline string
 	// ResumePartial names the version of a partial file a human has checked: its remaining
 	// statements run, starting with the one that failed.
@@ -113,7 +114,9 @@ func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, erro
 			}
 			continue
 		}
-		if o.Baseline != "" && migrations.CompareVersions(f.Version, o.Baseline) <= 0 {
+		// Like Flyway's baselineOnMigrate, the baseline only marks a database without history:
+		// once there is one, an old unapplied file is out of order, never silently skipped.
+		if o.Baseline != "" && len(history) == 0 && migrations.CompareVersions(f.Version, o.Baseline) <= 0 {
 			p.Mark = append(p.Mark, Revision{Version: f.Version, Description: f.Description, Checksum: f.Checksum,
 				Status: StatusBaseline, StatementsTotal: len(f.Statements)})
 			continue

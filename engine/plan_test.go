@@ -52,7 +52,12 @@ func TestVerify(t *testing.T) {
 		{name: "resume without partial", hist: []Revision{applied("001")}, opts: PlanOptions{ResumePartial: "002"},
 			rule: "resume-partial", code: 1, contains: "no partially applied"},
 		{name: "baseline", opts: PlanOptions{Baseline: "002"}, pending: []string{"003"}, marks: []string{"001", "002"}},
-		{name: "baseline with squashed files", hist: []Revision{{Version: "000", Status: StatusApplied}}, opts: PlanOptions{Baseline: "002"}, pending: []string{"003"}, marks: []string{"001", "002"}},
+		{name: "baseline kept after the first run", hist: []Revision{{Version: "001", Status: StatusBaseline}, {Version: "002", Status: StatusBaseline}, applied("003")},
+			opts: PlanOptions{Baseline: "002"}, pending: nil},
+		{name: "baseline tolerates squashed files", hist: []Revision{{Version: "000", Status: StatusApplied}, {Version: "002", Status: StatusBaseline}, applied("001")},
+			opts: PlanOptions{Baseline: "002"}, pending: []string{"003"}},
+		{name: "baseline never skips a new old file", hist: []Revision{applied("003")}, opts: PlanOptions{Baseline: "002"},
+			rule: "out-of-order", code: 4, file: "001_a.sql", contains: "older than version 003"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Verify(dir, tc.hist, tc.opts)
