@@ -341,8 +341,19 @@ func (s *Server) Stop() error {
 // Restart stops the server process (keeping its data) and starts it again, for tests
 // that prove a client survives a server restart.
 func (s *Server) Restart(ctx context.Context) error {
+	s.Halt()
+	return s.Resume(ctx)
+}
+
+// Halt stops the server process with a fast shutdown, keeping its data (Resume starts it
+// again): for tests of clients facing a server that is down.
+func (s *Server) Halt() {
 	s.cmd.Process.Signal(syscall.SIGINT)
 	<-s.exited
+}
+
+// Resume starts a halted server again and waits until it accepts connections.
+func (s *Server) Resume(ctx context.Context) error {
 	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
 	cmd.SysProcAttr, cmd.Env, cmd.Dir = s.cmd.SysProcAttr, s.cmd.Env, s.cmd.Dir
 	cmd.Stderr = s.stderr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,3 +76,27 @@ func TestLockWaitsAndNamesHolder(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestConnectWaitsForServer: a server that is down when the run starts is waited for,
+// and the connection succeeds once it is up.
+func TestConnectWaitsForServer(t *testing.T) {
+	ctx := context.Background()
+	srv, err := devdb.Start(ctx, devdb.Options{})
+	require.NoError(t, err)
+	defer srv.Stop()
+	srv.Halt()
+	retrying := make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		conn, err := Connect(ctx, srv.URL("postgres"), ConnectOptions{Timeout: 5 * time.Minute,
+			Log: func(string) { once.Do(func() { close(retrying) }) }})
+		if err == nil {
+			conn.Close(ctx)
+		}
+		done <- err
+	}()
+	<-retrying // the first attempt failed and Connect said it is waiting
+	require.NoError(t, srv.Resume(ctx))
+	require.NoError(t, <-done)
+}
