@@ -346,3 +346,27 @@ func TestDevdbCommand(t *testing.T) {
 	entries, _ = os.ReadDir(parent)
 	assert.Empty(t, entries, "devdb left its directory behind")
 }
+
+// TestSIGTERMDuringDevReplayDropsDevDatabases: a run stopped while replaying on a dev
+// server drops its temporary databases and leaves the target untouched.
+func TestSIGTERMDuringDevReplayDropsDevDatabases(t *testing.T) {
+	url, admin := pgtest.URL(t), pgtest.AdminURL(t)
+	gate := gateRole(t, url)
+	dir := writeDir(t, map[string]string{
+		"001_a.sql": "CREATE TABLE a (id int);\n",
+		"002_slow.sql": fmt.Sprintf("SELECT pg_sleep(3600) WHERE current_database() LIKE 'schemahook_dev%%' AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s');\n", gate),
+	})
+	p := start(t, "migrate", "apply", "--dir", dir, "--url", url, "--dev-url", admin, "--output", "json")
+	for dbQueryInt(t, admin, "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'schemahook_dev%' AND query LIKE '%pg_sleep(3600)%'") == 0 {
+		select {
+		case <-p.done:
+			t.Fatalf("runner exited (%d) before sleeping: %s", p.code, p.stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 2, p.wait(t), p.stderr.String())
+	assert.Equal(t, "dev", p.summary(t).Error.Stage)
+	assert.Equal(t, 0, dbQueryInt(t, admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'schemahook_dev%' OR datname LIKE 'schemahook_copy%'"), "dev databases left behind")
+	assert.Equal(t, 0, dbQueryInt(t, url, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'"))
+}
