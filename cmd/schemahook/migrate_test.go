@@ -353,7 +353,7 @@ func TestSIGTERMDuringDevReplayDropsDevDatabases(t *testing.T) {
 	url, admin := pgtest.URL(t), pgtest.AdminURL(t)
 	gate := gateRole(t, url)
 	dir := writeDir(t, map[string]string{
-		"001_a.sql": "CREATE TABLE a (id int);\n",
+		"001_a.sql":    "CREATE TABLE a (id int);\n",
 		"002_slow.sql": fmt.Sprintf("SELECT pg_sleep(3600) WHERE current_database() LIKE 'schemahook_dev%%' AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s');\n", gate),
 	})
 	p := start(t, "migrate", "apply", "--dir", dir, "--url", url, "--dev-url", admin, "--output", "json")
