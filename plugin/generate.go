@@ -192,16 +192,20 @@ func load(appDir string, env Env) (*loaded, error) {
 		return nil, err
 	}
 	migDir := path.Clean(cfg.Spec.Migrations.Dir)
-	dirFS, err := fs.Sub(a.fsys, migDir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.display(migDir), err)
-	}
-	if st, err := fs.Stat(dirFS, "."); err != nil || !st.IsDir() {
+	// A Root of its own at the migrations directory: every file is then one openat, and
+	// still nothing leads outside (this root is inside the repository's).
+	if st, err := fs.Stat(a.fsys, migDir); err != nil || !st.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 		}
 		return nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
 	}
+	migRoot, err := a.root.OpenRoot(path.Join(a.rel, migDir))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+	}
+	defer migRoot.Close()
+	dirFS := migRoot.FS()
 	rec := &recordingFS{fsys: dirFS, files: map[string][]byte{}}
 	dir, err := migrations.Read(rec, migrations.Options{
 		Format:       migrations.Format(cfg.Spec.Migrations.Format),
