@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,6 +130,9 @@ func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
 		return a.failure(ctx, f, nil, err, "")
 	}
 	for _, st := range f.Statements {
+		if txControl(st.SQL) {
+			continue
+		}
 		if _, err := tx.Exec(ctx, st.SQL); err != nil {
 			rollback(tx)
 			return a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
@@ -167,6 +171,9 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 		}
 		start := time.Now()
 		for _, st := range f.Statements {
+			if txControl(st.SQL) {
+				continue
+			}
 			if _, err := tx.Exec(ctx, st.SQL); err != nil {
 				rollback(tx)
 				return nil, a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
@@ -232,6 +239,25 @@ func (a *applier) record(f *migrations.File, status string, applied int, d time.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, status, applied, d, lastErr))
+}
+
+// txControl reports a file's own BEGIN/COMMIT (common in golang-migrate files). Inside the
+// transaction schemahook opens for the file they would end it early and break atomicity,
+// so they are skipped there; a non-transactional file runs them as written.
+func txControl(sql string) bool {
+	w := strings.Fields(strings.ToUpper(strings.TrimRight(sql, "; \t\r\n")))
+	if len(w) == 0 || len(w) > 3 {
+		return false
+	}
+	switch w[0] {
+	case "BEGIN", "COMMIT", "END", "ABORT":
+		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
+	case "START":
+		return len(w) == 2 && w[1] == "TRANSACTION"
+	case "ROLLBACK":
+		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
+	}
+	return false
 }
 
 func rollback(tx pgx.Tx) {

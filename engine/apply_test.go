@@ -139,3 +139,25 @@ func TestApplyRecordsRunMetadata(t *testing.T) {
 	assert.Equal(t, 2, r.StatementsApplied)
 	assert.False(t, r.AppliedAt.IsZero())
 }
+
+func TestTxControl(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"BEGIN": true, "begin transaction": true, "COMMIT": true, "commit work": true, "END": true,
+		"START TRANSACTION": true, "ROLLBACK": true,
+		"ROLLBACK TO SAVEPOINT a": false, "BEGIN ISOLATION LEVEL SERIALIZABLE": false,
+		"CREATE TABLE begin (id int)": false, "SAVEPOINT a": false, "": false,
+	} {
+		assert.Equal(t, want, txControl(sql), sql)
+	}
+}
+
+// A golang-migrate file wrapped in its own BEGIN/COMMIT stays atomic with its revision row.
+func TestApplyFileWithOwnTransaction(t *testing.T) {
+	conn := connect(t, pgtest.URL(t))
+	files := map[string]string{"000001_a.up.sql": "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n", "000002_b.up.sql": "BEGIN;\nCREATE TABLE b (id int);\nSELECT 1/0;\nCOMMIT;\n"}
+	got, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
+	require.Error(t, err)
+	assert.Equal(t, []string{"000001"}, got)
+	assert.Equal(t, 0, queryInt(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename = 'b'"), "the file's COMMIT must not commit part of it")
+	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'"))
+}
