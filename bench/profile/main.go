@@ -1,0 +1,96 @@
+// Command profile runs the code path of one schemahook command in-process under the Go CPU
+// and heap profilers, so bench/NOTES.md can name where the time of a slow figure goes:
+//
+//	go run ./bench/profile -cpu cpu.out -mem mem.out -n 5 generate APPDIR
+//	go run ./bench/profile -cpu cpu.out -n 5 noop -dir MIGRATIONS -url URL   # migrate apply, nothing pending
+//
+// then `go tool pprof -top cpu.out`. It calls the same functions the CLI's RunE does
+// (plugin.Generate, hooks.Run), N times, after one unprofiled warm-up.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/schemahook/schemahook/hooks"
+	"github.com/schemahook/schemahook/plugin"
+)
+
+func main() {
+	cpu := flag.String("cpu", "", "write a CPU profile here")
+	mem := flag.String("mem", "", "write a heap profile (after the last run) here")
+	n := flag.Int("n", 5, "runs to profile")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fail(fmt.Errorf("usage: profile [-cpu F] [-mem F] [-n N] generate APPDIR | noop -dir D -url U"))
+	}
+	var run func() error
+	switch flag.Arg(0) {
+	case "generate":
+		if flag.NArg() != 2 {
+			fail(fmt.Errorf("generate APPDIR"))
+		}
+		env := plugin.EnvFrom(append(os.Environ(), "ARGOCD_APP_NAME=bench", "ARGOCD_APP_NAMESPACE=bench"))
+		run = func() error { return plugin.Generate(io.Discard, flag.Arg(1), env) }
+	case "noop":
+		fs := flag.NewFlagSet("noop", flag.ExitOnError)
+		dir := fs.String("dir", "", "migration directory")
+		url := fs.String("url", "", "target database URL")
+		fs.Parse(flag.Args()[1:])
+		run = func() error {
+			return hooks.Run(context.Background(), hooks.ModeApply, hooks.Options{
+				Dir: *dir, URL: *url, Output: "json", Stdout: io.Discard, Stderr: io.Discard,
+			})
+		}
+	default:
+		fail(fmt.Errorf("unknown command %q", flag.Arg(0)))
+	}
+	if err := run(); err != nil { // warm-up (page cache, connections)
+		fail(err)
+	}
+	if *cpu != "" {
+		f, err := os.Create(*cpu)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+	}
+	var total time.Duration
+	for i := 0; i < *n; i++ {
+		t := time.Now()
+		if err := run(); err != nil {
+			fail(err)
+		}
+		total += time.Since(t)
+	}
+	if *cpu != "" {
+		pprof.StopCPUProfile()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("%s: %d runs, mean %s; heap in use %d MiB, total allocated %d MiB (%.1f MiB per run)\n",
+		flag.Arg(0), *n, (total / time.Duration(*n)).Round(time.Microsecond), ms.HeapInuse>>20, ms.TotalAlloc>>20,
+		float64(ms.TotalAlloc)/float64(*n+1)/(1<<20))
+	if *mem != "" {
+		f, err := os.Create(*mem)
+		if err != nil {
+			fail(err)
+		}
+		defer f.Close()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "profile:", err)
+	os.Exit(1)
+}
