@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -97,11 +98,21 @@ func Render(in Input) ([]Object, error) {
 		others = append(others, m.Object)
 	}
 
+	// One data map per shard, shared by the hook and the schema ConfigMap of that shard, so
+	// Encode writes its (large) YAML once.
+	shardData := make([]map[string]any, len(shards))
+	for i, sh := range shards {
+		shardData[i] = make(map[string]any, len(sh))
+		for k, v := range sh {
+			shardData[i][k] = v
+		}
+	}
+
 	out := append([]Object{}, creds...)
 	migrationNames := make([]string, len(shards))
-	for i, sh := range shards {
+	for i := range shards {
 		migrationNames[i] = shardName(in.Name, "migrations", i, len(shards))
-		cm := configMap(in, migrationNames[i], "migrations", sh)
+		cm := configMap(in, migrationNames[i], "migrations", shardData[i])
 		setAnnotations(cm, map[string]string{
 			AnnotationHook:             "PreSync",
 			AnnotationHookDeletePolicy: "BeforeHookCreation",
@@ -115,7 +126,7 @@ func Render(in Input) ([]Object, error) {
 		return nil, err
 	}
 	out = append(out, job)
-	out = append(out, schemaConfigMaps(in, shards)...)
+	out = append(out, schemaConfigMaps(in, shardData)...)
 	out = append(out, others...)
 	return out, nil
 }
@@ -123,7 +134,7 @@ func Render(in Input) ([]Object, error) {
 // schemaConfigMaps are the normal resources Argo CD diffs: the readable SQL and the sum.
 // The Git revision is deliberately not in them: it changes on every commit, so it would
 // make every Application OutOfSync on unrelated commits. It is on the hook Job instead.
-func schemaConfigMaps(in Input, shards []map[string]string) []Object {
+func schemaConfigMaps(in Input, shards []map[string]any) []Object {
 	var out []Object
 	for i, sh := range shards {
 		cm := configMap(in, shardName(in.Name, "schema", i, len(shards)), "schema", sh)
@@ -133,16 +144,12 @@ func schemaConfigMaps(in Input, shards []map[string]string) []Object {
 	return out
 }
 
-func configMap(in Input, name, component string, data map[string]string) Object {
-	d := make(map[string]any, len(data))
-	for k, v := range data {
-		d[k] = v
-	}
+func configMap(in Input, name, component string, data map[string]any) Object {
 	return Object{
 		"apiVersion": "v1",
 		"kind":       "ConfigMap",
 		"metadata":   Object{"name": name, "labels": labels(in, component)},
-		"data":       d,
+		"data":       data,
 	}
 }
 
@@ -343,30 +350,99 @@ func deepCopy(o Object) Object {
 // rather than through sigs.k8s.io/yaml's JSON round trip, which parses every document a
 // second time and made up half of generate's time on large directories.
 //
-// Documents are encoded concurrently (the two ConfigMaps carrying every file dominate) and
-// joined in order, so the output does not depend on scheduling.
+// Documents are encoded concurrently and joined in order, so the output does not depend on
+// scheduling; a "data" map shared by several documents is encoded once (see splitData).
 func Encode(w io.Writer, objs []Object) error {
-	docs := make([][]byte, len(objs))
-	errs := make([]error, len(objs))
-	var wg sync.WaitGroup
+	type part struct {
+		head, tail map[string]any // the keys before and after "data"
+		data       map[string]any
+	}
+	parts := make([]part, len(objs))
+	var shared []map[string]any
+	index := map[uintptr]int{}
 	for i, o := range objs {
+		head, data, tail, ok := splitData(o)
+		if !ok {
+			parts[i] = part{head: o}
+			continue
+		}
+		parts[i] = part{head: head, tail: tail, data: data}
+		if _, seen := index[mapID(data)]; !seen {
+			index[mapID(data)] = len(shared)
+			shared = append(shared, data)
+		}
+	}
+	dataYAML := make([][]byte, len(shared))
+	heads, tails := make([][]byte, len(objs)), make([][]byte, len(objs))
+	errs := make([]error, len(objs)+len(shared))
+	var wg sync.WaitGroup
+	for i, d := range shared {
 		wg.Go(func() {
-			docs[i], errs[i] = yaml.Marshal(normalize(o))
+			dataYAML[i], errs[len(objs)+i] = yaml.Marshal(map[string]any{"data": normalize(d)})
+		})
+	}
+	for i, p := range parts {
+		wg.Go(func() {
+			heads[i], errs[i] = yaml.Marshal(normalize(p.head))
+			if errs[i] == nil && p.tail != nil {
+				tails[i], errs[i] = yaml.Marshal(normalize(p.tail))
+			}
 		})
 	}
 	wg.Wait()
 	var buf bytes.Buffer
-	for i := range objs {
+	for i, p := range parts {
 		if errs[i] != nil {
 			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[i])
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		buf.Write(docs[i])
+		buf.Write(heads[i])
+		if p.data != nil {
+			// Top-level keys in sorted order: apiVersion, data, kind, metadata.
+			j := index[mapID(p.data)]
+			if errs[len(objs)+j] != nil {
+				return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[len(objs)+j])
+			}
+			buf.Write(dataYAML[j])
+			buf.Write(tails[i])
+		}
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// splitData splits a ConfigMap-shaped object (top-level keys apiVersion, data, kind,
+// metadata only) into the keys that sort before "data", its data map, and the keys after.
+// A block mapping can be written in pieces, so the three encodings concatenate to exactly
+// the encoding of the whole object.
+func splitData(o Object) (head map[string]any, data map[string]any, tail map[string]any, ok bool) {
+	data, ok = o["data"].(map[string]any)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	head, tail = map[string]any{}, map[string]any{}
+	for k, v := range o {
+		switch k {
+		case "apiVersion":
+			head[k] = v
+		case "kind", "metadata":
+			tail[k] = v
+		case "data":
+		default:
+			return nil, nil, nil, false
+		}
+	}
+	if len(head) == 0 || len(tail) == 0 {
+		return nil, nil, nil, false
+	}
+	return head, data, tail, true
+}
+
+// mapID identifies a map by its pointer: the same map value shared by two objects.
+func mapID(m map[string]any) uintptr {
+	return reflect.ValueOf(m).Pointer()
 }
 
 // normalize turns json.Number into int64 (or float64 when not integral), the numbers yaml.v2

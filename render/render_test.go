@@ -17,6 +17,7 @@ import (
 	"github.com/schemahook/schemahook/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	yamlv2 "go.yaml.in/yaml/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -464,4 +465,25 @@ func BenchmarkRenderEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestEncodeSharedData: encoding a shared data map once gives exactly the bytes of
+// encoding each object whole.
+func TestEncodeSharedData(t *testing.T) {
+	data := map[string]any{"b.sql": "SELECT 2;\n", "a.sql": "SELECT 1;\n  -- indented\n", "V10__x.sql": "x", "V9__y.sql": "y"}
+	objs := []render.Object{
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "one"}, "data": data},
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "two"}, "data": data},
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "three"}, "data": data, "immutable": true},
+		{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "s"}, "spec": map[string]any{"ports": []any{map[string]any{"port": 5432}}}},
+	}
+	var got bytes.Buffer
+	require.NoError(t, render.Encode(&got, objs))
+	var want []string
+	for _, o := range objs {
+		b, err := yamlv2.Marshal(o)
+		require.NoError(t, err)
+		want = append(want, string(b))
+	}
+	assert.Equal(t, strings.Join(want, "---\n"), got.String())
 }
