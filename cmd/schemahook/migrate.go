@@ -24,8 +24,10 @@ func init() {
 	f := migrate.PersistentFlags()
 	f.StringVar(&o.Dir, "dir", "migrations", "migration directory")
 	f.StringVar(&format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway, dbmate")
-	f.StringVar(&o.URL, "url", os.Getenv("DATABASE_URL"), "target database URL (default $DATABASE_URL)")
-	f.StringVar(&o.DevURL, "dev-url", envOr("SCHEMAHOOK_DEV_URL", "ephemeral"), "dev database: ephemeral, none, or a dev server URL (default $SCHEMAHOOK_DEV_URL, else ephemeral)")
+	// URL defaults are read from the environment at run time, not shown as flag defaults:
+	// --help must never print a password.
+	f.StringVar(&o.URL, "url", "", "target database URL (default $DATABASE_URL)")
+	f.StringVar(&o.DevURL, "dev-url", "", "dev database: ephemeral, none, or a dev server URL (default $SCHEMAHOOK_DEV_URL, else ephemeral)")
 	f.StringVar(&o.Lint, "lint", "error", "lint policy: error, warn or off")
 	f.StringArrayVar(&o.LintRules, "lint-rule", nil, "per-rule lint level CODE=error|warn|off (repeatable)")
 	f.StringVar(&o.TxMode, "tx-mode", "file", "transactions: file (one per file), all (one for the run) or none")
@@ -47,6 +49,12 @@ func init() {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			opts := o
+			if opts.URL == "" {
+				opts.URL = os.Getenv("DATABASE_URL")
+			}
+			if opts.DevURL == "" {
+				opts.DevURL = envOr("SCHEMAHOOK_DEV_URL", "ephemeral")
+			}
 			opts.Format = migrations.Format(format)
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if !cmd.Flags().Changed("termination-log") {

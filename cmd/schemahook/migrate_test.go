@@ -370,3 +370,15 @@ func TestSIGTERMDuringDevReplayDropsDevDatabases(t *testing.T) {
 	assert.Equal(t, 0, dbQueryInt(t, admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'schemahook_dev%' OR datname LIKE 'schemahook_copy%'"), "dev databases left behind")
 	assert.Equal(t, 0, dbQueryInt(t, url, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'"))
 }
+
+// TestHelpPrintsNoURL: the flag defaults come from the environment at run time, so --help
+// cannot print a database password.
+func TestHelpPrintsNoURL(t *testing.T) {
+	q := exec.Command(binary(t), "migrate", "apply", "--help")
+	q.Env = append(os.Environ(), "DATABASE_URL=postgres://app:hunter2secret@db/x", "SCHEMAHOOK_DEV_URL=postgres://dev:devsecret9@db/x")
+	out, err := q.CombinedOutput()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "--url")
+	assert.NotContains(t, string(out), "hunter2secret")
+	assert.NotContains(t, string(out), "devsecret9")
+}
