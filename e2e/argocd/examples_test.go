@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/argoproj/argo-cd/v2/applicationset/utils"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -159,7 +158,8 @@ func TestApplicationSetStampsOneDirectoryOntoSeveralDatabases(t *testing.T) {
 
 	var appSet v1alpha1.ApplicationSet
 	readYAML(t, filepath.Join(repo, examplesPath, "applicationset", "tenants.yaml"), &appSet)
-	apps := generateApplications(t, &appSet)
+	apps, err := GenerateApplications(&appSet)
+	require.NoError(t, err)
 	require.Len(t, apps, 3)
 
 	seen := map[string]bool{}
@@ -175,28 +175,4 @@ func TestApplicationSetStampsOneDirectoryOntoSeveralDatabases(t *testing.T) {
 			seen[key] = true
 		}
 	}
-}
-
-// generateApplications does what the ApplicationSet controller does for list generators
-// with goTemplate: each element is the parameter map (generators.ListGenerator), and
-// utils.Render fills the template (template.GetTempApplication) with it.
-func generateApplications(t *testing.T, appSet *v1alpha1.ApplicationSet) []*v1alpha1.Application {
-	t.Helper()
-	require.True(t, appSet.Spec.GoTemplate, "the example uses Go templates")
-	var apps []*v1alpha1.Application
-	for _, g := range appSet.Spec.Generators {
-		require.NotNil(t, g.List, "the example uses list generators only")
-		for _, el := range g.List.Elements {
-			var params map[string]any
-			require.NoError(t, json.Unmarshal(el.Raw, &params))
-			tmpl := appSet.Spec.Template
-			tmplApp := &v1alpha1.Application{Spec: tmpl.Spec}
-			tmplApp.Name, tmplApp.Namespace = tmpl.Name, tmpl.Namespace
-			tmplApp.Labels, tmplApp.Annotations = tmpl.Labels, tmpl.Annotations
-			app, err := (&utils.Render{}).RenderTemplateParams(tmplApp, appSet.Spec.SyncPolicy, params, true, appSet.Spec.GoTemplateOptions)
-			require.NoError(t, err)
-			apps = append(apps, app)
-		}
-	}
-	return apps
 }
