@@ -133,7 +133,8 @@ func (r *run) devApply(ctx context.Context, url string, files []*migrations.File
 	if err != nil {
 		e := stageErr(StageDev, err)
 		e.Stage, e.Code = StageDev, ExitDev
-		e.Message = fmt.Sprintf("failed on the dev database (%s), the target was not touched: %s", where, e.Message)
+		msg := strings.TrimSuffix(e.Message, "; the file's transaction was rolled back, nothing of it was applied")
+		e.Message = fmt.Sprintf("failed on the dev database (%s), the target was not touched: %s", where, msg)
 		return e
 	}
 	return nil

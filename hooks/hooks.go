@@ -267,6 +267,7 @@ func (r *run) stages(ctx context.Context) error {
 		r.rep.Applied = append(r.rep.Applied, AppliedFile{Version: res.File.Version, Name: r.name(res.File), DurationMs: res.Duration.Milliseconds()})
 	}
 	r.rep.Pending = len(plan.Pending) - len(results)
+	r.rep.PendingFiles = r.rep.PendingFiles[len(results):]
 	if err != nil {
 		return stageErr(StageApply, err)
 	}

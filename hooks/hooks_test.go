@@ -111,6 +111,7 @@ func TestApplyThenUpToDate(t *testing.T) {
 	require.Len(t, r.report.Applied, 3)
 	assert.Equal(t, "001", r.report.Applied[0].Version)
 	assert.Equal(t, 0, r.report.Pending)
+	assert.Empty(t, r.report.PendingFiles)
 	assert.Nil(t, r.report.Error)
 	for _, f := range []string{"001_customers.sql", "002_orders.sql", "003_total.sql"} {
 		assert.Contains(t, r.stderr, "applied "+filepath.Join(dir, f)+" in ", "per-file progress line")
@@ -133,6 +134,7 @@ func TestApplyThenUpToDate(t *testing.T) {
 	require.Zero(t, r.code, "%v", r.err)
 	assert.Equal(t, "planned", r.report.Status)
 	assert.Equal(t, 1, r.report.Pending)
+	assert.Equal(t, []string{filepath.Join(dir2, "004_note.sql")}, r.report.PendingFiles)
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'"))
 }
 

@@ -17,7 +17,7 @@ type Report struct {
 	Status       string         `json:"status"` // applied, up-to-date, planned, failed
 	Applied      []AppliedFile  `json:"applied"`
 	Pending      int            `json:"pending"`
-	PendingFiles []string       `json:"pendingFiles"`
+	PendingFiles []string       `json:"pendingFiles"` // what is still pending after the run
 	Findings     []lint.Finding `json:"findings"`
 	Error        *Error         `json:"error"`
 }
