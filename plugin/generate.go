@@ -43,7 +43,7 @@ func Generate(w io.Writer, appDir string, env Env) error {
 	if err != nil {
 		return err
 	}
-	objs, err := render.Render(in.render)
+	objs, err := render.Render(in)
 	if err != nil {
 		return err
 	}
@@ -177,32 +177,30 @@ func sanitizeName(s string) string {
 	return n
 }
 
-type loaded struct {
-	render render.Input
-}
-
-func load(appDir string, env Env) (*loaded, error) {
+// load reads and checks everything render needs from the app directory.
+func load(appDir string, env Env) (render.Input, error) {
+	var in render.Input
 	a, err := open(appDir, env)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	defer a.root.Close()
 	cfg, name, err := effectiveConfig(a, env, true)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	migDir := path.Clean(cfg.Spec.Migrations.Dir)
 	// A Root of its own at the migrations directory: every file is then one openat, and
 	// still nothing leads outside (this root is inside the repository's).
 	if st, err := fs.Stat(a.fsys, migDir); err != nil || !st.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+			return in, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 		}
-		return nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
+		return in, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
 	}
 	migRoot, err := a.root.OpenRoot(path.Join(a.rel, migDir))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+		return in, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 	}
 	defer migRoot.Close()
 	dirFS := migRoot.FS()
@@ -215,20 +213,20 @@ func load(appDir string, env Env) (*loaded, error) {
 		Path:         a.display(migDir),
 	})
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	if dir.Sum != nil {
 		if err := dir.CheckSum(); err != nil {
-			return nil, err
+			return in, err
 		}
 	}
 	files, err := dirFiles(rec, a.display(migDir))
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	manifests, err := readManifests(a, migDir)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	// The Job reads the directory in the format detected here, so it cannot detect another.
 	cfg.Spec.Migrations.Format = string(dir.Format)
@@ -240,7 +238,7 @@ func load(appDir string, env Env) (*loaded, error) {
 	if partOf == "" {
 		partOf = name
 	}
-	return &loaded{render: render.Input{
+	return render.Input{
 		Name:      name,
 		PartOf:    partOf,
 		Revision:  env.Revision,
@@ -248,7 +246,7 @@ func load(appDir string, env Env) (*loaded, error) {
 		Config:    cfg,
 		Files:     files,
 		Manifests: manifests,
-	}}, nil
+	}, nil
 }
 
 // rootErr shortens os.Root errors to their cause.
