@@ -50,6 +50,9 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 		return nil, err
 	}
 	if o.TxMode == TxAll {
+		if len(o.Resume) > 0 {
+			return nil, &Error{Code: CodeConfig, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
+		}
 		for _, f := range files {
 			if !f.Transactional() {
 				return nil, &Error{Code: CodeConfig, File: f.Name, Rule: "tx-mode",
