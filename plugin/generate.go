@@ -122,7 +122,7 @@ func effectiveConfig(a *app, env Env, validate bool) (*config.Database, string, 
 		return nil, "", err
 	default:
 		if cfg, err = config.Load(a.display(config.FileName), data); err != nil {
-			return nil, "", err
+			return nil, "", fmt.Errorf("%w [config]", err)
 		}
 	}
 	ps, err := ParseParameters(env.Parameters)
@@ -152,7 +152,7 @@ func effectiveConfig(a *app, env Env, validate bool) (*config.Database, string, 
 		if len(ps) > 0 {
 			where += " with ARGOCD_APP_PARAMETERS"
 		}
-		return nil, "", fmt.Errorf("%s: %w", where, err)
+		return nil, "", fmt.Errorf("%s: %w [config]", where, err)
 	}
 	return cfg, name, nil
 }
@@ -196,7 +196,7 @@ func load(appDir string, env Env) (render.Input, error) {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return in, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 		}
-		return in, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir)", a.display(migDir))
+		return in, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir) [migrations-dir]", a.display(migDir))
 	}
 	migRoot, err := a.root.OpenRoot(path.Join(a.rel, migDir))
 	if err != nil {
@@ -344,7 +344,7 @@ func readCapped(a *app, name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", a.display(name), err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", a.display(name))
+		return nil, fmt.Errorf("%s: not a regular file [not-regular-file]", a.display(name))
 	}
 	if st.Size() > max {
 		return nil, fmt.Errorf("%s: %d bytes is over the %d byte limit [limit-file-size]", a.display(name), st.Size(), max)
@@ -362,7 +362,7 @@ func readCapped(a *app, name string, max int64) ([]byte, error) {
 // describeOpenErr makes os.Root's refusal of a symlink out of the repository say so.
 func describeOpenErr(err error) error {
 	if strings.Contains(err.Error(), "escapes") {
-		return errors.New("is a symlink that leads outside the repository: refused")
+		return errors.New("is a symlink that leads outside the repository: refused [symlink-outside]")
 	}
 	return rootErr(err)
 }
@@ -440,7 +440,7 @@ func parseManifests(file string, data []byte) ([]render.Manifest, error) {
 				l = d.line + n - 1
 				msg = strings.TrimPrefix(lineRE.ReplaceAllString(msg, ""), ": ")
 			}
-			return nil, fmt.Errorf("%s:%d: invalid YAML: %s", file, l, msg)
+			return nil, fmt.Errorf("%s:%d: invalid YAML: %s [manifest-yaml]", file, l, msg)
 		}
 		js = bytes.TrimSpace(js)
 		if len(js) == 0 || string(js) == "null" {
@@ -451,14 +451,14 @@ func parseManifests(file string, data []byte) ([]render.Manifest, error) {
 		dec := json.NewDecoder(bytes.NewReader(js))
 		dec.UseNumber() // numbers pass through exactly, not as float64
 		if err := dec.Decode(&obj); err != nil || obj == nil {
-			return nil, fmt.Errorf("%s: not a Kubernetes object (want a mapping with apiVersion, kind and metadata)", where)
+			return nil, fmt.Errorf("%s: not a Kubernetes object (want a mapping with apiVersion, kind and metadata) [manifest-object]", where)
 		}
 		apiVersion, _ := obj["apiVersion"].(string)
 		kind, _ := obj["kind"].(string)
 		meta, _ := obj["metadata"].(map[string]any)
 		name, _ := meta["name"].(string)
 		if apiVersion == "" || kind == "" || name == "" {
-			return nil, fmt.Errorf("%s: not a Kubernetes object: apiVersion, kind and metadata.name are required", where)
+			return nil, fmt.Errorf("%s: not a Kubernetes object: apiVersion, kind and metadata.name are required [manifest-object]", where)
 		}
 		switch {
 		case kind == "Secret" && apiVersion == "v1":
@@ -470,10 +470,10 @@ func parseManifests(file string, data []byte) ([]render.Manifest, error) {
 				err = strict[0]
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: SealedSecret %q: %v", where, name, strings.TrimPrefix(err.Error(), "json: "))
+				return nil, fmt.Errorf("%s: SealedSecret %q: %v [sealed-secret]", where, name, strings.TrimPrefix(err.Error(), "json: "))
 			}
 			if len(ss.Spec.EncryptedData) == 0 && len(ss.Spec.Data) == 0 {
-				return nil, fmt.Errorf("%s: SealedSecret %q has no spec.encryptedData", where, name)
+				return nil, fmt.Errorf("%s: SealedSecret %q has no spec.encryptedData [sealed-secret]", where, name)
 			}
 		}
 		out = append(out, render.Manifest{Source: where, Object: obj})

@@ -228,10 +228,10 @@ func ParseParameters(data string) ([]Parameter, error) {
 	dec.DisallowUnknownFields()
 	var ps []Parameter
 	if err := dec.Decode(&ps); err != nil {
-		return nil, fmt.Errorf("ARGOCD_APP_PARAMETERS: invalid JSON: %w", err)
+		return nil, fmt.Errorf("ARGOCD_APP_PARAMETERS: invalid JSON: %w [parameter]", err)
 	}
 	if rest, _ := dec.Token(); rest != nil || dec.More() {
-		return nil, errors.New("ARGOCD_APP_PARAMETERS: invalid JSON: data after the list")
+		return nil, errors.New("ARGOCD_APP_PARAMETERS: invalid JSON: data after the list [parameter]")
 	}
 	seen := map[string]bool{}
 	for i, p := range ps {
@@ -247,23 +247,23 @@ func ParseParameters(data string) ([]Parameter, error) {
 		}
 		where := fmt.Sprintf("ARGOCD_APP_PARAMETERS[%d]", i)
 		if p.Name == "" {
-			return nil, fmt.Errorf("%s: parameter without a name", where)
+			return nil, fmt.Errorf("%s: parameter without a name [parameter]", where)
 		}
 		def := lookup(p.Name)
 		if def == nil {
-			return nil, fmt.Errorf("%s: unknown parameter %q (known: %s)", where, p.Name, strings.Join(Names(), ", "))
+			return nil, fmt.Errorf("%s: unknown parameter %q (known: %s) [parameter]", where, p.Name, strings.Join(Names(), ", "))
 		}
 		if seen[p.Name] {
-			return nil, fmt.Errorf("%s: parameter %q given twice", where, p.Name)
+			return nil, fmt.Errorf("%s: parameter %q given twice [parameter]", where, p.Name)
 		}
 		seen[p.Name] = true
 		switch {
 		case kinds > 1:
-			return nil, fmt.Errorf("%s: parameter %q has more than one of string, array and map", where, p.Name)
+			return nil, fmt.Errorf("%s: parameter %q has more than one of string, array and map [parameter]", where, p.Name)
 		case def.isMap && p.String != nil, def.isMap && p.Array != nil:
-			return nil, fmt.Errorf("%s: parameter %q takes a map", where, p.Name)
+			return nil, fmt.Errorf("%s: parameter %q takes a map [parameter]", where, p.Name)
 		case !def.isMap && (p.Map != nil || p.Array != nil):
-			return nil, fmt.Errorf("%s: parameter %q takes a string", where, p.Name)
+			return nil, fmt.Errorf("%s: parameter %q takes a string [parameter]", where, p.Name)
 		}
 	}
 	return ps, nil
@@ -297,7 +297,7 @@ func ApplyParameters(cfg *config.Database, ps []Parameter) error {
 			err = def.set(cfg, *p.String)
 		}
 		if err != nil {
-			return fmt.Errorf("parameter %q: invalid value: %w", p.Name, err)
+			return fmt.Errorf("parameter %q: invalid value: %w [parameter]", p.Name, err)
 		}
 	}
 	return nil
