@@ -196,7 +196,10 @@ func TestExitCodes(t *testing.T) {
 			if tc.opts != nil {
 				tc.opts(&o)
 			}
+			before := catalog(t, url)
 			r := apply(t, o)
+			// Invariants 2 and 4: a refused or failed run leaves the target as it was.
+			assert.Equal(t, before, catalog(t, url), "the target changed")
 			require.Equal(t, tc.code, r.code, "%v\n%s", r.err, r.stderr)
 			require.NotNil(t, r.report.Error)
 			assert.Equal(t, "failed", r.report.Status)
@@ -243,6 +246,12 @@ func catalog(t testing.TB, url string) string {
 	conn, err := pgx.Connect(context.Background(), url)
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
+	var hasRevisions bool
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT to_regclass('schemahook.revisions') IS NOT NULL").Scan(&hasRevisions))
+	revs := ""
+	if hasRevisions {
+		revs = "UNION ALL SELECT 'rev ' || r::text FROM (SELECT version, checksum, status, statements_applied FROM schemahook.revisions) r"
+	}
 	rows, err := conn.Query(context.Background(), `
 SELECT 'rel ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || coalesce((SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -250,7 +259,7 @@ UNION ALL SELECT 'con ' || conrelid::regclass || ' ' || conname || ' ' || pg_get
 UNION ALL SELECT 'fn ' || p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 UNION ALL SELECT 'type ' || t.oid::regtype FROM pg_type t WHERE t.typnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)
 UNION ALL SELECT 'ns ' || nspname FROM pg_namespace
-UNION ALL SELECT 'rev ' || r::text FROM (SELECT version, checksum, status, statements_applied FROM schemahook.revisions) r
+`+revs+`
 ORDER BY 1`)
 	require.NoError(t, err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
