@@ -51,6 +51,12 @@ func (d *TempDB) Drop() error {
 	}
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.Name}.Sanitize()+" WITH (FORCE)")
+	if err != nil { // before Postgres 13 there is no FORCE: end the sessions, then drop
+		_, err = conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", d.Name)
+		if err == nil {
+			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.Name}.Sanitize())
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("dropping dev database %s: %w", d.Name, err)
 	}
