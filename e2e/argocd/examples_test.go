@@ -54,7 +54,7 @@ func byKindName(objs []*unstructured.Unstructured) map[string]*unstructured.Unst
 // checkDatabaseApp asserts what every rendered database app holds: the schema ConfigMap
 // with the directory's SQL, the hook Job reading the URL from the expected Secret, Argo CD's
 // tracking label, and no namespace (Argo CD places objects in the destination namespace).
-func checkDatabaseApp(t *testing.T, appName, name, secret string, objs []*unstructured.Unstructured, sqlDir string) {
+func checkDatabaseApp(t *testing.T, appName, namespace, name, secret string, objs []*unstructured.Unstructured, sqlDir string) {
 	t.Helper()
 	got := byKindName(objs)
 	schema := got["ConfigMap/"+name+"-schema"]
@@ -90,7 +90,12 @@ func checkDatabaseApp(t *testing.T, appName, name, secret string, objs []*unstru
 	require.Equal(t, secret, urlSecret, "%s: DATABASE_URL comes from Secret %s", appName, secret)
 
 	for _, o := range objs {
-		require.Empty(t, o.GetNamespace(), "%s: %s/%s has a namespace", appName, o.GetKind(), o.GetName())
+		if o.GetKind() == "SealedSecret" {
+			// Passed through from the directory: sealed (strict scope) for the destination.
+			require.Equal(t, namespace, o.GetNamespace(), "%s: %s is sealed for the destination namespace", appName, o.GetName())
+		} else {
+			require.Empty(t, o.GetNamespace(), "%s: %s/%s has a namespace", appName, o.GetKind(), o.GetName())
+		}
 		require.Equal(t, appName, o.GetLabels()[AppLabelKey], "%s: %s/%s carries Argo CD's tracking label", appName, o.GetKind(), o.GetName())
 	}
 }
@@ -126,6 +131,7 @@ func TestAppOfAppsChildrenRenderThroughThePlugin(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v1alpha1.ApplicationSourceTypeDirectory, sourceType, "the root holds plain Application manifests")
 
+	// Each child's credentials are a SealedSecret in its directory.
 	want := map[string]struct{ name, secret string }{
 		"orders-db":  {"orders", "orders-pg"},
 		"billing-db": {"billing", "billing-pg"},
@@ -144,7 +150,8 @@ func TestAppOfAppsChildrenRenderThroughThePlugin(t *testing.T) {
 		objs, sourceType, err := s.RenderApplication(ctx, repo, &child)
 		require.NoError(t, err)
 		require.Equal(t, v1alpha1.ApplicationSourceTypePlugin, sourceType, "%s: discovery picks the schemahook plugin", child.Name)
-		checkDatabaseApp(t, child.Name, w.name, w.secret, objs, filepath.Join(repo, child.Spec.Source.Path, "migrations"))
+		checkDatabaseApp(t, child.Name, child.Spec.Destination.Namespace, w.name, w.secret, objs, filepath.Join(repo, child.Spec.Source.Path, "migrations"))
+		require.Contains(t, byKindName(objs), "SealedSecret/"+w.secret, "%s: the credentials come sealed from Git", child.Name)
 	}
 }
 
@@ -168,7 +175,7 @@ func TestApplicationSetStampsOneDirectoryOntoSeveralDatabases(t *testing.T) {
 		objs, sourceType, err := s.RenderApplication(ctx, repo, app)
 		require.NoError(t, err)
 		require.Equal(t, v1alpha1.ApplicationSourceTypePlugin, sourceType)
-		checkDatabaseApp(t, app.Name, tenant, tenant+"-pg", objs, filepath.Join(repo, app.Spec.Source.Path, "migrations"))
+		checkDatabaseApp(t, app.Name, app.Spec.Destination.Namespace, tenant, tenant+"-pg", objs, filepath.Join(repo, app.Spec.Source.Path, "migrations"))
 		for _, o := range objs {
 			key := o.GetKind() + "/" + o.GetName()
 			require.False(t, seen[key], "%s is rendered for two tenants", key)
