@@ -66,6 +66,15 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plugin config in %s: %w", opts.PluginDir, err)
 	}
+	if !running.TryLock() {
+		return nil, errors.New("an argocd-cmp-server already runs in this process")
+	}
+	unlockOnError := true
+	defer func() {
+		if unlockOnError {
+			running.Unlock()
+		}
+	}()
 	dir, owned := opts.TempDir, ""
 	if dir == "" {
 		// Unix socket paths are limited to about 100 bytes: keep the directory short.
@@ -76,18 +85,19 @@ func Start(opts Options) (*Server, error) {
 	}
 	sockDir := filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(sockDir, 0o700); err != nil {
+		if owned != "" {
+			os.RemoveAll(owned)
+		}
 		return nil, fmt.Errorf("create plugins directory: %w", err)
 	}
 
-	if !running.TryLock() {
-		return nil, errors.New("an argocd-cmp-server already runs in this process")
-	}
 	restore := setenv(map[string]string{
 		common.EnvPluginSockFilePath: sockDir,
 		common.EnvCMPWorkDir:         filepath.Join(dir, "work"),
 		"PATH":                       opts.BinDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 	})
 	s := &Server{Config: cfg, SocketDir: sockDir, done: make(chan error, 1), tempDir: owned}
+	unlockOnError = false // s.restore unlocks from here on
 	s.restore = func() {
 		restore()
 		running.Unlock()

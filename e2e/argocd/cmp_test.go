@@ -57,3 +57,23 @@ func write(t *testing.T, root, rel, content string) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 }
+
+// Parameters reach the plugin the way Argo CD sends them (ARGOCD_APP_PARAMETERS, built by
+// the repo-server's code from spec.source.plugin.parameters) and override schemahook.yaml.
+func TestRenderPassesPluginParameters(t *testing.T) {
+	s := startServer(t)
+	repo := examplesRepo(t)
+	ctx := context.Background()
+	dir := examplesPath + "/db/tenant"
+
+	objs, err := s.Render(ctx, repo, dir, "plain", "ns1")
+	require.NoError(t, err)
+	require.Contains(t, byKindName(objs), "ConfigMap/tenant-schema", "without parameters, schemahook.yaml names the objects")
+
+	objs, err = s.Render(ctx, repo, dir, "custom-db", "ns1", StringParam("name", "custom"), StringParam("url-secret", "custom-pg"))
+	require.NoError(t, err)
+	got := byKindName(objs)
+	require.Contains(t, got, "ConfigMap/custom-schema")
+	require.NotContains(t, got, "ConfigMap/tenant-schema")
+	require.Contains(t, got, "Job/custom-migrate")
+}
