@@ -58,9 +58,8 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 				Key:                  ref.Key,
 			}},
 		})
-		// Kubernetes expands $(VAR) from the container's env: the manifest holds only the
-		// reference, never the URL.
-		args = append(args, "--dev-url=$(SCHEMAHOOK_DEV_URL)")
+		// No --dev-url flag: the runtime reads SCHEMAHOOK_DEV_URL itself, so the URL is
+		// neither in the manifest nor in the process's arguments.
 	default:
 		args = append(args, "--dev-url="+s.Dev.Mode)
 	}

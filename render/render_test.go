@@ -267,7 +267,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	out := generate(t, filepath.Join("..", "examples", "native"), env)
 	assert.NotContains(t, string(out), "s3cr3t")
 	assert.NotContains(t, string(out), "db.internal")
-	assert.Contains(t, string(out), "--dev-url=$(SCHEMAHOOK_DEV_URL)", "the dev URL is expanded by Kubernetes, not rendered")
+	assert.NotContains(t, string(out), "--dev-url", "in url mode the runtime reads SCHEMAHOOK_DEV_URL itself")
+	assert.Contains(t, string(out), "name: SCHEMAHOOK_DEV_URL")
 }
 
 func TestObjectName(t *testing.T) {
@@ -426,7 +427,7 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	var job batchv1.Job
 	require.NoError(t, yaml.UnmarshalStrict(buf.Bytes(), &job))
 	c := job.Spec.Template.Spec.Containers[0]
-	assert.Contains(t, c.Command, "--dev-url=$(SCHEMAHOOK_DEV_URL)")
+	assert.NotContains(t, strings.Join(c.Command, " "), "--dev-url", "the URL comes from the env, never an argument")
 	assert.Contains(t, c.Command, "--allow-out-of-order")
 	joined := strings.Join(c.Command, " ")
 	assert.Contains(t, joined, "--lint=error --lint-rule=PG101=off --lint-rule=PG102=warn --tx-mode=file")
