@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // runCaptured runs the command line as main does and returns the exit code, stdout and
@@ -284,4 +286,36 @@ func TestGenerateRepositoryRoot(t *testing.T) {
 	code, _, stderr = runCaptured(t, "generate", app)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "migrations")
+}
+
+// TestRenderedJobFlagsExist: every flag the rendered Job passes is one `schemahook migrate
+// apply` defines, so a renamed flag cannot break the hook silently.
+func TestRenderedJobFlagsExist(t *testing.T) {
+	clearArgoEnv(t)
+	t.Setenv("ARGOCD_APP_PARAMETERS", `[{"name":"lint-rules","map":{"SH301":"warn"}},{"name":"out-of-order","string":"true"},{"name":"dev-mode","string":"none"}]`)
+	code, out, stderr := runCaptured(t, "generate", "../../examples/flyway")
+	require.Equal(t, 0, code, stderr)
+	var command []string
+	for _, doc := range strings.Split(out, "\n---\n") {
+		var job batchv1.Job
+		if err := yaml.Unmarshal([]byte(doc), &job); err == nil && job.Kind == "Job" {
+			command = job.Spec.Template.Spec.Containers[0].Command
+		}
+	}
+	require.NotEmpty(t, command)
+	require.Equal(t, "schemahook", command[0])
+	c, rest, err := root.Find(command[1:])
+	require.NoError(t, err)
+	require.Equal(t, "apply", c.Name())
+	require.Contains(t, rest, "--allow-out-of-order")
+	require.Contains(t, rest, "--lint-rule=SH301=warn")
+	for _, arg := range rest {
+		require.True(t, strings.HasPrefix(arg, "--"), "only flags: %s", arg)
+		name, _, _ := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+		f := c.Flags().Lookup(name)
+		if f == nil {
+			f = c.InheritedFlags().Lookup(name)
+		}
+		assert.NotNil(t, f, "flag --%s of the rendered Job is not defined by migrate apply", name)
+	}
 }
