@@ -65,8 +65,11 @@ func (r *run) lint(plan *engine.Plan) error {
 	if res.Blocked {
 		for _, f := range res.Findings {
 			if f.Severity == lint.SeverityError {
-				return &Error{Stage: StageLint, Code: ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code,
-					Message: f.Message + " (lint policy " + r.o.Lint + "; " + f.Hint + ")"}
+				msg := f.Message + " (lint policy " + r.o.Lint
+				if f.Hint != "" {
+					msg += "; " + f.Hint
+				}
+				return &Error{Stage: StageLint, Code: ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code, Message: msg + ")"}
 			}
 		}
 	}
