@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/schemahook/schemahook/lint"
 )
 
 // FileName is the config file; its presence is what the plugin's discovery matches.
@@ -249,8 +251,8 @@ func (d *Database) Validate() error {
 		bad("spec.lint.policy", string(s.Lint.Policy), "one of "+strings.Join(LintLevels, ", "))
 	}
 	for _, code := range sortedKeys(s.Lint.Rules) {
-		if !ruleCodeRE.MatchString(code) {
-			bad("spec.lint.rules", code, "want a rule code of letters, digits, '-' or '_'")
+		if _, ok := lint.RuleByCode(code); !ok {
+			bad("spec.lint.rules", code, "want a rule code that `schemahook lint` knows (see docs/lint.md)")
 		}
 		if lvl := s.Lint.Rules[code]; !oneOf(string(lvl), LintLevels) {
 			bad("spec.lint.rules."+code, string(lvl), "one of "+strings.Join(LintLevels, ", "))
@@ -295,8 +297,7 @@ func (d *Database) Validate() error {
 }
 
 var (
-	ruleCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
-	identRE    = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	// imageRE is deliberately loose: registry/path[:tag][@digest] without spaces or quotes.
 	imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]?(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 )

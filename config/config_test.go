@@ -21,7 +21,7 @@ func TestLoadAndValidate(t *testing.T) {
   url: {secretKeyRef: {name: pg-credentials, key: url}}
   migrations: {dir: db/migrations, format: goose}
   dev: {url: {secretKeyRef: {name: pg-dev, key: dsn}}, mode: url}
-  lint: {policy: warn, rules: {PG101: off, PG102: error}}
+  lint: {policy: warn, rules: {SH101: off, SH102: error}}
   apply: {txMode: all, lockTimeout: 1m, timeout: 2h, outOfOrder: true}
   revisions: {schema: orders_revisions}
   image: registry.example.com/team/schemahook:v1.2.3
@@ -42,7 +42,8 @@ func TestLoadAndValidate(t *testing.T) {
 		{"dev url without mode", head + "spec: {url: {secretKeyRef: {name: pg}}, dev: {url: {secretKeyRef: {name: d}}}}\n", `spec.dev.url: set while spec.dev.mode is "ephemeral"`},
 		{"dev mode url without url", head + "spec: {url: {secretKeyRef: {name: pg}}, dev: {mode: url}}\n", "spec.dev.url.secretKeyRef: required"},
 		{"bad lint policy", head + "spec: {url: {secretKeyRef: {name: pg}}, lint: {policy: strict}}\n", `spec.lint.policy: invalid value "strict"`},
-		{"bad lint rule level", head + "spec: {url: {secretKeyRef: {name: pg}}, lint: {rules: {PG101: loud}}}\n", `spec.lint.rules.PG101: invalid value "loud"`},
+		{"unknown lint rule", head + "spec: {url: {secretKeyRef: {name: pg}}, lint: {rules: {SH999: warn}}}\n", `spec.lint.rules: invalid value "SH999"`},
+		{"bad lint rule level", head + "spec: {url: {secretKeyRef: {name: pg}}, lint: {rules: {SH101: loud}}}\n", `spec.lint.rules.SH101: invalid value "loud"`},
 		{"bad duration", head + "spec: {url: {secretKeyRef: {name: pg}}, apply: {timeout: 30}}\n", "spec.apply.timeout of type string"},
 		{"negative duration", head + "spec: {url: {secretKeyRef: {name: pg}}, apply: {lockTimeout: -1s}}\n", `spec.apply.lockTimeout: invalid value "-1s"`},
 		{"bad tx mode", head + "spec: {url: {secretKeyRef: {name: pg}}, apply: {txMode: each}}\n", `spec.apply.txMode: invalid value "each"`},
@@ -91,9 +92,9 @@ func TestDefaults(t *testing.T) {
 
 // TestOffIsNotFalse: YAML reads an unquoted off as false; the lint levels take it as "off".
 func TestOffIsNotFalse(t *testing.T) {
-	d, err := Load("schemahook.yaml", []byte(head+"spec: {url: {secretKeyRef: {name: pg}}, lint: {policy: off, rules: {PG1: off}}}\n"))
+	d, err := Load("schemahook.yaml", []byte(head+"spec: {url: {secretKeyRef: {name: pg}}, lint: {policy: off, rules: {SH101: off}}}\n"))
 	require.NoError(t, err)
 	require.NoError(t, d.Validate())
 	assert.Equal(t, Level("off"), d.Spec.Lint.Policy)
-	assert.Equal(t, Level("off"), d.Spec.Lint.Rules["PG1"])
+	assert.Equal(t, Level("off"), d.Spec.Lint.Rules["SH101"])
 }

@@ -22,7 +22,7 @@ func TestParseParameters(t *testing.T) {
 		{"empty", "", 0, ""},
 		{"blank", "  \n", 0, ""},
 		{"empty list", "[]", 0, ""},
-		{"string and map", `[{"name":"url-secret","string":"pg"},{"name":"lint-rules","map":{"PG101":"off"}}]`, 2, ""},
+		{"string and map", `[{"name":"url-secret","string":"pg"},{"name":"lint-rules","map":{"SH101":"off"}}]`, 2, ""},
 		{"invalid JSON", `[{"name":"url-secret",`, 0, "ARGOCD_APP_PARAMETERS: invalid JSON"},
 		{"not a list", `{"name":"x"}`, 0, "invalid JSON"},
 		{"trailing data", `[] []`, 0, "data after the list"},
@@ -87,7 +87,7 @@ metadata: {name: orders}
 spec:
   url: {secretKeyRef: {name: pg-credentials}}
   apply: {timeout: 10m}
-  lint: {rules: {PG101: warn, PG102: off}}
+  lint: {rules: {SH101: warn, SH102: off}}
 `))
 	require.NoError(t, err)
 	assert.Equal(t, "10m", cfg.Spec.Apply.Timeout, "file over default")
@@ -95,7 +95,7 @@ spec:
 	assert.Equal(t, "url", cfg.Spec.URL.SecretKeyRef.Key, "default key kept")
 
 	ps, err := ParseParameters(`[{"name":"timeout","string":"1h"},{"name":"url-key","string":"dsn"},
-		{"name":"lint-rules","map":{"PG101":"error"}},{"name":"dev-url-secret","string":"pg-dev"},
+		{"name":"lint-rules","map":{"SH101":"error"}},{"name":"dev-url-secret","string":"pg-dev"},
 		{"name":"memory-limit","string":"2Gi"},{"name":"name","string":""}]`)
 	require.NoError(t, err)
 	require.NoError(t, ApplyParameters(cfg, ps))
@@ -103,7 +103,7 @@ spec:
 	assert.Equal(t, "1h", cfg.Spec.Apply.Timeout, "parameter over file")
 	assert.Equal(t, "dsn", cfg.Spec.URL.SecretKeyRef.Key)
 	assert.Equal(t, "pg-credentials", cfg.Spec.URL.SecretKeyRef.Name)
-	assert.Equal(t, map[string]config.Level{"PG101": "error", "PG102": "off"}, cfg.Spec.Lint.Rules, "maps merge")
+	assert.Equal(t, map[string]config.Level{"SH101": "error", "SH102": "off"}, cfg.Spec.Lint.Rules, "maps merge")
 	assert.Equal(t, "url", cfg.Spec.Dev.Mode, "dev-url-secret implies dev-mode url")
 	assert.Equal(t, "pg-dev", cfg.Spec.Dev.URL.SecretKeyRef.Name)
 	assert.Equal(t, "orders", cfg.Metadata.Name, "an empty parameter keeps the file's value")

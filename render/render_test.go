@@ -402,7 +402,7 @@ func TestSubdirectoryPathsMapBack(t *testing.T) {
 func TestPassThroughAndDevURL(t *testing.T) {
 	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
 	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
-	in.Config.Spec.Lint.Rules = map[string]config.Level{"PG102": "warn", "PG101": "off"}
+	in.Config.Spec.Lint.Rules = map[string]config.Level{"SH102": "warn", "SH101": "off"}
 	in.Config.Spec.Apply.OutOfOrder = true
 	other := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
 		"metadata": map[string]any{"name": "api-token"}, "spec": map[string]any{"encryptedData": map[string]any{"t": "AgB"}}}
@@ -430,7 +430,7 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	assert.NotContains(t, strings.Join(c.Command, " "), "--dev-url", "the URL comes from the env, never an argument")
 	assert.Contains(t, c.Command, "--allow-out-of-order")
 	joined := strings.Join(c.Command, " ")
-	assert.Contains(t, joined, "--lint=error --lint-rule=PG101=off --lint-rule=PG102=warn --tx-mode=file")
+	assert.Contains(t, joined, "--lint=error --lint-rule=SH101=off --lint-rule=SH102=warn --tx-mode=file")
 	var devEnv *corev1.EnvVar
 	for i := range c.Env {
 		if c.Env[i].Name == "SCHEMAHOOK_DEV_URL" {
