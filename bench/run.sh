@@ -11,8 +11,12 @@
 #   BENCH_OUT=bench/RESULTS.md
 #   BENCH_WORK=DIR       keep the work directory (samples, logs, outputs) there instead of a temp dir
 #   BENCH_CMP=0          skip section 5 (the argocd-cmp-server round trip, which compiles argo-cd)
+#   BENCH_PROFILE=0      skip the CPU profiles (generate and nothing-to-do at BENCH_BIG, the round trip)
 # Debug on small sizes first: BENCH_RUNS=1 BENCH_N=40 BENCH_BIG=200 BENCH_SMALL=10 BENCH_OUT=/tmp/r.md
 set -euo pipefail
+# The whole script is one block, so bash has read all of it before running any: editing the
+# file during a run does not change that run.
+{
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -27,6 +31,7 @@ TOOLS=$ROOT/bench/.tools/bin
 GOOSE_VERSION=v3.29.0
 MIGRATE_VERSION=v4.20.1
 T0=$EPOCHREALTIME
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -250,6 +255,7 @@ else
   log "5. argocd-cmp-server round trip for $N files (compiling the e2e benchmark; first time takes minutes)"
   if (cd e2e && go test -c -o "$WORK/cmpbench.test" ./cmpbench) >"$WORK/cmpbench.build.log" 2>&1; then
     cmpcmd=(env SCHEMAHOOK_BIN="$BIN" BENCH_APP_DIR="$WORK/app$N" "$WORK/cmpbench.test" -test.run '^$' -test.bench BenchmarkCMPRender -test.benchtime "${RUNS}x" -test.count 1)
+    if [ "${BENCH_PROFILE:-1}" = 1 ]; then mkdir -p "$WORK/profiles"; cmpcmd+=(-test.cpuprofile "$WORK/profiles/cmp-$N.pprof"); fi
     meta cmp-command "cd e2e && go test -c ./cmpbench && SCHEMAHOOK_BIN=bin/schemahook BENCH_APP_DIR=\$WORK/app$N ./cmpbench.test -test.run '^\$' -test.bench BenchmarkCMPRender -test.benchtime ${RUNS}x"
     if (cd e2e/cmpbench && "${cmpcmd[@]}") >"$WORK/cmpbench.out" 2>&1; then
       # BenchmarkCMPRender-2  5  123 ns/op  120 roundtrip-median-ns  45 direct-median-ns
@@ -265,6 +271,25 @@ else
   fi
 fi
 
+# --- CPU profiles -----------------------------------------------------------------------
+# The code paths of the slowest schemahook figures, in-process under pprof (bench/profile).
+if [ "${BENCH_PROFILE:-1}" = 1 ]; then
+  log "profiles: generate and nothing-to-do at $BIG files"
+  mkdir -p "$WORK/profiles"
+  go build -o "$WORK/profile" ./bench/profile
+  top() { # NAME BINARY PROFILE: the top of the profile, cumulative, without the runtime's own frames
+    go tool pprof -top -cum -nodecount=60 "$2" "$3" 2>/dev/null |
+      awk 'NR<=8 || ($0 !~ / (runtime|internal\/|syscall\.|testing\.|main\.main|google\.golang\.org\/grpc\.|github\.com\/grpc-ecosystem|go\.opentelemetry)/)' |
+      grep -v -E '^(File|Build ID|Type|Time):|^Showing|^Dropped' | head -28 >"$WORK/profiles/$1.txt"
+  }
+  "$WORK/profile" -cpu "$WORK/profiles/generate-$BIG.pprof" -n 3 generate "$WORK/app$BIG" >"$WORK/profiles/generate-$BIG.summary"
+  top "generate-$BIG" "$WORK/profile" "$WORK/profiles/generate-$BIG.pprof"
+  "$WORK/profile" -cpu "$WORK/profiles/noop-$BIG.pprof" -n 3 noop -dir "$WORK/n$BIG/native" -url "$(dburl "$(dbname schemahook "$BIG")")" >"$WORK/profiles/noop-$BIG.summary"
+  top "noop-$BIG" "$WORK/profile" "$WORK/profiles/noop-$BIG.pprof"
+  if [ -s "$WORK/profiles/cmp-$N.pprof" ]; then top "cmp-$N" "$WORK/cmpbench.test" "$WORK/profiles/cmp-$N.pprof"; fi
+  meta profile-command "go build -o profile ./bench/profile && ./profile -cpu generate.pprof -n 3 generate \$WORK/app$BIG && ./profile -cpu noop.pprof -n 3 noop -dir \$WORK/n$BIG/native -url \$URL && go tool pprof -top -cum profile generate.pprof"
+fi
+
 # --- meta and report --------------------------------------------------------------------
 meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 meta elapsed "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f s", b-a}')"
@@ -272,7 +297,7 @@ meta machine "$(nproc) cores ($(uname -m)), Linux $(uname -r)"
 meta cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 meta memory "$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 meta os "$(. /etc/os-release && echo "$PRETTY_NAME")"
-meta load "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run"
+meta load "load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 meta go "$(go version | cut -d' ' -f3-)"
 meta postgres "$(sql -Atc 'SELECT version()' | cut -d, -f1)"
 meta "postgres settings" "one server from \`schemahook devdb\` (fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=16MB), TCP on 127.0.0.1; every tool gets its own database"
@@ -283,5 +308,7 @@ meta psql "$("$PSQL" --version)"
 meta apply-n "$N"; meta big-n "$BIG"; meta small-n "$SMALL"
 meta apply-runs "$RUNS"; meta noop-runs "$RUNS"; meta render-runs "$RUNS"; meta dev-runs "$RUNS"
 meta mix "a repeating cycle of CREATE TABLE, ALTER TABLE ADD COLUMN ×2, CREATE INDEX and INSERT of 10 rows, from \`bench/gen\`"
-"$WORK/gen" report -samples "$SAMPLES" -meta "$META" -notes bench/NOTES.md -out "$OUT"
+"$WORK/gen" report -samples "$SAMPLES" -meta "$META" -notes bench/NOTES.md -profiles "$WORK/profiles" -out "$OUT"
 log "wrote $OUT in $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f s", b-a}') (work dir $WORK)"
+exit 0
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,6 +177,7 @@ func report(args []string) error {
 	samplesPath := fs.String("samples", "", "samples.tsv written by run.sh")
 	metaPath := fs.String("meta", "", "meta.tsv written by run.sh")
 	notesPath := fs.String("notes", "", "hand-written analysis to append (optional)")
+	profiles := fs.String("profiles", "", "directory of NAME.txt profile tops and NAME.summary lines (optional)")
 	out := fs.String("out", "RESULTS.md", "output file")
 	fs.Parse(args)
 	all, err := readSamples(*samplesPath)
@@ -199,7 +201,7 @@ func report(args []string) error {
 	for _, k := range []string{"machine", "cpu", "memory", "os", "go", "postgres", "postgres settings", "schemahook", "goose", "golang-migrate", "psql", "argo-cd"} {
 		w("| %s | %s |\n", k, strings.ReplaceAll(m.get(k), "\n", "<br>"))
 	}
-	w("\nThe machine is shared: %s. Treat differences under about 10%% as noise.\n\n", m.get("load"))
+	w("\nThe machine was shared with other work during the run (%s), so wall times carry noise; the CPU columns are the steadier comparison.\n\n", m.get("load"))
 
 	// 1. Apply.
 	n := 1000
@@ -259,6 +261,15 @@ func report(args []string) error {
 		}
 		w("\n")
 	}
+	var setup []string
+	for _, t := range []string{"schemahook-nodev", "goose", "golang-migrate"} {
+		if st, ok := get("setup", t, big); ok {
+			setup = append(setup, fmt.Sprintf("%s %s", strings.TrimSuffix(t, "-nodev"), dur(st.median)))
+		}
+	}
+	if len(setup) > 0 {
+		w("\nSetup for the %s column (one run each, schemahook with `--dev-url none`): applying %s files took %s.\n", thousands(big), thousands(big), strings.Join(setup, ", "))
+	}
 	w("\n")
 
 	// 3. Render.
@@ -302,9 +313,9 @@ func report(args []string) error {
 	if st, ok := get("cmp", "roundtrip", n); ok {
 		direct, okd := get("cmp", "direct", n)
 		w("The repo-server's own manifest generation (`repository.GenerateManifests` of argo-cd %s) asking a real in-process argocd-cmp-server (unix socket, plugin.yaml of this repository) to render an app directory of %d files: discovery, tar streaming of the repository, `schemahook generate`, manifest parsing. From `%s`.\n\n", m.get("argo-cd"), n, m.get("cmp-command"))
-		w("| | per render |\n|---|---:|\n| round trip through argocd-cmp-server | %s |\n", dur(st.median))
+		w("| | per render (median of %s) |\n|---|---:|\n| round trip through argocd-cmp-server | %s |\n", m.get("apply-runs"), dur(st.median))
 		if okd {
-			w("| `schemahook generate` alone, same directory, same process | %s |\n| plugin server overhead | %s |\n", dur(direct.median), dur(st.median-direct.median))
+			w("| `schemahook generate` of the same directory, run directly by the same benchmark | %s |\n| Argo CD's share (streaming, discovery, parsing) | %s |\n", dur(direct.median), dur(st.median-direct.median))
 		}
 		w("\n")
 	} else {
@@ -354,6 +365,26 @@ func report(args []string) error {
 		}
 		w("%s\n", strings.TrimSpace(string(notes)))
 		w("\n")
+	}
+
+	if *profiles != "" {
+		tops, _ := filepath.Glob(filepath.Join(*profiles, "*.txt"))
+		if len(tops) > 0 {
+			w("## CPU profiles from this run\n\n")
+			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate` and `noop` run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
+		}
+		for _, t := range tops {
+			name := strings.TrimSuffix(filepath.Base(t), ".txt")
+			top, err := os.ReadFile(t)
+			if err != nil {
+				return err
+			}
+			w("### %s\n\n", name)
+			if sum, err := os.ReadFile(strings.TrimSuffix(t, ".txt") + ".summary"); err == nil {
+				w("%s\n\n", strings.TrimSpace(string(sum)))
+			}
+			w("```\n%s\n```\n\n", strings.TrimSpace(string(top)))
+		}
 	}
 
 	w("## Commands (exactly as run)\n\n```sh\n%s\n```\n", m.get("command"))
