@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
@@ -27,23 +28,60 @@ func Split(sql string) ([]Statement, error) {
 	return stmts, nil
 }
 
-// splitRange splits content[start:end] and reports positions relative to content. It uses
-// pg_query.Parse rather than SplitWithParser: one parse gives both the statement boundaries
-// (the same raw parser locations SplitWithParser cuts at) and the tree that decides NoTx.
+// splitRange splits content[start:end] and reports positions relative to content.
+//
+// The boundaries come from pg_query.SplitWithParser: the same raw Postgres parse that
+// pg_query.Parse does, but without turning the whole tree into protobuf and then into Go
+// objects, which cost about ten times the parse itself. Only a statement that could refuse
+// a transaction, by the keywords it holds (mayRefuseTx), is parsed into a tree to decide
+// NoTx. Whatever looks unexpected falls back to splitRangeTree, the one-parse way.
 func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+	sql := content[start:end]
+	texts, err := pg_query.SplitWithParser(sql, false)
+	if err != nil {
+		return nil, syntaxError(sql, idx, start, err)
+	}
+	// SplitWithParser gives substrings of sql (sql[loc:loc+len]), so where each lies is where
+	// its bytes are. A statement of only whitespace and comments cannot come back, but an
+	// empty one would carry no position and is skipped like any blank one below.
+	base := uintptr(unsafe.Pointer(unsafe.StringData(sql)))
+	out := make([]Statement, 0, len(texts))
+	for _, text := range texts {
+		trimmed := strings.TrimSpace(text)
+		if trimmed == "" {
+			continue
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(text)))
+		if len(text) > len(sql) || p < base || p-base > uintptr(len(sql)-len(text)) {
+			return splitRangeTree(content, idx, start, end) // not a substring after all
+		}
+		loc := int(p - base)
+		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
+		st := Statement{SQL: trimmed, Offset: off}
+		st.Line, st.Col = idx.pos(off)
+		if mayRefuseTx(text) {
+			tree, err := pg_query.Parse(text)
+			if err != nil || len(tree.Stmts) != 1 {
+				return splitRangeTree(content, idx, start, end)
+			}
+			st.NoTx = refusesTx(tree.Stmts[0].Stmt)
+		}
+		out = append(out, st)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// splitRangeTree is splitRange by one pg_query.Parse of the whole range: the statement
+// boundaries are the raw parser locations SplitWithParser cuts at, and the tree decides NoTx.
+// It is the fallback of splitRange and the reference its tests compare against.
+func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
 	sql := content[start:end]
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
-		e := &Error{Rule: "syntax", Msg: err.Error()}
-		var pe *parser.Error
-		if errors.As(err, &pe) {
-			// Keep the message on one line: Postgres quotes the offending text, breaks included.
-			e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
-			e.Line, e.Col = idx.pos(start + charOffset(sql, pe.Cursorpos))
-		} else {
-			e.Line, e.Col = idx.pos(start)
-		}
-		return nil, e
+		return nil, syntaxError(sql, idx, start, err)
 	}
 	var out []Statement
 	for _, raw := range tree.Stmts {
@@ -64,6 +102,55 @@ func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *E
 		out = append(out, Statement{SQL: trimmed, Offset: off, Line: line, Col: col, NoTx: refusesTx(raw.Stmt)})
 	}
 	return out, nil
+}
+
+// syntaxError turns the parser's refusal of content[start:] (sql) into an *Error at its
+// cursor.
+func syntaxError(sql string, idx *lineIndex, start int, err error) *Error {
+	e := &Error{Rule: "syntax", Msg: err.Error()}
+	var pe *parser.Error
+	if errors.As(err, &pe) {
+		// Keep the message on one line: Postgres quotes the offending text, breaks included.
+		e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
+		e.Line, e.Col = idx.pos(start + charOffset(sql, pe.Cursorpos))
+	} else {
+		e.Line, e.Col = idx.pos(start)
+	}
+	return e
+}
+
+// txKeywords holds, in lower case, a keyword that every statement refusesTx can return true
+// for must spell out: CREATE/DROP INDEX and DETACH PARTITION ... CONCURRENTLY, REINDEX,
+// VACUUM, CREATE/DROP/ALTER DATABASE, CREATE/DROP TABLESPACE, ALTER SYSTEM, CREATE/ALTER/
+// DROP SUBSCRIPTION, CLUSTER, DISCARD, COMMIT/ROLLBACK PREPARED. Postgres matches keywords
+// only as written, ASCII letters in any case, never split or quoted, so a statement whose
+// text holds none of them cannot refuse a transaction. Keep it in step with refusesTx.
+var txKeywords = [...]string{"concurrently", "reindex", "vacuum", "database", "tablespace", "system", "subscription", "cluster", "discard", "prepared"}
+
+// mayRefuseTx is the cheap, conservative prefilter of refusesTx: false only when the text
+// holds none of txKeywords, case-insensitively, anywhere (comments and strings included).
+func mayRefuseTx(text string) bool {
+	for i := 0; i < len(text); i++ {
+		switch text[i] | 0x20 {
+		case 'c', 'r', 'v', 'd', 't', 's', 'p':
+			for _, k := range txKeywords {
+				if len(text)-i >= len(k) && text[i]|0x20 == k[0] && hasPrefixFold(text[i:], k) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with lower, a lower-case ASCII word, in any case.
+func hasPrefixFold(s, lower string) bool {
+	for j := 0; j < len(lower); j++ {
+		if s[j]|0x20 != lower[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // charOffset turns the parser's 1-based character cursor into a byte offset of sql.
