@@ -2,21 +2,20 @@ package migrations
 
 import (
 	"fmt"
+	"iter"
 	"regexp"
 	"strings"
 )
 
 // File name shapes per format. Versions are digits (Flyway: digits joined by '.' or '_').
+// The native and goose/dbmate shapes, the most common, are matched by hand (matchNative,
+// matchPlain, isDotted, isDigits; the regexps they stand for are in formats_test.go).
 var (
-	reNative  = regexp.MustCompile(`^([^_]*?)(?:_(.+))?\.sql$`)
-	rePlain   = regexp.MustCompile(`^([^_]*)_(.+)\.sql$`)
 	reGMUp    = regexp.MustCompile(`^([^_]*)_(.+)\.(up|down)\.sql$`)
 	reFlyway  = regexp.MustCompile(`^([VU])([^_]*(?:_[^_]+)*?)__(.+)\.sql$`)
 	reFlywayR = regexp.MustCompile(`^R__(.+)\.sql$`)
-	reDigits  = regexp.MustCompile(`^[0-9]+$`)
 	// Flyway's SQL callbacks: beforeMigrate.sql, afterEachMigrate__grants.sql, ...
 	reFlywayCallback = regexp.MustCompile(`^(before|after)[A-Z][A-Za-z]*(__.*)?\.sql$`)
-	reDotted         = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)*$`)
 	reFlyVer         = regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`)
 )
 
@@ -81,19 +80,22 @@ type line struct {
 	num        int // 1-based
 }
 
-func lines(content string) []line {
-	var out []line
-	for start, num := 0, 1; start < len(content); num++ {
-		end := strings.IndexByte(content[start:], '\n')
-		if end < 0 {
-			end = len(content)
-		} else {
-			end += start + 1
+// lines yields the lines of content in order, without building them all first.
+func lines(content string) iter.Seq[line] {
+	return func(yield func(line) bool) {
+		for start, num := 0, 1; start < len(content); num++ {
+			end := strings.IndexByte(content[start:], '\n')
+			if end < 0 {
+				end = len(content)
+			} else {
+				end += start + 1
+			}
+			if !yield(line{text: strings.TrimRight(content[start:end], "\r\n"), start: start, end: end, num: num}) {
+				return
+			}
+			start = end
 		}
-		out = append(out, line{text: strings.TrimRight(content[start:end], "\r\n"), start: start, end: end, num: num})
-		start = end
 	}
-	return out
 }
 
 // isSQLLine reports whether a line holds something other than blanks or a -- comment.
@@ -152,29 +154,29 @@ func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 	}
 	switch f {
 	case FormatNative:
-		m := reNative.FindStringSubmatch(name)
-		if m == nil || m[1] == "" {
+		v, d, ok := matchNative(name)
+		if !ok || v == "" {
 			return "", "", "", bad(`"<version>_<name>.sql"`)
 		}
-		if !reDotted.MatchString(m[1]) {
-			return "", "", "", badVersion(m[1], "a number or dotted numbers")
+		if !isDotted(v) {
+			return "", "", "", badVersion(v, "a number or dotted numbers")
 		}
-		return m[1], m[2], "up", nil
+		return v, d, "up", nil
 	case FormatGoose, FormatDbmate:
-		m := rePlain.FindStringSubmatch(name)
-		if m == nil || m[1] == "" {
+		v, d, ok := matchPlain(name)
+		if !ok || v == "" {
 			return "", "", "", bad(`"<version>_<name>.sql"`)
 		}
-		if !reDigits.MatchString(m[1]) {
-			return "", "", "", badVersion(m[1], "a number")
+		if !isDigits(v) {
+			return "", "", "", badVersion(v, "a number")
 		}
-		return m[1], m[2], "up", nil
+		return v, d, "up", nil
 	case FormatGolangMigrate:
 		m := reGMUp.FindStringSubmatch(name)
 		if m == nil || m[1] == "" {
 			return "", "", "", bad(`"<version>_<name>.up.sql" or ".down.sql"`)
 		}
-		if !reDigits.MatchString(m[1]) {
+		if !isDigits(m[1]) {
 			return "", "", "", badVersion(m[1], "a number")
 		}
 		return m[1], m[2], m[3], nil
@@ -202,12 +204,51 @@ func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 	return "", "", "", &Error{File: name, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q", f)}
 }
 
+// matchNative is reNative.FindStringSubmatch(name) without the regexp, which dominated
+// reading a large directory: ok is whether it matches, v and d are its groups 1 and 2.
+// Group 1 takes no '_', so it ends at the first '_' (then ".+", without a line break, runs
+// to the ".sql" that ends the name) or, in a name without '_', at that ".sql".
+func matchNative(name string) (v, d string, ok bool) {
+	if !strings.Contains(name, "_") {
+		base, found := strings.CutSuffix(name, ".sql")
+		return base, "", found
+	}
+	return matchPlain(name)
+}
+
+// matchPlain is rePlain.FindStringSubmatch(name) without the regexp, like matchNative.
+func matchPlain(name string) (v, d string, ok bool) {
+	u := strings.IndexByte(name, '_')
+	if u < 0 {
+		return "", "", false
+	}
+	d, found := strings.CutSuffix(name[u+1:], ".sql")
+	if !found || d == "" || strings.Contains(d, "\n") {
+		return "", "", false
+	}
+	return name[:u], d, true
+}
+
+// isDotted is reDotted.MatchString: digits, or groups of digits joined by single dots.
+func isDotted(v string) bool {
+	for {
+		i := strings.IndexByte(v, '.')
+		if i < 0 {
+			return isDigits(v)
+		}
+		if !isDigits(v[:i]) {
+			return false
+		}
+		v = v[i+1:]
+	}
+}
+
 // parseAtlasMarkers reads Atlas's directives ("-- atlas:txmode none"), which Atlas takes
 // only from the file's header: the comment lines before the first SQL. Up starts after the
 // last directive, so the directive does not become part of the first statement.
 func parseAtlasMarkers(f *File) *Error {
 	f.Up, f.UpOffset = f.Content, 0
-	for _, l := range lines(f.Content) {
+	for l := range lines(f.Content) {
 		if isSQLLine(l.text) {
 			break
 		}
@@ -231,8 +272,11 @@ func parseAtlasMarkers(f *File) *Error {
 func parseDbmate(f *File) *Error {
 	upAt, downAt := -1, -1
 	upEnd := len(f.Content)
-	for _, l := range lines(f.Content) {
-		m := reDbmate.FindStringSubmatch(strings.TrimSpace(l.text))
+	for l := range lines(f.Content) {
+		var m []string
+		if t := strings.TrimSpace(l.text); strings.HasPrefix(t, "--") { // reDbmate needs it
+			m = reDbmate.FindStringSubmatch(t)
+		}
 		if m == nil {
 			if upAt < 0 && downAt < 0 && isSQLLine(l.text) {
 				return &Error{File: f.Name, Line: l.num, Rule: "dbmate-sql-outside-block", Msg: "SQL before \"-- migrate:up\"; dbmate runs only the up and down sections"}
@@ -289,7 +333,7 @@ func parseGoose(f *File) ([]gooseBlock, *Error) {
 	var blocks []gooseBlock
 	blockAt, blockLine := -1, 0
 	upAt, upEnd := -1, len(f.Content)
-	for _, l := range lines(f.Content) {
+	for l := range lines(f.Content) {
 		a, ok := gooseAnnotation(l.text)
 		if !ok {
 			if state == before && isSQLLine(l.text) {

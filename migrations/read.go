@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Read reads the migration directory fsys (rooted at the directory) and gives its files in
@@ -87,7 +88,8 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			d.Sum = b
 			continue
 		}
-		sources = append(sources, source{name: n, content: string(b)})
+		// b is this file's own buffer, never written again: its string shares the bytes.
+		sources = append(sources, source{name: n, content: bytesString(b)})
 	}
 
 	d.Format = opts.Format
@@ -169,24 +171,57 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// readLimited reads one file but never more than max+1 bytes, whatever its Stat says.
+// readLimited reads one file but never more than max+1 bytes, whatever its Stat says. It
+// reads to the end of the file (a wrapping fs.FS may watch for io.EOF) into one buffer
+// sized from Stat, so a file's bytes are copied once, from the file into that buffer.
 func readLimited(fsys fs.FS, n string, maxSize int64) ([]byte, *Error) {
 	f, err := fsys.Open(n)
 	if err != nil {
 		return nil, &Error{Rule: "read", Msg: err.Error()}
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxSize {
-		return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
+	limit := maxSize + 1
+	size := int64(512)
+	if st, err := f.Stat(); err == nil {
+		if st.Size() > maxSize {
+			return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
+		}
+		if st.Size() > 0 {
+			size = st.Size() + 1 // the extra byte is where io.EOF shows
+		}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSize+1))
-	if err != nil {
-		return nil, &Error{Rule: "read", Msg: err.Error()}
+	b := make([]byte, 0, min(size, limit))
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow: the file is longer than its Stat said
+		}
+		buf := b[len(b):cap(b)]
+		if room := limit - int64(len(b)); int64(len(buf)) > room {
+			buf = buf[:room]
+		}
+		n, err := f.Read(buf)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &Error{Rule: "read", Msg: err.Error()}
+		}
 	}
 	if int64(len(b)) > maxSize {
 		return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
 	}
 	return b, nil
+}
+
+// bytesString gives b as a string without copying it; b must never change afterwards.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// stringBytes gives the bytes of s without copying them, for reading only.
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // checkRegular refuses an entry that is not a regular file. A symlink is resolved through
@@ -255,7 +290,7 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 			downs = append(downs, attached{s, version})
 			continue
 		}
-		sum := sha256.Sum256([]byte(s.content))
+		sum := sha256.Sum256(stringBytes(s.content))
 		files = append(files, &File{
 			Name: s.name, Version: version, Description: desc, Repeatable: kind == "repeatable",
 			Content: s.content, Checksum: hex.EncodeToString(sum[:]),
@@ -343,7 +378,11 @@ func parseSections(f Format, file *File) *Error {
 		if err != nil {
 			return err
 		}
-		file.Statements = append(file.Statements, stmts...)
+		if file.Statements == nil {
+			file.Statements = stmts
+		} else {
+			file.Statements = append(file.Statements, stmts...)
+		}
 		if b.start == end {
 			break
 		}

@@ -285,7 +285,7 @@ type lineIndex struct {
 }
 
 func newLineIndex(text string) *lineIndex {
-	starts := []int{0}
+	starts := make([]int, 1, strings.Count(text, "\n")+1)
 	for i := 0; i < len(text); i++ {
 		if text[i] == '\n' {
 			starts = append(starts, i+1)

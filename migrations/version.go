@@ -10,27 +10,41 @@ import "strings"
 // (Read never produces such versions; the rule only keeps the order total).
 // It returns -1, 0 or +1.
 func CompareVersions(a, b string) int {
-	pa, pb := versionParts(a), versionParts(b)
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		x, y := "0", "0"
-		if i < len(pa) {
-			x = pa[i]
+	for {
+		x, restA, okA := nextVersionPart(a)
+		y, restB, okB := nextVersionPart(b)
+		if !okA && !okB {
+			return 0
 		}
-		if i < len(pb) {
-			y = pb[i]
+		if !okA {
+			x = "0"
+		}
+		if !okB {
+			y = "0"
 		}
 		if c := comparePart(x, y); c != 0 {
 			return c
 		}
+		a, b = restA, restB
 	}
-	return 0
 }
 
-func versionParts(v string) []string {
-	if v == "" {
-		return nil
+// nextVersionPart gives the first part of v (parts are the non-empty runs between '.' and
+// '_') and what follows it; ok is false when v holds no more parts. It allocates nothing, as
+// sorting compares versions often.
+func nextVersionPart(v string) (part, rest string, ok bool) {
+	i := 0
+	for i < len(v) && (v[i] == '.' || v[i] == '_') {
+		i++
 	}
-	return strings.FieldsFunc(v, func(r rune) bool { return r == '.' || r == '_' })
+	if i == len(v) {
+		return "", "", false
+	}
+	j := i
+	for j < len(v) && v[j] != '.' && v[j] != '_' {
+		j++
+	}
+	return v[i:j], v[j:], true
 }
 
 func comparePart(x, y string) int {
