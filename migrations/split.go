@@ -131,13 +131,25 @@ var txKeywords = [...]string{"concurrently", "reindex", "vacuum", "database", "t
 // holds none of txKeywords, case-insensitively, anywhere (comments and strings included).
 func mayRefuseTx(text string) bool {
 	for i := 0; i < len(text); i++ {
-		switch text[i] | 0x20 {
-		case 'c', 'r', 'v', 'd', 't', 's', 'p':
-			for _, k := range txKeywords {
-				if len(text)-i >= len(k) && text[i]|0x20 == k[0] && hasPrefixFold(text[i:], k) {
-					return true
-				}
-			}
+		var hit bool
+		switch rest := text[i:]; rest[0] | 0x20 { // the first letters of txKeywords
+		case 'c':
+			hit = hasPrefixFold(rest, "concurrently") || hasPrefixFold(rest, "cluster")
+		case 'r':
+			hit = hasPrefixFold(rest, "reindex")
+		case 'v':
+			hit = hasPrefixFold(rest, "vacuum")
+		case 'd':
+			hit = hasPrefixFold(rest, "database") || hasPrefixFold(rest, "discard")
+		case 't':
+			hit = hasPrefixFold(rest, "tablespace")
+		case 's':
+			hit = hasPrefixFold(rest, "system") || hasPrefixFold(rest, "subscription")
+		case 'p':
+			hit = hasPrefixFold(rest, "prepared")
+		}
+		if hit {
+			return true
 		}
 	}
 	return false
@@ -145,6 +157,9 @@ func mayRefuseTx(text string) bool {
 
 // hasPrefixFold reports whether s starts with lower, a lower-case ASCII word, in any case.
 func hasPrefixFold(s, lower string) bool {
+	if len(s) < len(lower) {
+		return false
+	}
 	for j := 0; j < len(lower); j++ {
 		if s[j]|0x20 != lower[j] {
 			return false

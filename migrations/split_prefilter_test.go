@@ -70,6 +70,12 @@ func TestNoTxPrefilter(t *testing.T) {
 			require.Equal(t, ref, got)
 		})
 	}
+	for _, k := range txKeywords {
+		for _, text := range []string{k, strings.ToUpper(k), "x" + k + "x", strings.ToUpper(k[:1]) + k[1:]} {
+			require.True(t, mayRefuseTx(text), text)
+		}
+		require.False(t, mayRefuseTx(k[:len(k)-1]), k)
+	}
 	for _, sql := range []string{"CREATE TABLE t (a int)", "SELECT 1", "CREATE INDEX i ON t (a)", "INSERT INTO t VALUES ('x')", "ANALYZE t"} {
 		require.False(t, mayRefuseTx(sql), sql)
 	}
