@@ -387,7 +387,9 @@ func report(args []string) error {
 		}
 	}
 
-	w("## Commands (exactly as run)\n\n```sh\n%s\n```\n", m.get("command"))
+	w("## Commands (exactly as run)\n\n")
+	w("`$PG` is the throwaway server, `postgres://postgres@127.0.0.1:PORT` (no password: it trusts local connections), `$WORK` the run's work directory. Each line is the first command of its kind; the other sizes run the same command on their own directory (`$WORK/n<files>`, `$WORK/app<files>`) and database. Before each apply run the tool's database is dropped and created again.\n\n")
+	w("```sh\n%s\n```\n", m.get("command"))
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
 }
 
