@@ -205,6 +205,7 @@ log "  setup: $(awk -F'\t' '$1=="setup" {printf "%s %.1fs  ", $2, $5}' "$SAMPLES
 for run in $(seq "$RUNS"); do
   for n in "$N" "$BIG"; do
     timed noop psql "$n" "$run" "$PSQL" -X -q -d "$(dburl "$(dbname psql "$N")")" -c 'SELECT 1'
+    timed noop schemahook-start "$n" "$run" "$BIN" version
     for tool in "${NOOP_TOOLS[@]}"; do
       if [ "$n" = "$N" ]; then
         src=$tool; [ "$tool" = schemahook ] && src=schemahook-nodev

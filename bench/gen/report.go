@@ -245,12 +245,18 @@ func report(args []string) error {
 	w("All files applied by the tool itself beforehand, none pending; the command as a sync would run it. Medians of %s runs.\n\n", m.get("noop-runs"))
 	noopTools := []struct{ tool, label string }{
 		{"psql", "floor: `psql -c 'SELECT 1'` (start, connect, one query)"},
+		{"schemahook-start", "schemahook process start alone (`schemahook version`)"},
 		{"schemahook", "schemahook `migrate apply` (default flags)"},
 		{"goose", "goose `up`"},
 		{"golang-migrate", "golang-migrate `up`"},
 	}
 	w("| tool | %[1]s applied: wall | CPU | %[2]s applied: wall | CPU |\n|---|---:|---:|---:|---:|\n", thousands(n), thousands(big))
 	for _, t := range noopTools {
+		_, ok1 := get("noop", t.tool, n)
+		_, ok2 := get("noop", t.tool, big)
+		if !ok1 && !ok2 {
+			continue // not part of this run
+		}
 		w("| %s |", t.label)
 		for _, nn := range []int{n, big} {
 			if st, ok := get("noop", t.tool, nn); ok {
