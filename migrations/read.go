@@ -75,7 +75,13 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			err.File = name(n)
 			return nil, err
 		}
-		b, rerr := readLimited(fsys, n, opts.MaxFileSize)
+		// A regular file's entry describes the file itself; os.Root and fstest.MapFS give its
+		// size without another system call, so readLimited need not Stat the open file.
+		var info fs.FileInfo
+		if e.Type().IsRegular() {
+			info, _ = e.Info()
+		}
+		b, rerr := readLimited(fsys, n, opts.MaxFileSize, info)
 		if rerr != nil {
 			rerr.File = name(n)
 			return nil, rerr
@@ -173,8 +179,9 @@ func (o Options) withDefaults() Options {
 
 // readLimited reads one file but never more than max+1 bytes, whatever its Stat says. It
 // reads to the end of the file (a wrapping fs.FS may watch for io.EOF) into one buffer
-// sized from Stat, so a file's bytes are copied once, from the file into that buffer.
-func readLimited(fsys fs.FS, n string, maxSize int64) ([]byte, *Error) {
+// sized from Stat, so a file's bytes are copied once, from the file into that buffer. info,
+// when not nil, is the file's FileInfo as already known, used instead of a Stat.
+func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte, *Error) {
 	f, err := fsys.Open(n)
 	if err != nil {
 		return nil, &Error{Rule: "read", Msg: err.Error()}
@@ -182,7 +189,10 @@ func readLimited(fsys fs.FS, n string, maxSize int64) ([]byte, *Error) {
 	defer f.Close()
 	limit := maxSize + 1
 	size := int64(512)
-	if st, err := f.Stat(); err == nil {
+	if info == nil {
+		info, _ = f.Stat()
+	}
+	if st := info; st != nil {
 		if st.Size() > maxSize {
 			return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
 		}

@@ -28,7 +28,27 @@ func (s *statFS) Open(name string) (fs.File, error) {
 	return &statFile{File: f, fs: s, name: name}, nil
 }
 
-func (s *statFS) ReadDir(name string) ([]fs.DirEntry, error) { return s.fsys.ReadDir(name) }
+// ReadDir gives entries whose Info says size too, as Read may use it instead of a Stat.
+func (s *statFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := s.fsys.ReadDir(name)
+	for i, e := range entries {
+		entries[i] = statEntry{e, s.size}
+	}
+	return entries, err
+}
+
+type statEntry struct {
+	fs.DirEntry
+	size int64
+}
+
+func (e statEntry) Info() (fs.FileInfo, error) {
+	info, err := e.DirEntry.Info()
+	if err != nil {
+		return nil, err
+	}
+	return sizedInfo{info, e.size}, nil
+}
 
 type statFile struct {
 	fs.File
