@@ -219,12 +219,22 @@ func decode(b []byte) (*unstructured.Unstructured, error) {
 	return &u, nil
 }
 
-// track labels deep copies of the rendered objects with the app's tracking label, as the
-// controller does before it diffs or syncs.
+// track prepares deep copies of the rendered objects as the controller does before it diffs
+// or syncs: the destination namespace on namespaced objects that name none (controller/state.go's
+// DeduplicateTargetObjects), and the app's tracking label.
 func (a *App) track(rendered []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	out := make([]*unstructured.Unstructured, 0, len(rendered))
 	for _, obj := range rendered {
 		c := obj.DeepCopy()
+		if c.GetNamespace() == "" {
+			namespaced, err := a.cache.IsNamespaced(c.GroupVersionKind().GroupKind())
+			if err != nil {
+				return nil, fmt.Errorf("scope of %s: %w", c.GroupVersionKind().GroupKind(), err)
+			}
+			if namespaced {
+				c.SetNamespace(a.Namespace)
+			}
+		}
 		if err := argokube.SetAppInstanceLabel(c, InstanceLabel, a.Name); err != nil {
 			return nil, fmt.Errorf("label %s/%s: %w", c.GetKind(), c.GetName(), err)
 		}

@@ -1,0 +1,166 @@
+// Package stories holds the end-to-end stories of issue 5: an app directory in Git rendered
+// by Argo CD's own plugin server and repo-server code, synced and diffed with Argo CD's
+// sync engine and diff against a real API server with the Job controller, the hook Job run
+// by a node agent as the freshly built schemahook binary, migrating a real Postgres.
+package stories
+
+import (
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/schemahook/schemahook/e2e/argocd"
+	"github.com/schemahook/schemahook/e2e/controlplane"
+	"github.com/schemahook/schemahook/e2e/postgres"
+)
+
+// repoRoot is the schemahook work tree (plugin.yaml, Makefile).
+var repoRoot, _ = filepath.Abs("../..")
+
+// env is what every story shares: one control plane, one Postgres server, one plugin server.
+type env struct {
+	dir      string // reachable by the hook's uid and the postgres user
+	binary   string // the schemahook binary the agent runs as the image
+	pgBin    string
+	cp       *controlplane.ControlPlane
+	pg       *postgres.Server
+	cmp      *argocd.Server
+	sealKey  *rsa.PrivateKey
+	unsealer *unsealer
+	cleanups []func()
+}
+
+var (
+	setupOnce sync.Once
+	shared    *env
+	setupErr  error
+)
+
+// environment starts the shared environment on first use. Without the control-plane
+// binaries the stories skip, unless SCHEMAHOOK_E2E_REQUIRE=1 (e2e/run.sh, CI) makes that a failure.
+func environment(t *testing.T) *env {
+	t.Helper()
+	bins, err := controlplane.BinariesFromEnv()
+	if err != nil {
+		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
+			t.Fatalf("e2e binaries: %v", err)
+		}
+		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
+	}
+	setupOnce.Do(func() { shared, setupErr = setup(bins) })
+	if setupErr != nil {
+		t.Fatalf("e2e environment: %v", setupErr)
+	}
+	return shared
+}
+
+func setup(bins controlplane.Binaries) (_ *env, err error) {
+	started := time.Now()
+	e := &env{}
+	defer func() {
+		if err != nil {
+			e.teardown()
+		}
+	}()
+	if _, err := user.LookupId("999"); err != nil {
+		return nil, fmt.Errorf("the hook runs as uid 999 and its dev Postgres needs a passwd entry for it (e2e/run.sh adds one): %w", err)
+	}
+	// Short paths: the hook's dev Postgres puts a unix socket under the pod's /tmp.
+	if e.dir, err = os.MkdirTemp("", "she2e"); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	e.cleanups = append(e.cleanups, func() { os.RemoveAll(e.dir) })
+	if err := os.Chmod(e.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	if e.pgBin, err = postgres.BinDir(); err != nil {
+		return nil, err
+	}
+
+	binDir, cleanBin, err := argocd.BuildBinary(repoRoot)
+	if err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, cleanBin)
+	// A copy the hook's uid can execute wherever the build put the original.
+	e.binary = filepath.Join(e.dir, "bin", "schemahook")
+	if err := copyExecutable(filepath.Join(binDir, "schemahook"), e.binary); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cpDir := filepath.Join(e.dir, "cp")
+	if err := os.Mkdir(cpDir, 0o700); err != nil {
+		return nil, fmt.Errorf("control plane dir: %w", err)
+	}
+	if e.cp, err = controlplane.Start(ctx, cpDir, bins); err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, e.cp.Stop)
+	if e.pg, err = postgres.Start(ctx, e.dir, e.pgBin); err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, e.pg.Stop)
+	if err := installSealedSecretCRD(ctx, e.cp.Config); err != nil {
+		return nil, err
+	}
+	if e.sealKey, err = newSealingKey(); err != nil {
+		return nil, err
+	}
+	if e.unsealer, err = startUnsealer(e.cp.Config, e.cp.Client, e.sealKey); err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, e.unsealer.stop)
+	if e.cmp, err = argocd.Start(argocd.Options{PluginDir: repoRoot, BinDir: binDir}); err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, func() { _ = e.cmp.Close() })
+	fmt.Fprintf(os.Stderr, "e2e environment ready in %s\n", time.Since(started).Round(time.Millisecond))
+	return e, nil
+}
+
+func (e *env) teardown() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+	e.cleanups = nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.teardown()
+	}
+	os.Exit(code)
+}
+
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", src, err)
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", dst, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", dst, err)
+	}
+	return nil
+}
