@@ -289,11 +289,7 @@ func report(args []string) error {
 			w("| %s | | not measured | | | | | | | |\n", thousands(nn))
 			continue
 		}
-		cpuRatio := "–"
-		if g.cpuMedian > 0 && f.cpuMedian > 0 {
-			cpuRatio = fmt.Sprintf("%.1fx", g.cpuMedian/f.cpuMedian)
-		}
-		w("| %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %s |\n", thousands(nn), m.get(fmt.Sprintf("bytes-%d", nn)), dur(g.median), cpuDur(g.cpuMedian), mib(g.rssMedian), dur(f.median), cpuDur(f.cpuMedian), mib(f.rssMedian), g.median/f.median, cpuRatio)
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %s |\n", thousands(nn), m.get(fmt.Sprintf("bytes-%d", nn)), dur(g.median), cpuDur(g.cpuMedian), mib(g.rssMedian), dur(f.median), cpuDur(f.cpuMedian), mib(f.rssMedian), g.median/f.median, cpuRatio(g, f))
 	}
 	w("\n")
 
@@ -356,7 +352,7 @@ func report(args []string) error {
 	if g, ok := get("render", "schemahook", n); ok {
 		w("| render %s files under 50 ms | %s wall, %s CPU | %s |\n", thousands(n), dur(g.median), cpuDur(g.cpuMedian), yes(g.median < 0.050))
 		if f, ok := get("render", "floor", n); ok {
-			w("| render %s files within 3x of the floor | %.1fx wall, %.1fx CPU | %s |\n", thousands(n), g.median/f.median, g.cpuMedian/f.cpuMedian, yes(g.median <= 3*f.median))
+			w("| render %s files within 3x of the floor | %.1fx wall, %s CPU | %s |\n", thousands(n), g.median/f.median, cpuRatio(g, f), yes(g.median <= 3*f.median))
 		}
 	}
 	if g, ok := get("render", "schemahook", big); ok {
@@ -406,4 +402,12 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// cpuRatio is a's CPU time over b's, "–" when either was not measured.
+func cpuRatio(a, b stats) string {
+	if a.cpuMedian <= 0 || b.cpuMedian <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1fx", a.cpuMedian/b.cpuMedian)
 }
