@@ -33,6 +33,7 @@ type env struct {
 	pg       *postgres.Server
 	cmp      *argocd.Server
 	sealKey  *rsa.PrivateKey
+	sealCert string // the controller's certificate (PEM file) that `schemahook seal` reads
 	unsealer *unsealer
 	cleanups []func()
 }
@@ -112,7 +113,8 @@ func setup(bins controlplane.Binaries) (_ *env, err error) {
 	if err := installSealedSecretCRD(ctx, e.cp.Config); err != nil {
 		return nil, err
 	}
-	if e.sealKey, err = newSealingKey(); err != nil {
+	e.sealCert = filepath.Join(e.dir, "sealed-secrets-cert.pem")
+	if e.sealKey, err = newSealingKey(e.sealCert); err != nil {
 		return nil, err
 	}
 	if e.unsealer, err = startUnsealer(e.cp.Config, e.cp.Client, e.sealKey); err != nil {

@@ -1,11 +1,16 @@
 package stories
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	_ "embed"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,31 +70,30 @@ func installSealedSecretCRD(ctx context.Context, cfg *rest.Config) error {
 	}
 }
 
-// sealURL seals a database URL into a strict-scope SealedSecret named name in namespace ns,
-// as kubeseal does with the controller's public key (sealed-secrets' own code and crypto).
-func sealURL(pub *rsa.PublicKey, ns, name, url string) ([]byte, error) {
-	secret := &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Data:       map[string][]byte{"url": []byte(url)},
-	}
-	ss, err := ssv1alpha1.NewSealedSecret(scheme.Codecs, pub, secret)
+// sealURL seals a database URL with `schemahook seal` and the controller's certificate, as a
+// team does before committing it: a strict-scope SealedSecret for name in namespace ns.
+func sealURL(binary, certPath, ns, name, url string) ([]byte, error) {
+	cmd := exec.Command(binary, "seal", "--cert", certPath, "--name", name, "--namespace", ns, "--key", "url")
+	cmd.Stdin = strings.NewReader(url + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("seal %s/%s: %w", ns, name, err)
-	}
-	ss.TypeMeta = metav1.TypeMeta{APIVersion: "bitnami.com/v1alpha1", Kind: "SealedSecret"}
-	out, err := yaml.Marshal(ss)
-	if err != nil {
-		return nil, fmt.Errorf("encode SealedSecret: %w", err)
+		return nil, fmt.Errorf("schemahook seal: %w: %s", err, stderr.String())
 	}
 	return out, nil
 }
 
-// newSealingKey makes a key pair as the sealed-secrets controller does at start-up.
-func newSealingKey() (*rsa.PrivateKey, error) {
-	key, _, err := sscrypto.GeneratePrivateKeyAndCert(2048, time.Hour, "sealed-secret")
+// newSealingKey makes a key pair and certificate as the sealed-secrets controller does at
+// start-up, and writes the certificate where `kubeseal --fetch-cert` would put it.
+func newSealingKey(certPath string) (*rsa.PrivateKey, error) {
+	key, cert, err := sscrypto.GeneratePrivateKeyAndCert(2048, time.Hour, "sealed-secret")
 	if err != nil {
 		return nil, fmt.Errorf("generate sealing key: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return nil, fmt.Errorf("write sealing certificate: %w", err)
 	}
 	return key, nil
 }

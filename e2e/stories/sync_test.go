@@ -144,7 +144,8 @@ type appRepo struct {
 }
 
 // newAppRepo creates the repository with the app's schemahook.yaml and its credentials
-// sealed with the test controller's key: the URL is in Git only encrypted.
+// sealed by `schemahook seal` with the test controller's certificate: the URL is in Git
+// only encrypted.
 func newAppRepo(t *testing.T, e *env, app, ns, url string) *appRepo {
 	t.Helper()
 	r := &appRepo{e: e, dir: t.TempDir(), appPath: "db/" + app, app: app, ns: ns}
@@ -153,7 +154,7 @@ func newAppRepo(t *testing.T, e *env, app, ns, url string) *appRepo {
 	config := "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: " + app + "\nspec:\n" +
 		"  url:\n    secretKeyRef: {name: pg-credentials, key: url}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(appDir, "schemahook.yaml"), []byte(config), 0o644))
-	sealed, err := sealURL(&e.sealKey.PublicKey, ns, "pg-credentials", url)
+	sealed, err := sealURL(e.binary, e.sealCert, ns, "pg-credentials", url)
 	require.NoError(t, err)
 	require.NotContains(t, string(sealed), url)
 	require.NoError(t, os.WriteFile(filepath.Join(appDir, "pg-credentials.sealed.yaml"), sealed, 0o644))
