@@ -11,7 +11,7 @@
 #   BENCH_OUT=bench/RESULTS.md
 #   BENCH_WORK=DIR       keep the work directory (samples, logs, outputs) there instead of a temp dir
 #   BENCH_CMP=0          skip section 5 (the argocd-cmp-server round trip, which compiles argo-cd)
-#   BENCH_PROFILE=0      skip the CPU profiles (generate and nothing-to-do at BENCH_BIG, the round trip)
+#   BENCH_PROFILE=0      skip the CPU profiles (generate and nothing-to-do at BENCH_BIG, apply, the round trip)
 # Debug on small sizes first: BENCH_RUNS=1 BENCH_N=40 BENCH_BIG=200 BENCH_SMALL=10 BENCH_OUT=/tmp/r.md
 set -euo pipefail
 # The whole script is one block, so bash has read all of it before running any: editing the
@@ -275,7 +275,7 @@ fi
 # --- CPU profiles -----------------------------------------------------------------------
 # The code paths of the slowest schemahook figures, in-process under pprof (bench/profile).
 if [ "${BENCH_PROFILE:-1}" = 1 ]; then
-  log "profiles: generate and nothing-to-do at $BIG files"
+  log "profiles: generate and nothing-to-do at $BIG files, apply of $N (--dev-url none)"
   mkdir -p "$WORK/profiles"
   go build -o "$WORK/profile" ./bench/profile
   top() { # NAME BINARY PROFILE: the top of the profile, cumulative, without the runtime's own frames
@@ -287,6 +287,8 @@ if [ "${BENCH_PROFILE:-1}" = 1 ]; then
   top "generate-$BIG" "$WORK/profile" "$WORK/profiles/generate-$BIG.pprof"
   "$WORK/profile" -cpu "$WORK/profiles/noop-$BIG.pprof" -n 3 noop -dir "$WORK/n$BIG/native" -url "$(dburl "$(dbname schemahook "$BIG")")" >"$WORK/profiles/noop-$BIG.summary"
   top "noop-$BIG" "$WORK/profile" "$WORK/profiles/noop-$BIG.pprof"
+  "$WORK/profile" -cpu "$WORK/profiles/apply-$N.pprof" -n 3 apply -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/apply-$N.summary"
+  top "apply-$N" "$WORK/profile" "$WORK/profiles/apply-$N.pprof"
   if [ -s "$WORK/profiles/cmp-$N.pprof" ]; then top "cmp-$N" "$WORK/cmpbench.test" "$WORK/profiles/cmp-$N.pprof"; fi
   meta profile-command "go build -o profile ./bench/profile && ./profile -cpu generate.pprof -n 3 generate \$WORK/app$BIG && ./profile -cpu noop.pprof -n 3 noop -dir \$WORK/n$BIG/native -url \$URL && go tool pprof -top -cum profile generate.pprof"
 fi

@@ -3,6 +3,7 @@
 //
 //	go run ./bench/profile -cpu cpu.out -mem mem.out -n 5 generate APPDIR
 //	go run ./bench/profile -cpu cpu.out -n 5 noop -dir MIGRATIONS -url URL   # migrate apply, nothing pending
+//	go run ./bench/profile -cpu cpu.out -n 3 apply -dir MIGRATIONS -url ADMIN_URL  # migrate apply --dev-url none into a fresh database per run
 //
 // then `go tool pprof -top cpu.out`. It calls the same functions the CLI's RunE does
 // (plugin.Generate, hooks.Run), N times, after one unprofiled warm-up.
@@ -13,11 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/hooks"
 	"github.com/schemahook/schemahook/plugin"
 )
@@ -46,6 +49,32 @@ func main() {
 		run = func() error {
 			return hooks.Run(context.Background(), hooks.ModeApply, hooks.Options{
 				Dir: *dir, URL: *url, Output: "json", Stdout: io.Discard, Stderr: io.Discard,
+			})
+		}
+	case "apply":
+		fs := flag.NewFlagSet("apply", flag.ExitOnError)
+		dir := fs.String("dir", "", "migration directory")
+		admin := fs.String("url", "", "URL of the server's postgres database (a fresh database is made per run)")
+		fs.Parse(flag.Args()[1:])
+		run = func() error {
+			ctx := context.Background()
+			c, err := pgx.Connect(ctx, *admin)
+			if err != nil {
+				return err
+			}
+			defer c.Close(ctx)
+			for _, q := range []string{"DROP DATABASE IF EXISTS bench_profile_apply", "CREATE DATABASE bench_profile_apply"} {
+				if _, err := c.Exec(ctx, q); err != nil {
+					return err
+				}
+			}
+			u, err := url.Parse(*admin)
+			if err != nil {
+				return err
+			}
+			u.Path = "/bench_profile_apply"
+			return hooks.Run(ctx, hooks.ModeApply, hooks.Options{
+				Dir: *dir, URL: u.String(), DevURL: "none", Output: "json", Stdout: io.Discard, Stderr: io.Discard,
 			})
 		}
 	default:
