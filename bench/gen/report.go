@@ -373,7 +373,7 @@ func report(args []string) error {
 		tops, _ := filepath.Glob(filepath.Join(*profiles, "*.txt"))
 		if len(tops) > 0 {
 			w("## CPU profiles from this run\n\n")
-			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate`, `noop` and `apply` (into a fresh database per run, `--dev-url none`) run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
+			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate-*`, `noop-*` and `apply-*` (where present; apply into a fresh database per run, `--dev-url none`) run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
 		}
 		for _, t := range tops {
 			name := strings.TrimSuffix(filepath.Base(t), ".txt")
