@@ -22,7 +22,7 @@ fi
 
 # Control-plane binaries, built once per version set (4.5 + 1.5 minutes cold on 2 cores).
 hash="$(sha256sum e2e/tools/go.sum | cut -c1-16)"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/schemahook-e2e/$hash"
+cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/schemahook-e2e/$hash"
 mkdir -p "$cache"
 for tool in kube-apiserver kube-controller-manager; do
   if [ ! -x "$cache/$tool" ]; then

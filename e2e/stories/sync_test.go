@@ -203,14 +203,25 @@ func syncApp(t *testing.T, ctx context.Context, live *appsync.App, objs []*unstr
 	return res
 }
 
-// assertInSync checks Argo CD's diff finds nothing to sync.
+// assertInSync checks Argo CD's diff finds nothing to sync. The cluster cache learns of the
+// sync's writes through its watches, a moment after the sync ends, so it asks again for a
+// while before it reports a difference, as the controller's next refresh would.
 func assertInSync(t *testing.T, live *appsync.App, objs []*unstructured.Unstructured) {
 	t.Helper()
-	diffs, err := live.Diff(objs)
-	require.NoError(t, err)
-	require.NotEmpty(t, diffs, "the diff covers the app's normal resources")
-	for _, d := range appsync.Modified(diffs) {
-		t.Errorf("%s is OutOfSync after the sync", d.Key.String())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		diffs, err := live.Diff(objs)
+		require.NoError(t, err)
+		require.NotEmpty(t, diffs, "the diff covers the app's normal resources")
+		modified := appsync.Modified(diffs)
+		if len(modified) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("OutOfSync after the sync: %v", keysOf(modified))
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
