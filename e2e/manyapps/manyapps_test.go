@@ -116,13 +116,6 @@ func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
 		objs, sourceType, err := cmp.RenderApplication(ctx, repo, app)
 		require.NoError(t, err)
 		require.Equal(t, v1alpha1.ApplicationSourceTypePlugin, sourceType)
-		// Argo CD's controller puts namespaced objects that name no namespace into the
-		// destination namespace before it diffs or syncs (controller/state.go).
-		for _, o := range objs {
-			if o.GetNamespace() == "" {
-				o.SetNamespace(app.Spec.Destination.Namespace)
-			}
-		}
 		live, err := appsync.NewApp(cp.Config, app.Name, app.Spec.Destination.Namespace, logr.Discard())
 		require.NoError(t, err)
 		t.Cleanup(live.Close)
