@@ -42,6 +42,9 @@ type App struct {
 // NewApp starts a cluster cache of the namespace (as the controller keeps one per cluster)
 // and waits until it has listed everything.
 func NewApp(config *rest.Config, name, namespace string, log logr.Logger) (*App, error) {
+	config = rest.CopyConfig(config)
+	// The cache lists every resource type, deprecated ones (v1 Endpoints) too: no warnings.
+	config.WarningHandler = rest.NoWarnings{}
 	c := cache.NewClusterCache(config,
 		cache.SetNamespaces([]string{namespace}),
 		cache.SetLogr(log),
