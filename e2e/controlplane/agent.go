@@ -65,10 +65,14 @@ func StartAgent(client kubernetes.Interface, opts AgentOptions) (*Agent, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{client: client, opts: opts, cancel: cancel, started: map[string]bool{}, procs: map[string]*exec.Cmd{}}
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
 		a.loop(ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.reapLoop(ctx)
 	}()
 	return a, nil
 }
@@ -113,6 +117,40 @@ func (a *Agent) loop(ctx context.Context) {
 			}
 			if pod, ok := ev.Object.(*corev1.Pod); ok {
 				a.handle(ctx, pod)
+			}
+		}
+		w.Stop()
+	}
+}
+
+// reapLoop does kubelet's part of deleting a pod bound to the agent's node: the API server
+// only marks it (graceful deletion); the agent stops its container, then removes it for good.
+// Without this, a Job deleted in the foreground while its pod runs would never go away.
+func (a *Agent) reapLoop(ctx context.Context) {
+	sel := fields.OneTermEqualSelector("spec.nodeName", NodeName).String()
+	for ctx.Err() == nil {
+		w, err := a.client.CoreV1().Pods(a.opts.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			a.logf("watch bound pods: %v", err)
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok || ev.Type == watch.Deleted || pod.DeletionTimestamp == nil {
+				continue
+			}
+			a.mu.Lock()
+			if cmd := a.procs[string(pod.UID)]; cmd != nil && cmd.Process != nil {
+				killGroup(cmd.Process.Pid, syscall.SIGKILL)
+			}
+			a.mu.Unlock()
+			err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+				GracePeriodSeconds: ptrTo(int64(0)),
+				Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+			})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				a.logf("pod %s: delete: %v", pod.Name, err)
 			}
 		}
 		w.Stop()
@@ -185,7 +223,7 @@ func (a *Agent) runPod(ctx context.Context, pod *corev1.Pod) {
 			return
 		}
 		if cur, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{}); gerr != nil || cur.DeletionTimestamp != nil {
-			return
+			return // reapLoop finishes the deletion
 		}
 	}
 

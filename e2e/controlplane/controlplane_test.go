@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -139,4 +140,73 @@ func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
 	require.NotNil(t, term)
 	assert.EqualValues(t, 3, term.ExitCode)
 	assert.Equal(t, "hello world", strings.TrimSpace(term.Message), "message from the termination log")
+}
+
+// A Job deleted in the foreground (as gitops-engine deletes hooks) while its pod still waits
+// for a missing Secret goes away: the agent stops the pod as kubelet would and the garbage
+// collector then removes the Job.
+func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
+	bins, err := BinariesFromEnv()
+	if err != nil {
+		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
+			t.Fatalf("e2e binaries: %v", err)
+		}
+		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "cpt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	cp, err := Start(ctx, dir, bins)
+	require.NoError(t, err)
+	t.Cleanup(cp.Stop)
+	const ns = "reap"
+	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	agent, err := StartAgent(cp.Client, AgentOptions{Namespace: ns, Binary: "/bin/sh", Dir: dir, Logf: t.Logf})
+	require.NoError(t, err)
+	t.Cleanup(agent.Stop)
+
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "waits"},
+		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "c", Image: "any", Command: []string{"sh", "-c", "exit 0"},
+				Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "k"}}}},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+			}},
+		}}},
+	}
+	_, err = cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// Wait until the agent has bound the pod: from then on only the agent can delete it.
+	for {
+		pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		if len(pods.Items) == 1 && pods.Items[0].Spec.NodeName == NodeName {
+			break
+		}
+		require.NoError(t, ctx.Err(), "the agent did not bind the pod")
+		time.Sleep(200 * time.Millisecond)
+	}
+	fg := metav1.DeletePropagationForeground
+	require.NoError(t, cp.Client.BatchV1().Jobs(ns).Delete(ctx, "waits", metav1.DeleteOptions{PropagationPolicy: &fg}))
+	for {
+		_, err := cp.Client.BatchV1().Jobs(ns).Get(ctx, "waits", metav1.GetOptions{})
+		if err != nil {
+			require.True(t, apierrors.IsNotFound(err), "get job: %v", err)
+			break
+		}
+		require.NoError(t, ctx.Err(), "the Job was never deleted")
+		time.Sleep(200 * time.Millisecond)
+	}
+	pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, pods.Items, "the pod went with its Job")
 }
