@@ -153,7 +153,11 @@ func configMap(in Input, name, component string, data map[string]any) Object {
 	}
 }
 
-// labels are the standard app.kubernetes.io labels; values are shortened like names.
+// labels are the standard app.kubernetes.io labels plus the database name; values are
+// shortened like names. The database goes under schemahook.dev/database, not
+// app.kubernetes.io/instance: that is Argo CD's default tracking label, which Argo CD sets to
+// the Application's name on top-level objects, so on pod templates it would file the hook's
+// pods under an Application that does not exist.
 func labels(in Input, component string) map[string]any {
 	partOf := in.PartOf
 	if partOf == "" {
@@ -161,7 +165,7 @@ func labels(in Input, component string) map[string]any {
 	}
 	return map[string]any{
 		"app.kubernetes.io/name":       "schemahook",
-		"app.kubernetes.io/instance":   LabelValue(in.Name),
+		"schemahook.dev/database":      LabelValue(in.Name),
 		"app.kubernetes.io/component":  component,
 		"app.kubernetes.io/part-of":    LabelValue(partOf),
 		"app.kubernetes.io/managed-by": "schemahook",
