@@ -83,12 +83,19 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 		corev1.EnvVar{Name: "TMPDIR", Value: "/tmp"},
 	)
 
-	// One projected volume over every shard, each key mapped back to its relative path.
+	// One projected volume over every shard. A shard whose keys are all their own paths (a
+	// flat directory) is projected whole; only a shard with a renamed key lists its items,
+	// which keeps the Job small: one item per file would make a 10,000-file Job about 1 MB.
 	var sources []corev1.VolumeProjection
 	for i, sh := range shards {
 		var items []corev1.KeyToPath
+		renamed := false
 		for _, key := range sortedKeys(sh) {
 			items = append(items, corev1.KeyToPath{Key: key, Path: paths[key]})
+			renamed = renamed || paths[key] != key
+		}
+		if !renamed {
+			items = nil
 		}
 		sources = append(sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
 			LocalObjectReference: corev1.LocalObjectReference{Name: cmNames[i]},
