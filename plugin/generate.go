@@ -265,9 +265,13 @@ func rootErr(err error) error {
 // migrations.Read looks at (top-level .sql files and the sum file) plus atlas.sum, which
 // marks a directory as Atlas's. Read has already checked types and sizes.
 func dirFiles(dirFS *recordingFS, display string) ([]render.File, error) {
-	entries, err := fs.ReadDir(dirFS, ".")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", display, rootErr(err))
+	// migrations.Read has listed the directory through dirFS; list it again only if not.
+	entries := dirFS.top
+	if entries == nil {
+		var err error
+		if entries, err = fs.ReadDir(dirFS.fsys, "."); err != nil {
+			return nil, fmt.Errorf("%s: %w", display, rootErr(err))
+		}
 	}
 	var files []render.File
 	for _, e := range entries {
@@ -283,6 +287,7 @@ func dirFiles(dirFS *recordingFS, display string) ([]render.File, error) {
 		}
 		b, ok := dirFS.files[n]
 		if !ok {
+			var err error
 			if b, err = fs.ReadFile(dirFS.fsys, n); err != nil {
 				return nil, fmt.Errorf("%s: %w", path.Join(display, n), rootErr(err))
 			}
@@ -292,11 +297,13 @@ func dirFiles(dirFS *recordingFS, display string) ([]render.File, error) {
 	return files, nil
 }
 
-// recordingFS keeps the bytes of every file read to its end through it, so the files
-// migrations.Read has read (and checked) are not read a second time for the ConfigMaps.
+// recordingFS keeps the bytes of every file read to its end through it, and the listing of
+// the top directory, so what migrations.Read has listed and read (and checked) is not
+// listed or read a second time for the ConfigMaps.
 type recordingFS struct {
 	fsys  fs.FS
 	files map[string][]byte
+	top   []fs.DirEntry // the entries of ".", once listed
 }
 
 func (r *recordingFS) Open(name string) (fs.File, error) {
@@ -309,7 +316,11 @@ func (r *recordingFS) Open(name string) (fs.File, error) {
 
 // ReadDir keeps fs.ReadDir on the underlying FS's fast path.
 func (r *recordingFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	return fs.ReadDir(r.fsys, name)
+	entries, err := fs.ReadDir(r.fsys, name)
+	if err == nil && name == "." {
+		r.top = entries
+	}
+	return entries, err
 }
 
 type recordingFile struct {
