@@ -6,7 +6,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/schemahook/schemahook/migrations"
@@ -71,20 +70,10 @@ func statementError(f *migrations.File, st migrations.Statement, err error, code
 			e.Msg += "; hint: " + pe.Hint
 		}
 		if pe.Position > 0 {
-			e.Line, e.Col = f.Pos(st.Offset + byteOffset(st.SQL, int(pe.Position)-1))
+			e.Line, e.Col = f.Pos(st.Offset + migrations.ByteOffset(st.SQL, int(pe.Position)-1))
 		}
 		return e
 	}
 	e.Msg = err.Error()
 	return e
-}
-
-// byteOffset turns a 0-based character index of s into a byte offset.
-func byteOffset(s string, chars int) int {
-	i := 0
-	for n := 0; n < chars && i < len(s); n++ {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-	}
-	return i
 }

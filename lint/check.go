@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
@@ -170,7 +169,7 @@ func (sc *stmtCheck) check(tree *pg_query.ParseResult, err error) {
 		msg := err.Error()
 		var pe *parser.Error
 		if errors.As(err, &pe) && pe.Cursorpos > 0 {
-			off = charOffset(sc.st.SQL, pe.Cursorpos-1)
+			off = migrations.ByteOffset(sc.st.SQL, pe.Cursorpos-1)
 		}
 		sc.add(codeParseError, off, msg)
 		return
@@ -179,17 +178,6 @@ func (sc *stmtCheck) check(tree *pg_query.ParseResult, err error) {
 		sc.rules(raw)
 		sc.s.apply(raw.Stmt)
 	}
-}
-
-// charOffset turns a 0-based character index (Postgres error positions count characters)
-// into a byte offset.
-func charOffset(s string, chars int) int {
-	off := 0
-	for i := 0; i < chars && off < len(s); i++ {
-		_, n := utf8.DecodeRuneInString(s[off:])
-		off += n
-	}
-	return off
 }
 
 // stmtStart is the offset of a raw statement's first token: RawStmt.StmtLocation may point

@@ -112,7 +112,7 @@ func syntaxError(sql string, idx *lineIndex, start int, err error) *Error {
 	if errors.As(err, &pe) {
 		// Keep the message on one line: Postgres quotes the offending text, breaks included.
 		e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
-		e.Line, e.Col = idx.pos(start + charOffset(sql, pe.Cursorpos))
+		e.Line, e.Col = idx.pos(start + ByteOffset(sql, pe.Cursorpos-1))
 	} else {
 		e.Line, e.Col = idx.pos(start)
 	}
@@ -168,19 +168,15 @@ func hasPrefixFold(s, lower string) bool {
 	return true
 }
 
-// charOffset turns the parser's 1-based character cursor into a byte offset of sql.
-func charOffset(sql string, cursor int) int {
-	if cursor <= 1 {
-		return 0
+// ByteOffset turns a 0-based character index of s into a byte offset (Postgres's error
+// positions and the parser's cursor count characters); past the end it is len(s).
+func ByteOffset(s string, chars int) int {
+	off := 0
+	for i := 0; i < chars && off < len(s); i++ {
+		_, n := utf8.DecodeRuneInString(s[off:])
+		off += n
 	}
-	chars := 0
-	for i := range sql {
-		if chars == cursor-1 {
-			return i
-		}
-		chars++
-	}
-	return len(sql)
+	return off
 }
 
 // checkText refuses what Postgres would refuse before parsing: NUL bytes (which would also
