@@ -8,8 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -250,7 +251,7 @@ func (d *Database) Validate() error {
 	if !oneOf(string(s.Lint.Policy), LintLevels) {
 		bad("spec.lint.policy", string(s.Lint.Policy), "one of "+strings.Join(LintLevels, ", "))
 	}
-	for _, code := range sortedKeys(s.Lint.Rules) {
+	for _, code := range slices.Sorted(maps.Keys(s.Lint.Rules)) {
 		if _, ok := lint.RuleByCode(code); !ok {
 			bad("spec.lint.rules", code, "want a rule code that `schemahook lint` knows (see docs/lint.md)")
 		}
@@ -280,7 +281,7 @@ func (d *Database) Validate() error {
 			field string
 			l     corev1.ResourceList
 		}{{"spec.resources.requests", r.Requests}, {"spec.resources.limits", r.Limits}} {
-			for _, name := range sortedKeys(kind.l) {
+			for _, name := range slices.Sorted(maps.Keys(kind.l)) {
 				if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
 					bad(kind.field, string(name), "want cpu, memory or ephemeral-storage")
 				}
@@ -325,15 +326,6 @@ func oneOf(v string, set []string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
 }
 
 // DefaultResources are the hook container's requests and limits: enough for a small

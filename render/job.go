@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -64,7 +65,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 		args = append(args, "--dev-url="+s.Dev.Mode)
 	}
 	args = append(args, "--lint="+string(s.Lint.Policy))
-	for _, code := range sortedKeys(s.Lint.Rules) {
+	for _, code := range slices.Sorted(maps.Keys(s.Lint.Rules)) {
 		args = append(args, fmt.Sprintf("--lint-rule=%s=%s", code, s.Lint.Rules[code]))
 	}
 	args = append(args,
@@ -90,7 +91,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	for i, sh := range shards {
 		var items []corev1.KeyToPath
 		renamed := false
-		for _, key := range sortedKeys(sh) {
+		for _, key := range slices.Sorted(maps.Keys(sh)) {
 			items = append(items, corev1.KeyToPath{Key: key, Path: paths[key]})
 			renamed = renamed || paths[key] != key
 		}
@@ -216,15 +217,6 @@ func stringLabels(m map[string]any) map[string]string {
 		out[k] = v.(string)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func ptr[T any](v T) *T { return &v }

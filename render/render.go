@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -224,7 +226,7 @@ func configMapData(files []File) (map[string]string, map[string]string, error) {
 // shard splits data into ConfigMaps of at most ShardBudget bytes, keys in sorted order, so
 // the same files always land in the same shard.
 func shard(data map[string]string) []map[string]string {
-	keys := sortedKeys(data)
+	keys := slices.Sorted(maps.Keys(data))
 	shards := []map[string]string{{}}
 	size := 0
 	for _, k := range keys {
