@@ -19,6 +19,16 @@ for what in "$@"; do
     version="$(awk '$1=="client"{print $2}' "$here/versions")"
     dir="$cache/client-$version"
     if [ ! -x "$dir/bin/pg_dump" ]; then
+      need=""
+      for p in gcc make bison flex bzip2 curl libssl-dev zlib1g-dev; do
+        dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+      done
+      if [ -n "$need" ]; then
+        echo "postgres: installing build tools:$need" >&2
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+        $SUDO apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >&2
+      fi
       echo "postgres: building client tools $version into $dir (once)" >&2
       rm -rf "$dir.tmp"
       "$here/install-client.sh" "$dir.tmp" >&2
