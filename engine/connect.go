@@ -29,6 +29,9 @@ type ConnectOptions struct {
 func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
+		if msg := tlsConfigProblem(err, dbURL); msg != "" {
+			return nil, &Error{Code: CodeConfig, Rule: "tls", Msg: fmt.Sprintf("database URL %s: %s", Redact(dbURL), RedactText(msg, dbURL))}
+		}
 		return nil, &Error{Code: CodeConfig, Rule: "database-url",
 			Msg: fmt.Sprintf("invalid database URL %s: %s", Redact(dbURL), RedactText(err.Error(), dbURL))}
 	}
@@ -57,6 +60,9 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 			return conn, nil
 		}
 		msg := RedactText(err.Error(), dbURL)
+		if tlsMsg := tlsProblem(err, dbURL); tlsMsg != "" {
+			return nil, &Error{Code: CodeConnect, Rule: "tls", Msg: fmt.Sprintf("cannot connect to %s: %s", where, RedactText(tlsMsg, dbURL)), Err: err}
+		}
 		if permanent(err) {
 			return nil, &Error{Code: CodeConnect, Rule: "connect", Msg: fmt.Sprintf("cannot connect to %s: %s", where, msg), Err: err}
 		}
