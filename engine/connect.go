@@ -24,8 +24,10 @@ type ConnectOptions struct {
 }
 
 // Connect opens one connection to dbURL, retrying with backoff while the server is
-// unreachable or starting up. Authentication and configuration errors fail at once. All
-// errors are *Error (code 1 for a bad URL, 6 otherwise) and never contain the password.
+// unreachable or starting up. Authentication, TLS and configuration errors fail at once,
+// and so does a pooler that would not keep the connection on one server session
+// (checkSession). All errors are *Error (code 1 for a bad URL, 6 otherwise) and never
+// contain the password.
 func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
@@ -53,6 +55,14 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 		attemptCfg.ConnectTimeout = min(max(left, time.Second), 10*time.Second)
 		conn, err := pgx.ConnectConfig(ctx, attemptCfg)
 		if err == nil {
+			if err := checkSession(ctx, conn, attemptCfg, where); err != nil {
+				conn.Close(context.Background())
+				var e *Error
+				if errors.As(err, &e) {
+					e.Msg = RedactText(e.Msg, dbURL)
+				}
+				return nil, err
+			}
 			// Postgres 14+: notice a vanished client (SIGKILLed pod) even in the middle of a
 			// long statement, roll back and release the migration lock, instead of holding
 			// it until the statement ends. Older servers refuse the setting; that is fine.
