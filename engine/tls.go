@@ -91,7 +91,7 @@ func tlsProblem(err error, dbURL string) string {
 	case strings.Contains(err.Error(), "server refused TLS connection"):
 		return fmt.Sprintf("TLS: the server does not accept TLS connections (ssl = off), but sslmode=%s requires TLS", s.mode)
 	case errors.As(err, &pe) && pe.Code == "28000" && strings.Contains(pe.Message, "no encryption"):
-		return pe.Message + ": the server accepts only TLS connections here (hostssl in pg_hba.conf): set sslmode=verify-full and sslrootcert= in the URL"
+		return pe.Message + ": the server takes no connection without TLS from here; if pg_hba.conf has hostssl lines for it, set sslmode=verify-full and sslrootcert= in the URL"
 	}
 	return ""
 }

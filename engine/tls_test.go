@@ -46,7 +46,7 @@ func TestConnectTLS(t *testing.T) {
 			"not signed by the CA in sslrootcert=" + srv.WrongCAFile},
 		{"no CA given: the system's CAs do not know it", "sslmode=verify-full", "", CodeConnect, "tls",
 			"not signed by a CA this system trusts (it is issued by \"CN=schemahook test CA\")"},
-		{"TLS refused by sslmode=disable", "sslmode=disable", "", CodeConnect, "tls", "the server accepts only TLS connections here"},
+		{"TLS refused by sslmode=disable", "sslmode=disable", "", CodeConnect, "tls", "the server takes no connection without TLS from here; if pg_hba.conf has hostssl lines"},
 		{"CA file not mounted", "sslmode=verify-full&sslrootcert=" + q(missing), "", CodeConfig, "tls",
 			"TLS: cannot use the CA file sslrootcert=" + missing + " (from the URL): no such file or directory"},
 	} {
