@@ -24,11 +24,16 @@ type ConnectOptions struct {
 }
 
 // Connect opens one connection to dbURL, retrying with backoff while the server is
-// unreachable or starting up. Authentication and configuration errors fail at once. All
-// errors are *Error (code 1 for a bad URL, 6 otherwise) and never contain the password.
+// unreachable or starting up. Authentication, TLS and configuration errors fail at once,
+// and so does a pooler that would not keep the connection on one server session
+// (checkSession). All errors are *Error (code 1 for a bad URL, 6 otherwise) and never
+// contain the password.
 func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
+		if msg := tlsConfigProblem(err, dbURL); msg != "" {
+			return nil, &Error{Code: CodeConfig, Rule: "tls", Msg: fmt.Sprintf("database URL %s: %s", Redact(dbURL), RedactText(msg, dbURL))}
+		}
 		return nil, &Error{Code: CodeConfig, Rule: "database-url",
 			Msg: fmt.Sprintf("invalid database URL %s: %s", Redact(dbURL), RedactText(err.Error(), dbURL))}
 	}
@@ -50,6 +55,14 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 		attemptCfg.ConnectTimeout = min(max(left, time.Second), 10*time.Second)
 		conn, err := pgx.ConnectConfig(ctx, attemptCfg)
 		if err == nil {
+			if err := checkSession(ctx, conn, attemptCfg, where); err != nil {
+				conn.Close(context.Background())
+				var e *Error
+				if errors.As(err, &e) {
+					e.Msg = RedactText(e.Msg, dbURL)
+				}
+				return nil, err
+			}
 			// Postgres 14+: notice a vanished client (SIGKILLed pod) even in the middle of a
 			// long statement, roll back and release the migration lock, instead of holding
 			// it until the statement ends. Older servers refuse the setting; that is fine.
@@ -57,6 +70,9 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 			return conn, nil
 		}
 		msg := RedactText(err.Error(), dbURL)
+		if tlsMsg := tlsProblem(err, dbURL); tlsMsg != "" {
+			return nil, &Error{Code: CodeConnect, Rule: "tls", Msg: fmt.Sprintf("cannot connect to %s: %s", where, RedactText(tlsMsg, dbURL)), Err: err}
+		}
 		if permanent(err) {
 			return nil, &Error{Code: CodeConnect, Rule: "connect", Msg: fmt.Sprintf("cannot connect to %s: %s", where, msg), Err: err}
 		}

@@ -148,7 +148,9 @@ func (r *run) dumpSchema(ctx context.Context, bin string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
 		"--no-publications", "--no-subscriptions", "--no-tablespaces", "--no-security-labels",
 		"--exclude-schema="+r.o.RevisionsSchema, "-d", u)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+pw, "PGAPPNAME=schemahook pg_dump")
+	// TLS settings reach pg_dump as they reach pgx: sslmode/sslrootcert in the URL, PGSSL*
+	// in the environment; LibpqEnv fills in where libpq's defaults differ from pgx's.
+	cmd.Env = append(append(os.Environ(), engine.LibpqEnv(r.o.URL)...), "PGPASSWORD="+pw, "PGAPPNAME=schemahook pg_dump")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

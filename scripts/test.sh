@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh machine: installs what the tests need (Postgres),
-# then unit and Postgres tests, brief fuzzing, and the end-to-end suite.
+# Runs every test of the project on a fresh machine: installs what the tests need (Postgres,
+# PgBouncer), then unit and Postgres tests, brief fuzzing, and the end-to-end suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SCHEMAHOOK_PG_BIN="$(bash scripts/ensure-postgres.sh)"
 echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
+echo "pgbouncer: $(bash scripts/ensure-pgbouncer.sh)"
 
 test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 go vet ./...
