@@ -98,11 +98,8 @@ ORDER BY a.xact_start NULLS LAST, a.pid`, int64(pid))
 // of the tables and are idle in a transaction or have had one open for at least minAge:
 // the pending DDL will likely wait for them. tables are names as the migrations write them
 // ("orders", "shop.orders"), resolved with the session's search_path; unknown ones (tables
-// the migrations create) are skipped.
+// the migrations create) are skipped. nil tables means any table.
 func LockHolders(ctx context.Context, q *pgx.Conn, tables []string, minAge time.Duration, exclude ...uint32) ([]Session, error) {
-	if len(tables) == 0 {
-		return nil, nil
-	}
 	ex := []int64{}
 	for _, p := range exclude {
 		ex = append(ex, int64(p))
@@ -113,9 +110,9 @@ WITH rel AS (
 )
 SELECT DISTINCT ON (a.pid) `+sessionColumns+`
 FROM pg_locks l
-JOIN rel ON rel.oid = l.relation
 JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.granted AND l.locktype = 'relation'
+  AND ($1::text[] IS NULL OR l.relation IN (SELECT oid FROM rel))
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND a.pid <> pg_backend_pid() AND a.pid <> ALL($2::int8[])
   AND (a.state LIKE 'idle in transaction%' OR a.xact_start < now() - make_interval(secs => $3))

@@ -245,4 +245,7 @@ func TestLockHolders(t *testing.T) {
 	assert.Equal(t, bpid, ss[0].PID)
 	assert.Equal(t, "idle-report", ss[0].App)
 	assert.Equal(t, "idle in transaction", ss[0].State)
+	ss, err = LockHolders(ctx, conn, nil, time.Hour)
+	require.NoError(t, err)
+	assert.Len(t, ss, 2, "any table")
 }

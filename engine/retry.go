@@ -89,16 +89,22 @@ func blockedBy(ss []Session) string {
 // tables the pending files touch and are idle in a transaction or in a long one: the DDL
 // will likely wait for them.
 func (a *applier) warnBlockers(ctx context.Context, files []*migrations.File) {
-	tables := Tables(files)
-	if len(tables) == 0 {
-		return
-	}
 	minAge := max(a.o.LockTimeout, time.Second)
 	var exclude []uint32
 	if a.w != nil {
 		exclude = append(exclude, a.o.Watch.PgConn().PID())
 	}
-	ss, err := LockHolders(ctx, a.conn, tables, minAge, exclude...)
+	// Parsing every pending statement for its tables costs more than asking the server
+	// once whether any such session exists at all; usually none does.
+	ss, err := LockHolders(ctx, a.conn, nil, minAge, exclude...)
+	if err != nil || len(ss) == 0 {
+		return
+	}
+	tables := Tables(files)
+	if len(tables) == 0 {
+		return
+	}
+	ss, err = LockHolders(ctx, a.conn, tables, minAge, exclude...)
 	if err != nil || len(ss) == 0 {
 		return
 	}
