@@ -249,3 +249,29 @@ func TestLockHolders(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, ss, 2, "any table")
 }
+
+// A concurrent build that timed out after it created its index (waiting for a writer's
+// transaction) has done work: it is not retried, the invalid index is named, and the
+// printed --resume-partial drops it and builds the index once the writer is gone.
+func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
+	url, conn, watch, files := busyDB(t)
+	b := blocker(t, url, "slow-writer", "UPDATE customers SET note = note WHERE id = 1")
+	files["002_idx.sql"] = "CREATE INDEX CONCURRENTLY customers_note ON customers (note);\n"
+	l := newLogs("")
+	_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond,
+		Retry: RetryPolicy{Attempts: 5, Wait: 10 * time.Millisecond}, Log: l.log})
+	var e *Error
+	require.True(t, errors.As(err, &e), "%v", err)
+	assert.Equal(t, "lock-timeout", e.Rule)
+	assert.Contains(t, e.Msg, `application_name "slow-writer"`)
+	assert.Contains(t, e.Msg, "not retried: the statement may have done part of its work")
+	assert.Contains(t, e.Msg, "left INVALID index customers_note (oid ")
+	assert.NotContains(t, l.all(), "retrying in")
+	assert.Equal(t, StatusPartial, history(t, conn)["002"].Status)
+
+	_, err = b.Exec(context.Background(), "COMMIT")
+	require.NoError(t, err)
+	_, err = run(t, conn, files, PlanOptions{ResumePartial: "002"}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid = 'customers_note'::regclass"))
+}
