@@ -180,7 +180,7 @@ func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
 		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), e.blockers, "the file was rolled back")
 		if why != "" {
 			e.Rule = "lock-timeout"
-			e.Msg += blockedBy(e.blockers) + why
+			e.Msg += a.blockedBy(e.blockers) + why
 			return e
 		}
 	}
@@ -229,7 +229,7 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), e.blockers, "the whole run was rolled back")
 		if why != "" {
 			e.Rule = "lock-timeout"
-			e.Msg += blockedBy(e.blockers) + why
+			e.Msg += a.blockedBy(e.blockers) + why
 			return nil, e
 		}
 	}
@@ -303,7 +303,11 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 	}
 	for i := from; i < len(f.Statements); i++ {
 		st := f.Statements[i]
-		kind := classify(st.SQL)
+		// What a failure may leave matters on the target only (dev replays do not retry).
+		var kind stmtKind
+		if a.o.Record {
+			kind = classify(st.SQL)
+		}
 		var before []Index
 		if kind.build != "" {
 			before, _ = invalidIndexes(ctx, a.conn, kind)
@@ -336,7 +340,7 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 		if err != nil {
 			tail := ""
 			if lockTimedOut(err) {
-				tail = blockedBy(blockers) + why
+				tail = a.blockedBy(blockers) + why
 			}
 			if len(left) > 0 {
 				tail += leftoverNote(kind, left, Key(f))

@@ -275,3 +275,18 @@ func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid = 'customers_note'::regclass"))
 }
+
+func TestBackoff(t *testing.T) {
+	p := RetryPolicy{Attempts: 10, Wait: time.Second, MaxWait: 5 * time.Second}
+	for _, tc := range []struct {
+		attempt int
+		base    time.Duration
+	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {4, 5 * time.Second}, {9, 5 * time.Second}} {
+		for range 20 {
+			d := p.backoff(tc.attempt)
+			assert.GreaterOrEqual(t, d, tc.base/2, "attempt %d", tc.attempt)
+			assert.LessOrEqual(t, d, tc.base, "attempt %d", tc.attempt)
+		}
+	}
+	assert.LessOrEqual(t, RetryPolicy{}.backoff(1), time.Second, "defaults")
+}

@@ -66,7 +66,7 @@ func (a *applier) pause(ctx context.Context, attempt int, what string, blockers 
 		return fmt.Sprintf("; gave up after %d attempt(s): the run's timeout leaves no time for another", attempt)
 	}
 	a.o.Log(fmt.Sprintf("%s: waited past lock_timeout (%v)%s; %s; retrying in %s (retry %d of %d)",
-		what, a.o.LockTimeout, blockedBy(blockers), undone, wait.Round(10*time.Millisecond), attempt, p.Attempts))
+		what, a.o.LockTimeout, a.blockedBy(blockers), undone, wait.Round(10*time.Millisecond), attempt, p.Attempts))
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -78,7 +78,10 @@ func (a *applier) pause(ctx context.Context, attempt int, what string, blockers 
 }
 
 // blockedBy names the blockers for an error or log line.
-func blockedBy(ss []Session) string {
+func (a *applier) blockedBy(ss []Session) string {
+	if a.w == nil {
+		return "" // nobody watched
+	}
 	if len(ss) == 0 {
 		return "; no blocking session was seen (it may have let go just as the wait timed out)"
 	}
