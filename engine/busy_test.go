@@ -254,26 +254,36 @@ func TestLockHolders(t *testing.T) {
 // transaction) has done work: it is not retried, the invalid index is named, and the
 // printed --resume-partial drops it and builds the index once the writer is gone.
 func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
-	url, conn, watch, files := busyDB(t)
-	b := blocker(t, url, "slow-writer", "UPDATE customers SET note = note WHERE id = 1")
-	files["002_idx.sql"] = "CREATE INDEX CONCURRENTLY customers_note ON customers (note);\n"
-	l := newLogs("")
-	_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond,
-		Retry: RetryPolicy{Attempts: 5, Wait: 10 * time.Millisecond}, Log: l.log})
-	var e *Error
-	require.True(t, errors.As(err, &e), "%v", err)
-	assert.Equal(t, "lock-timeout", e.Rule)
-	assert.Contains(t, e.Msg, `application_name "slow-writer"`)
-	assert.Contains(t, e.Msg, "not retried: the statement may have done part of its work")
-	assert.Contains(t, e.Msg, "left INVALID index customers_note (oid ")
-	assert.NotContains(t, l.all(), "retrying in")
-	assert.Equal(t, StatusPartial, history(t, conn)["002"].Status)
+	for _, tc := range []struct{ name, sql, left string }{
+		{"create index", "CREATE INDEX CONCURRENTLY customers_note ON customers (note);\n", "customers_note"},
+		{"reindex index", "REINDEX INDEX CONCURRENTLY customers_pkey;\n", "customers_pkey_ccnew"},
+		{"reindex table", "REINDEX (VERBOSE false) TABLE CONCURRENTLY customers;\n", "customers_pkey_ccnew"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, conn, watch, files := busyDB(t)
+			b := blocker(t, url, "slow-writer", "UPDATE customers SET note = note WHERE id = 1")
+			files["002_idx.sql"] = tc.sql
+			l := newLogs("")
+			_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond,
+				Retry: RetryPolicy{Attempts: 5, Wait: 10 * time.Millisecond}, Log: l.log})
+			var e *Error
+			require.True(t, errors.As(err, &e), "%v", err)
+			assert.Equal(t, "lock-timeout", e.Rule)
+			assert.Contains(t, e.Msg, `application_name "slow-writer"`)
+			assert.Contains(t, e.Msg, "not retried: the statement may have done part of its work")
+			assert.Contains(t, e.Msg, "left INVALID index "+tc.left+" (oid ")
+			assert.NotContains(t, l.all(), "retrying in")
+			assert.Equal(t, StatusPartial, history(t, conn)["002"].Status)
 
-	_, err = b.Exec(context.Background(), "COMMIT")
-	require.NoError(t, err)
-	_, err = run(t, conn, files, PlanOptions{ResumePartial: "002"}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond})
-	require.NoError(t, err)
-	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid = 'customers_note'::regclass"))
+			_, err = b.Exec(context.Background(), "COMMIT")
+			require.NoError(t, err)
+			_, err = run(t, conn, files, PlanOptions{ResumePartial: "002"}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond, Log: l.log})
+			require.NoError(t, err)
+			assert.Contains(t, l.all(), "dropping INVALID index "+tc.left)
+			assert.Equal(t, 0, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"))
+			assert.Equal(t, 0, queryInt(t, conn, "SELECT count(*) FROM pg_class WHERE relname LIKE '%_ccnew%'"))
+		})
+	}
 }
 
 func TestBackoff(t *testing.T) {

@@ -85,15 +85,19 @@ type Index struct {
 	Name string
 }
 
-// invalidIndexes lists the INVALID indexes on the table a concurrent build works on.
+// invalidIndexes lists the INVALID indexes on the table a concurrent build works on (and
+// on its TOAST table).
 func invalidIndexes(ctx context.Context, conn *pgx.Conn, k stmtKind) ([]Index, error) {
 	if k.build == "" || (k.table == "" && k.index == "") {
 		return nil, nil
 	}
+	// REINDEX TABLE also rebuilds the indexes of the table's TOAST table.
 	rows, err := conn.Query(ctx, `
-SELECT i.indexrelid::oid::int8, i.indexrelid::regclass::text FROM pg_index i
-WHERE NOT i.indisvalid AND i.indrelid = coalesce(to_regclass(nullif($1, '')),
-  (SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass(nullif($2, ''))))
+WITH t AS (SELECT coalesce(to_regclass(nullif($1, '')),
+  (SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass(nullif($2, '')))) AS oid)
+SELECT i.indexrelid::oid::int8, i.indexrelid::regclass::text FROM pg_index i, t
+WHERE NOT i.indisvalid
+  AND (i.indrelid = t.oid OR i.indrelid = (SELECT nullif(reltoastrelid, 0) FROM pg_class WHERE oid = t.oid))
 ORDER BY 1`, k.table, k.index)
 	if err != nil {
 		return nil, err
