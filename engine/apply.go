@@ -311,6 +311,8 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 		var before []Index
 		if kind.build != "" {
 			before, _ = invalidIndexes(ctx, a.conn, kind)
+			a.record(f, StatusPartial, i, time.Since(start),
+				runningNote(fmt.Sprintf("%s:%d", f.Name, st.Line), kind, before, Key(f)))
 		}
 		var err error
 		var blockers []Session
@@ -384,16 +386,19 @@ func (a *applier) dropLeftovers(ctx context.Context, f *migrations.File, st migr
 	if err != nil {
 		return err
 	}
-	recorded := recordedLeftovers(lastErr)
-	if len(recorded) == 0 {
-		return nil
-	}
 	now, err := invalidIndexes(ctx, a.conn, kind)
 	if err != nil {
 		return err
 	}
+	// After a failure the leftovers were recorded by oid; after a kill, only the invalid
+	// indexes that existed before the build, so a new one must also bear the build's name.
+	recorded := recordedLeftovers(lastErr)
+	before, killed := recordedBefore(lastErr)
 	for _, x := range now {
-		if !slices.Contains(recorded, x.OID) {
+		switch {
+		case len(recorded) > 0 && slices.Contains(recorded, x.OID):
+		case len(recorded) == 0 && killed && len(newIndexes(before, []Index{x})) == 1 && kind.leaves(x.Relname):
+		default:
 			continue
 		}
 		a.o.Log(fmt.Sprintf("%s:%d: dropping INVALID index %s (oid %d) that the failed %s CONCURRENTLY left, before running it again",

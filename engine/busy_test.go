@@ -300,3 +300,33 @@ func TestBackoff(t *testing.T) {
 	}
 	assert.LessOrEqual(t, RetryPolicy{}.backoff(1), time.Second, "defaults")
 }
+
+// A run that dies during a concurrent build records nothing after it; the note written
+// before the build still lets --resume-partial drop the invalid index that build left.
+func TestConcurrentBuildKilledResumes(t *testing.T) {
+	url, conn, watch, files := busyDB(t)
+	ctx := context.Background()
+	b := blocker(t, url, "slow-writer", "UPDATE customers SET note = note WHERE id = 1")
+	files["002_idx.sql"] = "CREATE INDEX CONCURRENTLY customers_note ON customers (note);\n"
+	l := newLogs("still running")
+	killer := connect(t, url)
+	pid := conn.PgConn().PID()
+	go func() {
+		<-l.signal // the build waits for the writer, its index already created
+		killer.Exec(context.Background(), "SELECT pg_terminate_backend($1)", int64(pid))
+	}()
+	_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, ProgressInterval: 50 * time.Millisecond, Log: l.log})
+	require.Error(t, err)
+	conn = connect(t, url)
+	r := history(t, conn)["002"]
+	assert.Equal(t, StatusPartial, r.Status)
+	assert.Contains(t, r.LastError, "the run ended (killed or disconnected) while CREATE INDEX CONCURRENTLY ran")
+	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indexrelid = 'customers_note'::regclass"))
+
+	_, err = b.Exec(ctx, "COMMIT")
+	require.NoError(t, err)
+	_, err = run(t, conn, files, PlanOptions{ResumePartial: "002"}, ApplyOptions{Watch: connect(t, url), Log: l.log})
+	require.NoError(t, err)
+	assert.Contains(t, l.all(), "dropping INVALID index customers_note")
+	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid = 'customers_note'::regclass"))
+}

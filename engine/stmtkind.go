@@ -24,6 +24,21 @@ type stmtKind struct {
 	build   string // "create index" or "reindex" when it builds an index concurrently
 	table   string // the table whose invalid indexes a failed build leaves (regclass text input)
 	index   string // REINDEX INDEX: the index, whose table is looked up
+	name    string // CREATE INDEX: the new index's name ("" when Postgres picks it)
+}
+
+var ccRE = regexp.MustCompile(`_cc(new|old)[0-9]*$`)
+
+// leaves reports whether an invalid index named relname is what this build leaves when
+// it stops part-way: the named index, or REINDEX's _ccnew/_ccold copies.
+func (k stmtKind) leaves(relname string) bool {
+	switch k.build {
+	case "create index":
+		return k.name != "" && relname == k.name
+	case "reindex":
+		return ccRE.MatchString(relname)
+	}
+	return false
 }
 
 func classify(sql string) stmtKind {
@@ -36,7 +51,7 @@ func classify(sql string) stmtKind {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_IndexStmt:
 			if n.IndexStmt.Concurrent {
-				k.multiTx, k.build, k.table = true, "create index", rangeVarName(n.IndexStmt.Relation)
+				k.multiTx, k.build, k.table, k.name = true, "create index", rangeVarName(n.IndexStmt.Relation), n.IndexStmt.Idxname
 			}
 		case *pg_query.Node_ReindexStmt:
 			r := n.ReindexStmt
@@ -79,10 +94,11 @@ func rangeVarName(rv *pg_query.RangeVar) string {
 	return id.Sanitize()
 }
 
-// Index is an index by oid and name (as regclass prints it).
+// Index is an index by oid and name (as regclass prints it: quoted, qualified if needed).
 type Index struct {
-	OID  uint32
-	Name string
+	OID     uint32
+	Name    string
+	Relname string
 }
 
 // invalidIndexes lists the INVALID indexes on the table a concurrent build works on (and
@@ -95,7 +111,8 @@ func invalidIndexes(ctx context.Context, conn *pgx.Conn, k stmtKind) ([]Index, e
 	rows, err := conn.Query(ctx, `
 WITH t AS (SELECT coalesce(to_regclass(nullif($1, '')),
   (SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass(nullif($2, '')))) AS oid)
-SELECT i.indexrelid::oid::int8, i.indexrelid::regclass::text FROM pg_index i, t
+SELECT i.indexrelid::oid::int8, i.indexrelid::regclass::text,
+  (SELECT relname::text FROM pg_class WHERE oid = i.indexrelid) FROM pg_index i, t
 WHERE NOT i.indisvalid
   AND (i.indrelid = t.oid OR i.indrelid = (SELECT nullif(reltoastrelid, 0) FROM pg_class WHERE oid = t.oid))
 ORDER BY 1`, k.table, k.index)
@@ -105,7 +122,7 @@ ORDER BY 1`, k.table, k.index)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Index, error) {
 		var x Index
 		var oid int64
-		err := r.Scan(&oid, &x.Name)
+		err := r.Scan(&oid, &x.Name, &x.Relname)
 		x.OID = uint32(oid)
 		return x, err
 	})
@@ -133,7 +150,36 @@ func leftoverNote(k stmtKind, left []Index, version string) string {
 		strings.ToUpper(k.build), strings.Join(names, ", "), version)
 }
 
-var oidRE = regexp.MustCompile(`\(oid (\d+)\)`)
+// runningNote is recorded before a concurrent build runs, with the invalid indexes its
+// table has then: if the run dies with it (SIGKILL, a lost node) and nothing else can be
+// recorded, a resume can still tell which invalid index the build left.
+func runningNote(what string, k stmtKind, before []Index, version string) string {
+	oids := make([]string, len(before))
+	for i, x := range before {
+		oids[i] = strconv.FormatUint(uint64(x.OID), 10)
+	}
+	return fmt.Sprintf("%s: the run ended (killed or disconnected) while %s CONCURRENTLY ran; it may have left an INVALID index, which --resume-partial %s drops before running it again [invalid before: %s]",
+		what, strings.ToUpper(k.build), version, strings.Join(oids, " "))
+}
+
+var (
+	oidRE    = regexp.MustCompile(`\(oid (\d+)\)`)
+	beforeRE = regexp.MustCompile(`\[invalid before:([ 0-9]*)\]`)
+)
+
+// recordedBefore reads back runningNote's oids; ok is false when last_error has none.
+func recordedBefore(lastErr string) (oids []Index, ok bool) {
+	m := beforeRE.FindStringSubmatch(lastErr)
+	if m == nil {
+		return nil, false
+	}
+	for _, f := range strings.Fields(m[1]) {
+		if n, err := strconv.ParseUint(f, 10, 32); err == nil {
+			oids = append(oids, Index{OID: uint32(n)})
+		}
+	}
+	return oids, true
+}
 
 // recordedLeftovers are the oids a failed build noted in last_error.
 func recordedLeftovers(lastErr string) []uint32 {
