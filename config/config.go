@@ -132,7 +132,23 @@ type Apply struct {
 	LockTimeout string `json:"lockTimeout,omitempty"`
 	Timeout     string `json:"timeout,omitempty"`
 	OutOfOrder  bool   `json:"outOfOrder,omitempty"`
+	// LockRetries tunes how a statement that failed only on lock_timeout is retried; unset
+	// keeps the runtime's defaults (5 retries, 1s doubling to at most 30s).
+	LockRetries *LockRetries `json:"lockRetries,omitempty"`
+	// ProgressInterval is how often a long statement logs its progress (default 10s).
+	ProgressInterval string `json:"progressInterval,omitempty"`
 }
+
+// LockRetries: Attempts retries after the first try (0 turns retrying off), Wait before the
+// first retry, doubled for each next one up to MaxWait, with jitter.
+type LockRetries struct {
+	Attempts *int   `json:"attempts,omitempty"`
+	Wait     string `json:"wait,omitempty"`
+	MaxWait  string `json:"maxWait,omitempty"`
+}
+
+// MaxLockRetries bounds spec.apply.lockRetries.attempts; the run's timeout bounds the time.
+const MaxLockRetries = 100
 
 // Revisions names the schema of the revisions table; one per migration directory.
 type Revisions struct {
@@ -262,7 +278,21 @@ func (d *Database) Validate() error {
 	if !oneOf(s.Apply.TxMode, TxModes) {
 		bad("spec.apply.txMode", s.Apply.TxMode, "one of "+strings.Join(TxModes, ", "))
 	}
-	for _, f := range []struct{ field, v string }{{"spec.apply.lockTimeout", s.Apply.LockTimeout}, {"spec.apply.timeout", s.Apply.Timeout}} {
+	durations := []struct{ field, v string }{{"spec.apply.lockTimeout", s.Apply.LockTimeout}, {"spec.apply.timeout", s.Apply.Timeout}}
+	if s.Apply.ProgressInterval != "" {
+		durations = append(durations, struct{ field, v string }{"spec.apply.progressInterval", s.Apply.ProgressInterval})
+	}
+	if r := s.Apply.LockRetries; r != nil {
+		if r.Attempts != nil && (*r.Attempts < 0 || *r.Attempts > MaxLockRetries) {
+			bad("spec.apply.lockRetries.attempts", fmt.Sprint(*r.Attempts), fmt.Sprintf("want 0 (no retries) to %d", MaxLockRetries))
+		}
+		for _, f := range []struct{ field, v string }{{"spec.apply.lockRetries.wait", r.Wait}, {"spec.apply.lockRetries.maxWait", r.MaxWait}} {
+			if f.v != "" {
+				durations = append(durations, f)
+			}
+		}
+	}
+	for _, f := range durations {
 		if dur, err := time.ParseDuration(f.v); err != nil || dur <= 0 {
 			bad(f.field, f.v, "want a positive duration such as 10s or 30m")
 		}

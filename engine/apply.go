@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,16 @@ type ApplyOptions struct {
 	// OnStart and OnDone observe progress (per-file lines in the report).
 	OnStart func(f *migrations.File)
 	OnDone  func(f *migrations.File, d time.Duration)
+	// Watch is a second session on the target: through it a lock wait's blockers are named
+	// and long statements report progress. nil (dev replays) watches nothing.
+	Watch *pgx.Conn
+	// ProgressInterval is how often a long statement logs its progress (0: 10s).
+	ProgressInterval time.Duration
+	// Retry is how a statement that fails on lock_timeout is retried.
+	Retry RetryPolicy
+	// Log receives progress, retry and warning lines; Name names a file in them.
+	Log  func(string)
+	Name func(f *migrations.File) string
 }
 
 // Result is one applied file.
@@ -46,8 +57,29 @@ type Result struct {
 // (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
 func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
 	a := &applier{conn: conn, o: o}
+	if a.o.Name == nil {
+		a.o.Name = func(f *migrations.File) string { return f.Name }
+	}
+	if a.o.Log == nil {
+		a.o.Log = func(string) {}
+	}
+	if o.Watch != nil {
+		sample := time.Second
+		if o.LockTimeout > 0 {
+			sample = min(max(o.LockTimeout/4, 20*time.Millisecond), time.Second)
+		}
+		progress := o.ProgressInterval
+		if progress <= 0 {
+			progress = 10 * time.Second
+		}
+		sample = min(sample, progress)
+		a.w = &watcher{conn: o.Watch, pid: conn.PgConn().PID(), sample: sample, progress: progress, log: a.o.Log}
+	}
 	if err := a.setTimeouts(ctx); err != nil {
 		return nil, err
+	}
+	if o.Record {
+		a.warnBlockers(ctx, files)
 	}
 	if o.TxMode == TxAll {
 		if len(o.Resume) > 0 {
@@ -82,7 +114,7 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 		var err error
 		from, resume := o.Resume[Key(f)]
 		if o.TxMode == TxNone || !f.Transactional() || resume {
-			err = a.stepwise(ctx, f, from)
+			err = a.stepwise(ctx, f, from, resume)
 		} else {
 			err = a.inTx(ctx, f)
 		}
@@ -101,6 +133,15 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 type applier struct {
 	conn *pgx.Conn
 	o    ApplyOptions
+	w    *watcher
+}
+
+// exec runs one statement on q under the watcher: its error and who blocked it last.
+func (a *applier) exec(ctx context.Context, q querier, f *migrations.File, st migrations.Statement) (error, []Session) {
+	return a.w.watch(fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), func() error {
+		_, err := q.Exec(ctx, st.SQL)
+		return err
+	})
 }
 
 func (a *applier) setTimeouts(ctx context.Context) error {
@@ -125,8 +166,27 @@ func (a *applier) revision(f *migrations.File, status string, applied int, d tim
 		ExecutionMs: d.Milliseconds(), StatementsTotal: len(f.Statements), StatementsApplied: applied, LastError: lastErr})
 }
 
-// inTx runs f in one transaction with its revision row.
+// inTx runs f in one transaction with its revision row. A file that failed only on
+// lock_timeout rolled back cleanly, so it is run again after a backoff.
 func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
+	for attempt := 1; ; attempt++ {
+		e := a.inTxOnce(ctx, f)
+		if e == nil {
+			return nil
+		}
+		if !lockTimedOut(e.Err) || ctx.Err() != nil {
+			return e
+		}
+		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), e.blockers, "the file was rolled back")
+		if why != "" {
+			e.Rule = "lock-timeout"
+			e.Msg += a.blockedBy(e.blockers) + why
+			return e
+		}
+	}
+}
+
+func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 	start := time.Now()
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
@@ -136,9 +196,11 @@ func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
 		if txControl(st.SQL) {
 			continue
 		}
-		if _, err := tx.Exec(ctx, st.SQL); err != nil {
+		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
 			rollback(tx)
-			return a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
+			e := a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
+			e.blockers = blockers
+			return e
 		}
 	}
 	if a.o.Record {
@@ -153,8 +215,27 @@ func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
 	return nil
 }
 
-// applyAll runs the marks and every file in one transaction.
+// applyAll runs the marks and every file in one transaction, again after a backoff when it
+// failed only on lock_timeout (the whole transaction rolled back).
 func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, e := a.applyAllOnce(ctx, marks, files)
+		if e == nil {
+			return res, nil
+		}
+		if !lockTimedOut(e.Err) || ctx.Err() != nil {
+			return nil, e
+		}
+		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), e.blockers, "the whole run was rolled back")
+		if why != "" {
+			e.Rule = "lock-timeout"
+			e.Msg += a.blockedBy(e.blockers) + why
+			return nil, e
+		}
+	}
+}
+
+func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *Error) {
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
 		return nil, a.failure(ctx, nil, nil, err, "")
@@ -177,9 +258,11 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 			if txControl(st.SQL) {
 				continue
 			}
-			if _, err := tx.Exec(ctx, st.SQL); err != nil {
+			if err, blockers := a.exec(ctx, tx, f, st); err != nil {
 				rollback(tx)
-				return nil, a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
+				e := a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
+				e.blockers = blockers
+				return nil, e
 			}
 		}
 		d := time.Since(start)
@@ -203,9 +286,16 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 }
 
 // stepwise runs f statement by statement from statement `from`, recording progress after
-// each one, so a failure, SIGTERM or kill leaves exactly what ran on record.
-func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int) error {
+// each one, so a failure, SIGTERM or kill leaves exactly what ran on record. A statement
+// that failed on lock_timeout is retried only when it cannot have done any work. On resume,
+// the INVALID index a failed concurrent build of statement `from` left is dropped first.
+func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, resume bool) error {
 	start := time.Now()
+	if a.o.Record && resume && from < len(f.Statements) {
+		if err := a.dropLeftovers(ctx, f, f.Statements[from]); err != nil {
+			return a.failure(ctx, f, &f.Statements[from], err, "; dropping the invalid index the failed statement left")
+		}
+	}
 	if a.o.Record {
 		if err := insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, StatusPartial, from, 0, "")); err != nil {
 			return a.failure(ctx, f, nil, err, "")
@@ -213,14 +303,60 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int) er
 	}
 	for i := from; i < len(f.Statements); i++ {
 		st := f.Statements[i]
-		if _, err := a.conn.Exec(ctx, st.SQL); err != nil {
-			tail := ""
-			if a.o.Record {
-				tail = fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
-				e := statementError(f, st, err, CodeApply)
-				a.record(f, StatusPartial, i, time.Since(start), e.Error())
+		// What a failure may leave matters on the target only (dev replays do not retry).
+		var kind stmtKind
+		if a.o.Record {
+			kind = classify(st.SQL)
+		}
+		var before []Index
+		if kind.build != "" {
+			before, _ = invalidIndexes(ctx, a.conn, kind)
+			a.record(f, StatusPartial, i, time.Since(start),
+				runningNote(fmt.Sprintf("%s:%d", f.Name, st.Line), kind, before, Key(f)))
+		}
+		var err error
+		var blockers []Session
+		var left []Index
+		why := ""
+		for attempt := 1; ; attempt++ {
+			err, blockers = a.exec(ctx, a.conn, f, st)
+			if err == nil {
+				break
 			}
-			return a.failure(ctx, f, &st, err, tail)
+			if kind.build != "" {
+				if after, qerr := invalidIndexes(context.WithoutCancel(ctx), a.conn, kind); qerr == nil {
+					left = newIndexes(before, after)
+				}
+			}
+			if !lockTimedOut(err) || ctx.Err() != nil {
+				break
+			}
+			if len(left) > 0 || (kind.multiTx && kind.build == "") || a.conn.PgConn().TxStatus() != 'I' {
+				why = "; not retried: the statement may have done part of its work"
+				break
+			}
+			if why = a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), blockers, "the statement did no work"); why != "" {
+				break
+			}
+		}
+		if err != nil {
+			tail := ""
+			if lockTimedOut(err) {
+				tail = a.blockedBy(blockers) + why
+			}
+			if len(left) > 0 {
+				tail += leftoverNote(kind, left, Key(f))
+			}
+			if a.o.Record {
+				e := statementError(f, st, err, CodeApply)
+				a.record(f, StatusPartial, i, time.Since(start), e.Error()+tail)
+				tail += fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
+			}
+			e := a.failure(ctx, f, &st, err, tail)
+			if lockTimedOut(err) && e.Rule == "statement-failed" {
+				e.Rule = "lock-timeout"
+			}
+			return e
 		}
 		if a.o.Record {
 			// Progress is written even when ctx was cancelled right after the statement.
@@ -232,6 +368,44 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int) er
 	if a.o.Record {
 		if err := a.record(f, StatusApplied, len(f.Statements), time.Since(start), ""); err != nil {
 			return a.failure(ctx, f, nil, err, "; all statements ran but recording it failed")
+		}
+	}
+	return nil
+}
+
+// dropLeftovers drops the INVALID indexes that the failed concurrent build st noted in
+// the file's last_error, and only those: each must still exist under the same oid, be
+// invalid, and be on the table st builds on. Anything else is left for a human.
+func (a *applier) dropLeftovers(ctx context.Context, f *migrations.File, st migrations.Statement) error {
+	kind := classify(st.SQL)
+	if kind.build == "" {
+		return nil
+	}
+	var lastErr string
+	err := a.conn.QueryRow(ctx, `SELECT coalesce(last_error, '') FROM `+table(a.o.Schema)+` WHERE version = $1`, Key(f)).Scan(&lastErr)
+	if err != nil {
+		return err
+	}
+	now, err := invalidIndexes(ctx, a.conn, kind)
+	if err != nil {
+		return err
+	}
+	// After a failure the leftovers were recorded by oid; after a kill, only the invalid
+	// indexes that existed before the build, so a new one must also bear the build's name.
+	recorded := recordedLeftovers(lastErr)
+	before, killed := recordedBefore(lastErr)
+	for _, x := range now {
+		switch {
+		case len(recorded) > 0 && slices.Contains(recorded, x.OID):
+		case len(recorded) == 0 && killed && len(newIndexes(before, []Index{x})) == 1 && kind.leaves(x.Relname):
+		default:
+			continue
+		}
+		a.o.Log(fmt.Sprintf("%s:%d: dropping INVALID index %s (oid %d) that the failed %s CONCURRENTLY left, before running it again",
+			a.o.Name(f), st.Line, x.Name, x.OID, strings.ToUpper(kind.build)))
+		// The oid was just read, and the regclass text is quoted as needed.
+		if _, err := a.conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+x.Name); err != nil {
+			return fmt.Errorf("DROP INDEX CONCURRENTLY %s: %w", x.Name, err)
 		}
 	}
 	return nil
@@ -271,7 +445,7 @@ func rollback(tx pgx.Tx) {
 
 // failure builds the error of a failed file: the statement's position in the file and
 // Postgres's error, or what interrupted the run.
-func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) error {
+func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *Error {
 	var e *Error
 	switch {
 	case f != nil && st != nil:

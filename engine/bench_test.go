@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/internal/pgtest"
@@ -20,20 +21,30 @@ func smallFiles(n int) map[string]string {
 }
 
 // BenchmarkApply1000 applies 1,000 small migrations (one transaction each, with their
-// revision rows) to a fresh database.
+// revision rows) to a fresh database; "watched" as a run does it, with the second session
+// that names lock blockers and logs progress, and the check for blocking sessions first.
 func BenchmarkApply1000(b *testing.B) {
 	dir := readDir(b, smallFiles(1000))
 	ctx := context.Background()
-	for b.Loop() {
-		b.StopTimer()
-		conn := connect(b, pgtest.URL(b))
-		require.NoError(b, EnsureTable(ctx, conn, "schemahook"))
-		b.StartTimer()
-		res, err := Apply(ctx, conn, nil, dir.Files, ApplyOptions{Schema: "schemahook", Record: true})
-		require.NoError(b, err)
-		require.Len(b, res, 1000)
+	for _, watched := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "watched"}[watched], func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				url := pgtest.URL(b)
+				conn := connect(b, url)
+				require.NoError(b, EnsureTable(ctx, conn, "schemahook"))
+				o := ApplyOptions{Schema: "schemahook", Record: true, LockTimeout: 10 * time.Second}
+				b.StartTimer()
+				if watched {
+					o.Watch = connect(b, url)
+				}
+				res, err := Apply(ctx, conn, nil, dir.Files, o)
+				require.NoError(b, err)
+				require.Len(b, res, 1000)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/1000, "ms/file")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/1000, "ms/file")
 }
 
 // seedHistory records every file of dir as applied, in one statement.
@@ -102,4 +113,13 @@ func TestNothingPendingConstantRoundTrips(t *testing.T) {
 	}
 	assert.Equal(t, counts[10], counts[3000], "round trips grow with the history: %v", counts)
 	assert.LessOrEqual(t, counts[10], 2)
+}
+
+// BenchmarkTables1000 is the parse-tree walk that finds the tables 1,000 pending files
+// touch, done once before the first statement to warn about blocking sessions.
+func BenchmarkTables1000(b *testing.B) {
+	dir := readDir(b, smallFiles(1000))
+	for b.Loop() {
+		require.Len(b, Tables(dir.Files), 1000)
+	}
 }

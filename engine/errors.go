@@ -30,6 +30,7 @@ type Error struct {
 	SQLState string
 	Msg      string
 	Err      error
+	blockers []Session // who blocked the statement's lock wait, when it timed out
 }
 
 func (e *Error) Error() string {

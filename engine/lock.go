@@ -14,25 +14,6 @@ import (
 // mode the lock would be taken on one server connection and the migrations run on others.
 const lockKeySQL = `hashtext('schemahook'), hashtext($1)`
 
-// Holder describes the session holding the lock, from pg_stat_activity.
-type Holder struct {
-	PID     int
-	App     string
-	Client  string
-	Since   time.Time
-	State   string
-	Query   string
-	Elapsed time.Duration
-}
-
-func (h Holder) String() string {
-	app := h.App
-	if app == "" {
-		app = "(no application_name)"
-	}
-	return fmt.Sprintf("pid %d, %s from %s, connected %s ago, %s", h.PID, app, h.Client, h.Elapsed.Round(time.Second), h.State)
-}
-
 // Lock takes the migration lock for schema on conn, waiting up to wait while another
 // runner holds it and logging who that is. It fails with code 6 when the time is up.
 func Lock(ctx context.Context, conn *pgx.Conn, schema string, wait time.Duration, log func(string)) error {
@@ -75,21 +56,21 @@ func Unlock(ctx context.Context, conn *pgx.Conn, schema string) error {
 	return err
 }
 
-func lockHolder(ctx context.Context, conn *pgx.Conn, schema string) (Holder, bool, error) {
-	var h Holder
-	var elapsed float64
-	err := conn.QueryRow(ctx, `
-SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'),
-       a.backend_start, coalesce(a.state, ''), left(coalesce(a.query, ''), 200),
-       extract(epoch FROM now() - a.backend_start)::float8
+// lockHolder is the session holding the migration lock, if any.
+func lockHolder(ctx context.Context, conn *pgx.Conn, schema string) (Session, bool, error) {
+	rows, err := conn.Query(ctx, `
+SELECT `+sessionColumns+`
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND l.classid = hashtext('schemahook')::oid AND l.objid = hashtext($1)::oid
-LIMIT 1`, schema).Scan(&h.PID, &h.App, &h.Client, &h.Since, &h.State, &h.Query, &elapsed)
-	if err == pgx.ErrNoRows {
-		return h, false, nil
+LIMIT 1`, schema)
+	if err != nil {
+		return Session{}, false, err
 	}
-	h.Elapsed = time.Duration(elapsed * float64(time.Second))
-	return h, err == nil, err
+	ss, err := collectSessions(rows)
+	if err != nil || len(ss) == 0 {
+		return Session{}, false, err
+	}
+	return ss[0], true, nil
 }

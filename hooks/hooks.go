@@ -39,25 +39,32 @@ const (
 
 // Options are the migrate command's flags.
 type Options struct {
-	Dir             string
-	Format          migrations.Format
-	URL             string
-	DevURL          string // "ephemeral", "none" or a Postgres URL of a dev server
-	Lint            string // error, warn, off
-	LintRules       []string
-	TxMode          string
-	LockTimeout     time.Duration
-	Timeout         time.Duration
-	ConnectTimeout  time.Duration
-	AllowOutOfOrder bool
-	Baseline        string
-	ResumePartial   string
-	RevisionsSchema string
-	Output          string // text or json
-	TerminationLog  string // "" writes none
-	App             string
-	GitRevision     string
-	Stdout, Stderr  io.Writer
+	Dir         string
+	Format      migrations.Format
+	URL         string
+	DevURL      string // "ephemeral", "none" or a Postgres URL of a dev server
+	Lint        string // error, warn, off
+	LintRules   []string
+	TxMode      string
+	LockTimeout time.Duration
+	Timeout     time.Duration
+	// LockRetries is how often a statement (or transactional file) that failed only on
+	// lock_timeout runs again, after LockRetryWait doubled per retry up to LockRetryMaxWait.
+	LockRetries      int
+	LockRetryWait    time.Duration
+	LockRetryMaxWait time.Duration
+	// ProgressInterval is how often a long statement logs its progress (default 10s).
+	ProgressInterval time.Duration
+	ConnectTimeout   time.Duration
+	AllowOutOfOrder  bool
+	Baseline         string
+	ResumePartial    string
+	RevisionsSchema  string
+	Output           string // text or json
+	TerminationLog   string // "" writes none
+	App              string
+	GitRevision      string
+	Stdout, Stderr   io.Writer
 }
 
 // Error is a failed run: the stage, the place in a file, and the exit code.
@@ -164,6 +171,8 @@ func (o *Options) validate() error {
 		return bad("--lint %q: want error, warn or off", o.Lint)
 	case o.LockTimeout < 0 || o.Timeout < 0:
 		return bad("--lock-timeout and --timeout must be positive")
+	case o.LockRetries < 0 || o.LockRetryWait < 0 || o.LockRetryMaxWait < 0 || o.ProgressInterval < 0:
+		return bad("--lock-retries, --lock-retry-wait, --lock-retry-max-wait and --progress-interval must not be negative")
 	case o.RevisionsSchema == "" || strings.ContainsAny(o.RevisionsSchema, "\x00"):
 		return bad("--revisions-schema must name a schema")
 	}
@@ -255,9 +264,15 @@ func (r *run) stages(ctx context.Context) error {
 	if len(plan.Mark) > 0 {
 		r.logf("recording %d migrations as already applied (adopted history or --baseline)", len(plan.Mark))
 	}
+	watch := r.watch(ctx)
+	if watch != nil {
+		defer watch.Close(context.Background())
+	}
 	results, err := engine.Apply(ctx, conn, plan.Mark, plan.Pending, engine.ApplyOptions{
 		Schema: r.o.RevisionsSchema, TxMode: r.o.TxMode, Record: true, App: r.o.App, GitRevision: r.o.GitRevision,
 		LockTimeout: r.o.LockTimeout, StatementTimeout: r.o.Timeout, Resume: plan.Resume,
+		Watch: watch, ProgressInterval: r.o.ProgressInterval, Log: r.log, Name: r.name,
+		Retry:   engine.RetryPolicy{Attempts: r.o.LockRetries, Wait: r.o.LockRetryWait, MaxWait: r.o.LockRetryMaxWait},
 		OnStart: func(f *migrations.File) { r.logf("applying %s ...", r.name(f)) },
 		OnDone: func(f *migrations.File, d time.Duration) {
 			r.logf("applied %s in %s", r.name(f), d.Round(time.Millisecond))
@@ -273,6 +288,17 @@ func (r *run) stages(ctx context.Context) error {
 	}
 	r.rep.Status = "applied"
 	return nil
+}
+
+// watch opens the second session through which the apply names lock blockers and logs
+// progress. Without it the run still works, only quieter, so a failure is a warning.
+func (r *run) watch(ctx context.Context) *pgx.Conn {
+	c, err := engine.Connect(ctx, r.o.URL, engine.ConnectOptions{Timeout: 10 * time.Second, AppName: r.appName() + " watch"})
+	if err != nil {
+		r.logf("warning: no second session to watch the migrations (lock blockers and progress will not be reported): %v", err)
+		return nil
+	}
+	return c
 }
 
 // readDir reads the directory through an os.Root, so no file outside it can be reached.

@@ -239,6 +239,40 @@ func TestLockHeldExits6(t *testing.T) {
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM pg_tables WHERE tablename = 'customers'"))
 }
 
+// A session of another application idle in a transaction that read customers: the run
+// warns about it before the first statement, retries, and fails (exit 5) naming it.
+func TestLockTimeoutNamesBlocker(t *testing.T) {
+	url := pgtest.URL(t)
+	require.Zero(t, apply(t, Options{Dir: writeDir(t, base), URL: url}).code)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	b, err := pgx.Connect(context.Background(), url+sep+"application_name=nightly-report")
+	require.NoError(t, err)
+	defer b.Close(context.Background())
+	_, err = b.Exec(context.Background(), "BEGIN; SELECT count(*) FROM customers WHERE email = 'ceo@example.com'")
+	require.NoError(t, err)
+
+	files := with(base, "004_tier.sql", "ALTER TABLE customers ADD COLUMN tier int;\n")
+	r := apply(t, Options{Dir: writeDir(t, files), URL: url, LockTimeout: 300 * time.Millisecond,
+		LockRetries: 1, LockRetryWait: 10 * time.Millisecond})
+	require.Equal(t, 5, r.code, "%v\n%s", r.err, r.stderr)
+	e := r.report.Error
+	assert.Equal(t, StageApply, e.Stage)
+	assert.Equal(t, "lock-timeout", e.Rule)
+	assert.Equal(t, "55P03", e.SQLState)
+	assert.Contains(t, e.File, "004_tier.sql")
+	assert.Contains(t, e.Message, `application_name "nightly-report"`)
+	assert.Contains(t, e.Message, "idle in transaction")
+	assert.Contains(t, e.Message, "gave up after 2 attempts")
+	assert.Contains(t, r.stderr, "warning: 1 session(s) hold locks on tables the pending migrations touch")
+	assert.Contains(t, r.stderr, "retrying in")
+	assert.NotContains(t, r.stderr+e.Message, "ceo@example.com")
+	assert.Equal(t, 1, r.report.Pending)
+	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tier'"))
+}
+
 // catalog is a snapshot of everything a migration can change: relations, columns,
 // constraints, indexes, functions, types, schemas, plus the revisions rows.
 func catalog(t testing.TB, url string) string {
@@ -319,6 +353,7 @@ func TestPartialFileBlocksThenResumes(t *testing.T) {
 	r := apply(t, Options{Dir: dir, URL: url})
 	require.Equal(t, 5, r.code, "%v\n%s", r.err, r.stderr)
 	assert.Contains(t, r.report.Error.Message, "recorded as partial")
+	assert.Contains(t, r.report.Error.Message, "left INVALID index customers_email (oid ")
 	assert.Equal(t, 2, r.report.Error.Line)
 
 	r = apply(t, Options{Dir: dir, URL: url})
@@ -331,9 +366,12 @@ func TestPartialFileBlocksThenResumes(t *testing.T) {
 	require.Error(t, err)
 	assert.Regexp(t, `004\s+partial\s+.*1/2`, st.String())
 
-	execSQL(t, url, "UPDATE customers SET email = 'b@x' WHERE id = 2; DROP INDEX customers_email")
+	// Fixing the data is enough: the resume drops the invalid index the build left.
+	execSQL(t, url, "UPDATE customers SET email = 'b@x' WHERE id = 2")
 	r = apply(t, Options{Dir: dir, URL: url, ResumePartial: "004"})
 	require.Zero(t, r.code, "%v\n%s", r.err, r.stderr)
+	assert.Contains(t, r.stderr, "dropping INVALID index customers_email")
+	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"))
 	assert.Equal(t, 2, queryInt(t, url, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('orders_customer', 'customers_email')"))
 	assert.Equal(t, 1, queryInt(t, url, "SELECT count(*) FROM schemahook.revisions WHERE version = '004' AND status = 'applied' AND statements_applied = 2"))
 }

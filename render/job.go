@@ -77,6 +77,21 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	if s.Apply.OutOfOrder {
 		args = append(args, "--allow-out-of-order")
 	}
+	// Only when set, so that configs without them render as before.
+	if r := s.Apply.LockRetries; r != nil {
+		if r.Attempts != nil {
+			args = append(args, fmt.Sprintf("--lock-retries=%d", *r.Attempts))
+		}
+		if r.Wait != "" {
+			args = append(args, "--lock-retry-wait="+r.Wait)
+		}
+		if r.MaxWait != "" {
+			args = append(args, "--lock-retry-max-wait="+r.MaxWait)
+		}
+	}
+	if s.Apply.ProgressInterval != "" {
+		args = append(args, "--progress-interval="+s.Apply.ProgressInterval)
+	}
 	args = append(args, "--termination-log="+TerminationLog)
 	env = append(env,
 		corev1.EnvVar{Name: "SCHEMAHOOK_APP", Value: in.PartOf},

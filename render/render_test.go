@@ -402,6 +402,9 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
 	in.Config.Spec.Lint.Rules = map[string]config.Level{"SH102": "warn", "SH101": "off"}
 	in.Config.Spec.Apply.OutOfOrder = true
+	zero := 0
+	in.Config.Spec.Apply.LockRetries = &config.LockRetries{Attempts: &zero, MaxWait: "1m"}
+	in.Config.Spec.Apply.ProgressInterval = "30s"
 	other := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
 		"metadata": map[string]any{"name": "api-token"}, "spec": map[string]any{"encryptedData": map[string]any{"t": "AgB"}}}
 	dev := render.Object{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
@@ -429,6 +432,7 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	assert.Contains(t, c.Command, "--allow-out-of-order")
 	joined := strings.Join(c.Command, " ")
 	assert.Contains(t, joined, "--lint=error --lint-rule=SH101=off --lint-rule=SH102=warn --tx-mode=file")
+	assert.Contains(t, joined, "--allow-out-of-order --lock-retries=0 --lock-retry-max-wait=1m --progress-interval=30s")
 	var devEnv *corev1.EnvVar
 	for i := range c.Env {
 		if c.Env[i].Name == "SCHEMAHOOK_DEV_URL" {

@@ -312,6 +312,7 @@ func TestMigrateUsageExitCodes(t *testing.T) {
 	}{
 		{[]string{"migrate", "apply", "--dir", dir}, 1, "no target database"},
 		{[]string{"migrate", "apply", "--nope"}, 1, "unknown flag"},
+		{[]string{"migrate", "apply", "--dir", dir, "--url", "postgres://u:topsecret@127.0.0.1:1/x", "--lock-retries", "-1"}, 1, "must not be negative"},
 		{[]string{"migrate", "status", "--dir", dir, "--url", "postgres://u:topsecret@127.0.0.1:1/x", "--connect-timeout", "100ms"}, 6, "could not connect"},
 	} {
 		p := start(t, tc.args...)
