@@ -215,8 +215,22 @@ func (r *run) dumpSchema(ctx context.Context, bin string) ([]byte, error) {
 
 // restore loads a plain pg_dump into url with psql (which understands pg_dump's meta-commands).
 func restore(ctx context.Context, bin, url string, dump []byte) error {
+	conn, err := engine.Connect(ctx, url, engine.ConnectOptions{Timeout: 30 * time.Second, AppName: "schemahook dev"})
+	if err != nil {
+		return err
+	}
+	rows, _ := conn.Query(ctx, "SELECT name FROM pg_settings")
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	conn.Close(context.Background())
+	if err != nil {
+		return fmt.Errorf("reading the dev server's settings: %w", err)
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-")
-	cmd.Stdin = bytes.NewReader(dump)
+	cmd.Stdin = bytes.NewReader(dropUnknownSettings(dump, known))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -225,11 +239,43 @@ func restore(ctx context.Context, bin, url string, dump []byte) error {
 	return nil
 }
 
+// dropUnknownSettings removes from the header of a plain pg_dump the `SET name = value;`
+// lines of settings the dev server does not have: a pg_dump newer than the target writes
+// its own major's (pg_dump 17+ writes `SET transaction_timeout = 0;`, which Postgres 16 and
+// older refuse). The header ends at the first line that is not a comment, a psql
+// meta-command, a SET or set_config; the rest is copied unchanged.
+func dropUnknownSettings(dump []byte, known map[string]bool) []byte {
+	var out bytes.Buffer
+	rest := dump
+	for len(rest) > 0 {
+		line, after, found := bytes.Cut(rest, []byte("\n"))
+		l := string(line)
+		switch {
+		case l == "" || strings.HasPrefix(l, "--") || strings.HasPrefix(l, `\`) || strings.HasPrefix(l, "SELECT pg_catalog.set_config("):
+		case strings.HasPrefix(l, "SET "):
+			name, _, _ := strings.Cut(strings.TrimPrefix(l, "SET "), " ")
+			if !known[name] {
+				rest = after
+				continue
+			}
+		default:
+			out.Write(rest)
+			return out.Bytes()
+		}
+		out.Write(line)
+		if found {
+			out.WriteByte('\n')
+		}
+		rest = after
+	}
+	return out.Bytes()
+}
+
 // Postgres's words for an extension whose files are not installed: "extension "x" is not
 // available" (15+), "could not open extension control file ".../x.control"" (all).
 var (
 	extUnavailable = regexp.MustCompile(`extension "([^"]+)" is not available`)
-	extControl     = regexp.MustCompile(`could not open extension control file "([^"]*/([^/"]+)\.control)"`)
+	extControl     = regexp.MustCompile(`(?i)could not open extension control file "([^"]*/([^/"]+)\.control)"`)
 )
 
 // missingExtension adds to a dev failure caused by an extension the dev server does not
@@ -250,7 +296,7 @@ func missingExtension(e *Error) {
 		where = " (no " + control + ")"
 	}
 	e.Rule = "dev-extension-missing"
-	e.Message += fmt.Sprintf(". The dev server has no extension %q installed%s. "+
+	e.Message = strings.TrimSuffix(e.Message, ".") + fmt.Sprintf(". The dev server has no extension %q installed%s. "+
 		"Fix: point dev.url (--dev-url) at a dev server of the target's major that has %s installed, "+
 		"or run the hook in an image built FROM the schemahook image that installs %s for the Postgres server of the target's major",
 		name, where, name, name)
