@@ -88,6 +88,7 @@ func findServer(want int, dirs []string, where string) (Bin, error) {
 	best := Bin{}
 	done := map[string]bool{}
 	for _, d := range dirs {
+		d = realDir(d)
 		if !isExec(filepath.Join(d, "initdb")) || !isExec(filepath.Join(d, "postgres")) {
 			continue
 		}
@@ -137,8 +138,8 @@ func findServer(want int, dirs []string, where string) (Bin, error) {
 // FindClient returns a directory holding pg_dump and psql of major min or newer, for the
 // schema copy of a target of major min: pg_dump refuses servers newer than itself, and psql
 // must be the one of pg_dump's installation to read its output. It prefers the newest found;
-// near (e.g. the dev server's directory) is searched first. $SCHEMAHOOK_PG_CLIENT_BIN, when set, is the
-// only directory considered.
+// near (e.g. the dev server's directory) is searched first. $SCHEMAHOOK_PG_CLIENT_BIN, when
+// set, is the only directory considered.
 func FindClient(min int, near ...string) (Bin, error) {
 	if d := os.Getenv(EnvClientBin); d != "" {
 		return findClient(min, []string{d}, "in $"+EnvClientBin+"="+d)
@@ -154,13 +155,21 @@ func findClient(min int, dirs []string, where string) (Bin, error) {
 	best := Bin{}
 	done := map[string]bool{}
 	for _, d := range dirs {
+		d = realDir(d)
 		if !isExec(filepath.Join(d, "pg_dump")) || !isExec(filepath.Join(d, "psql")) {
 			continue
 		}
 		// /usr/local/bin/pg_dump -> /usr/lib/postgresql/18/bin/pg_dump: use that installation,
-		// when its psql is there too (Debian's /usr/bin wrappers are not).
-		if real, err := filepath.EvalSymlinks(filepath.Join(d, "pg_dump")); err == nil && isExec(filepath.Join(filepath.Dir(real), "psql")) {
-			d = filepath.Dir(real)
+		// when its psql is there too. Debian's /usr/bin/pg_dump is pg_wrapper, a perl script
+		// that runs one of /usr/lib/postgresql/<major>/bin, which are searched anyway (unless
+		// it is the one directory pinned).
+		if real, err := filepath.EvalSymlinks(filepath.Join(d, "pg_dump")); err == nil {
+			if filepath.Base(real) == "pg_wrapper" && len(dirs) > 1 {
+				continue
+			}
+			if isExec(filepath.Join(filepath.Dir(real), "psql")) {
+				d = filepath.Dir(real)
+			}
 		}
 		if done[d] {
 			continue
@@ -187,6 +196,15 @@ func findClient(min int, dirs []string, where string) (Bin, error) {
 		msg += "; found none"
 	}
 	return Bin{}, errors.New(msg + fmt.Sprintf("; fix: install the Postgres client tools of major %d or newer (the schemahook image has pg_dump and psql of the newest major in /usr/local/bin), or point $%s at a directory holding them", min, EnvClientBin))
+}
+
+// realDir resolves a symlinked directory (/bin -> /usr/bin), so one directory is looked at
+// and reported once.
+func realDir(d string) string {
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		return r
+	}
+	return d
 }
 
 func isExec(p string) bool {
