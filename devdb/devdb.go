@@ -28,15 +28,15 @@ const Superuser = "postgres"
 // Options tune Start. The zero value starts a server of any major version found, under
 // $TMPDIR, reachable only through its unix socket.
 type Options struct {
-	Major  int    // wanted major version (e.g. 15); 0 takes the first server found
+	Major  int    // wanted major version (e.g. 15), else the nearest newer (see FindServer); 0: the first found
 	Dir    string // parent of the server's temp dir; "" means os.TempDir()
 	Port   int    // >0 also listens on 127.0.0.1:Port (tests and demos); 0 means no TCP
-	BinDir string // use these binaries; "" searches (see FindBin)
+	BinDir string // use these binaries; "" searches (see FindServer)
 }
 
 // Server is a running ephemeral Postgres. Stop it to remove everything it wrote.
 type Server struct {
-	bin    string
+	bin    Bin
 	base   string // temp dir holding data/ and the socket
 	port   int
 	tcp    bool
@@ -45,83 +45,6 @@ type Server struct {
 	exited chan struct{}
 	once   sync.Once
 	stop   func() bool // unregisters the context watcher
-}
-
-// searchDirs lists where Postgres binaries live: the Debian/Ubuntu layout, the official
-// image's, Homebrew/source installs and Alpine's.
-func searchDirs(major int) []string {
-	var dirs []string
-	if v := os.Getenv("SCHEMAHOOK_PG_BIN"); v != "" {
-		dirs = append(dirs, v)
-	}
-	if major > 0 {
-		dirs = append(dirs, fmt.Sprintf("/usr/lib/postgresql/%d/bin", major),
-			fmt.Sprintf("/usr/pgsql-%d/bin", major), fmt.Sprintf("/usr/libexec/postgresql%d", major))
-	} else {
-		m, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		for i := len(m) - 1; i >= 0; i-- { // newest first
-			dirs = append(dirs, m[i])
-		}
-	}
-	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
-		if p != "" {
-			dirs = append(dirs, p)
-		}
-	}
-	return append(dirs, "/usr/local/bin", "/usr/local/pgsql/bin", "/usr/bin", "/usr/lib/postgresql/bin")
-}
-
-// FindBin returns a directory holding initdb and postgres of the wanted major version (0:
-// any), searching $SCHEMAHOOK_PG_BIN, the usual package locations and PATH.
-func FindBin(major int) (string, error) {
-	var seen []string
-	done := map[string]bool{}
-	for _, d := range searchDirs(major) {
-		if done[d] {
-			continue
-		}
-		done[d] = true
-		if !isExec(filepath.Join(d, "initdb")) || !isExec(filepath.Join(d, "postgres")) {
-			continue
-		}
-		// A symlinked initdb (/usr/local/bin -> /usr/lib/postgresql/15/bin) means its own
-		// directory, where pg_dump and psql live too.
-		if real, err := filepath.EvalSymlinks(filepath.Join(d, "initdb")); err == nil {
-			d = filepath.Dir(real)
-		}
-		got, err := binMajor(d)
-		if err != nil {
-			seen = append(seen, fmt.Sprintf("%s (%v)", d, err))
-			continue
-		}
-		if major == 0 || got == major {
-			return d, nil
-		}
-		seen = append(seen, fmt.Sprintf("%s (major %d)", d, got))
-	}
-	want := "any version"
-	if major > 0 {
-		want = fmt.Sprintf("major version %d (the target's)", major)
-	}
-	msg := fmt.Sprintf("no Postgres server binaries (initdb, postgres) of %s found in $SCHEMAHOOK_PG_BIN, /usr/lib/postgresql/<major>/bin or PATH", want)
-	if len(seen) > 0 {
-		msg += "; found only: " + strings.Join(seen, ", ")
-	}
-	return "", errors.New(msg + "; install them or set SCHEMAHOOK_PG_BIN, or use --dev-url with a dev server")
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
-
-// binMajor runs `postgres --version` ("postgres (PostgreSQL) 15.14 (Debian ...)").
-func binMajor(dir string) (int, error) {
-	out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
-	if err != nil {
-		return 0, fmt.Errorf("postgres --version: %w", err)
-	}
-	return ParseMajor(string(out))
 }
 
 // ParseMajor extracts the major version from `postgres --version` output or a
@@ -183,10 +106,16 @@ func checkReachable(dir string, uid uint32) error {
 // Start runs initdb and postgres in a new temp dir and waits until the server accepts
 // connections. Cancelling ctx stops the server and removes the dir.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	bin := opts.BinDir
-	if bin == "" {
+	var bin Bin
+	if opts.BinDir != "" {
+		major, err := progMajor(opts.BinDir, "postgres")
+		if err != nil {
+			return nil, fmt.Errorf("dev server binaries in %s: %w", opts.BinDir, err)
+		}
+		bin = Bin{Dir: opts.BinDir, Major: major}
+	} else {
 		var err error
-		if bin, err = FindBin(opts.Major); err != nil {
+		if bin, err = FindServer(opts.Major); err != nil {
 			return nil, err
 		}
 	}
@@ -226,7 +155,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	data := filepath.Join(base, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", Superuser,
+	initdb := exec.CommandContext(ctx, filepath.Join(bin.Dir, "initdb"), "-D", data, "-U", Superuser,
 		"--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
 	initdb.Env = append(os.Environ(), "LC_ALL=C")
@@ -235,7 +164,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	onLockedThread(func() { out, err = initdb.CombinedOutput() })
 	if err != nil {
 		os.RemoveAll(base)
-		return nil, fmt.Errorf("initdb (%s) failed: %w: %s", bin, err, lastLines(out, 10))
+		return nil, fmt.Errorf("initdb (%s) failed: %w: %s", bin.Dir, err, lastLines(out, 10))
 	}
 	listen := ""
 	if s.tcp {
@@ -247,7 +176,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		"-c", "shared_buffers=16MB", "-c", "dynamic_shared_memory_type=mmap", "-c", "huge_pages=off",
 		"-c", "max_connections=50", "-c", "max_wal_size=256MB", "-c", "logging_collector=off",
 		"-c", "log_min_messages=warning", "-c", "autovacuum=off"}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	cmd := exec.Command(filepath.Join(bin.Dir, "postgres"), args...)
 	// Pdeathsig: if this process dies (even SIGKILL), the server goes with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
@@ -299,8 +228,11 @@ func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://%s@/%s?%s", Superuser, url.PathEscape(db), q.Encode())
 }
 
-// BinDir is the directory of the server's binaries (pg_dump and psql live there too).
-func (s *Server) BinDir() string { return s.bin }
+// BinDir is the directory of the server's binaries (pg_dump and psql may live there too).
+func (s *Server) BinDir() string { return s.bin.Dir }
+
+// Major is the server's major version: Options.Major, or the newer one found instead.
+func (s *Server) Major() int { return s.bin.Major }
 
 // Dir is the server's temp dir (data and socket).
 func (s *Server) Dir() string { return s.base }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -30,19 +31,35 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 	if err != nil {
 		return &Error{Stage: StageDev, Code: ExitDev, Rule: "server-version", Message: err.Error()}
 	}
-	var admin, bin string
+	var admin string
+	var client devdb.Bin
 	if r.o.DevURL == "ephemeral" {
-		srv, err := devdb.Start(ctx, devdb.Options{Major: major})
+		// Binaries first, so a machine without them fails before anything starts.
+		server, err := devdb.FindServer(major)
+		if err != nil {
+			return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "the ephemeral dev Postgres: " + err.Error()}
+		}
+		if client, err = r.findClient(major, server.Dir); err != nil {
+			return err
+		}
+		srv, err := devdb.Start(ctx, devdb.Options{BinDir: server.Dir})
 		if err != nil {
 			return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "starting the ephemeral dev Postgres: " + err.Error()}
 		}
 		defer srv.Stop()
-		admin, bin = srv.URL("postgres"), srv.BinDir()
-		r.logf("started an ephemeral Postgres %d for the dev replay in %s", major, time.Since(start).Round(time.Millisecond))
+		admin = srv.URL("postgres")
+		if srv.Major() != major {
+			r.logf("no Postgres %d server binaries found: the dev replay runs on Postgres %d (%s), the nearest newer major; install the Postgres %d server to replay on the target's own major",
+				major, srv.Major(), srv.BinDir(), major)
+		}
+		r.logf("started an ephemeral Postgres %d for the dev replay in %s", srv.Major(), time.Since(start).Round(time.Millisecond))
 	} else {
 		admin = r.o.DevURL
-		if bin, err = devdb.FindBin(major); err != nil {
-			return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "pg_dump for the schema copy: " + err.Error()}
+		if err := r.checkDevServer(ctx, major); err != nil {
+			return err
+		}
+		if client, err = r.findClient(major); err != nil {
+			return err
 		}
 	}
 
@@ -60,7 +77,7 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 		r.logf("fresh replay skipped: files up to the baseline %s are not replayed", r.o.Baseline)
 	}
 	// (b) the pending files on a schema-only copy of the target.
-	if err := r.replayOnCopy(ctx, admin, bin, plan); err != nil {
+	if err := r.replayOnCopy(ctx, admin, client, plan); err != nil {
 		return err
 	}
 	r.logf("dev replay passed in %s", time.Since(start).Round(time.Millisecond))
@@ -96,19 +113,55 @@ func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) 
 	return nil
 }
 
-func (r *run) replayOnCopy(ctx context.Context, admin, bin string, plan *engine.Plan) error {
+// findClient finds pg_dump and psql for the schema copy of a target of major (see
+// devdb.FindClient); near are searched first.
+func (r *run) findClient(major int, near ...string) (devdb.Bin, error) {
+	b, err := devdb.FindClient(major, near...)
+	if err != nil {
+		return b, &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy", Message: "pg_dump for the schema copy of the target: " + err.Error()}
+	}
+	return b, nil
+}
+
+// checkDevServer refuses a dev server (--dev-url) older than the target: the target's
+// schema dump and its migrations may use what an older server lacks, failing the replay
+// for no fault of the files. A newer one is used, with a log line.
+func (r *run) checkDevServer(ctx context.Context, major int) error {
+	conn, err := engine.Connect(ctx, r.o.DevURL, engine.ConnectOptions{Timeout: 30 * time.Second, AppName: "schemahook dev"})
+	if err != nil {
+		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
+	}
+	defer conn.Close(context.Background())
+	dev, err := serverMajor(ctx, conn)
+	if err != nil {
+		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "the dev server: " + err.Error()}
+	}
+	switch {
+	case dev < major:
+		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server-version", Message: fmt.Sprintf(
+			"the dev server (--dev-url, dev.url) runs Postgres %d, older than the target's %d: the target's schema and its migrations may use what Postgres %d lacks; point dev.url at a dev server of Postgres %d (or newer), or use the ephemeral dev replay (dev.mode ephemeral)",
+			dev, major, dev, major)}
+	case dev > major:
+		r.logf("the dev server runs Postgres %d, newer than the target's %d: the replay may accept what Postgres %d refuses; a dev server of major %d replays exactly", dev, major, major, major)
+	}
+	return nil
+}
+
+func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_copy")
 	if err != nil {
 		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
 	}
 	defer db.Drop()
-	dump, err := r.dumpSchema(ctx, bin)
+	dump, err := r.dumpSchema(ctx, client.Dir)
 	if err != nil {
 		return err
 	}
-	if err := restore(ctx, bin, db.URL, dump); err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy",
+	if err := restore(ctx, client.Dir, db.URL, dump); err != nil {
+		e := &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy",
 			Message: "restoring the target's schema (pg_dump --schema-only) into the dev database failed: " + engine.RedactText(err.Error(), db.URL, r.o.DevURL)}
+		missingExtension(e)
+		return e
 	}
 	if err := r.devApply(ctx, db.URL, plan.Pending, plan.Resume, "copy of the target's schema"); err != nil {
 		return err
@@ -135,6 +188,7 @@ func (r *run) devApply(ctx context.Context, url string, files []*migrations.File
 		e.Stage, e.Code = StageDev, ExitDev
 		msg := strings.TrimSuffix(e.Message, "; the file's transaction was rolled back, nothing of it was applied")
 		e.Message = fmt.Sprintf("failed on the dev database (%s), the target was not touched: %s", where, msg)
+		missingExtension(e)
 		return e
 	}
 	return nil
@@ -163,14 +217,91 @@ func (r *run) dumpSchema(ctx context.Context, bin string) ([]byte, error) {
 
 // restore loads a plain pg_dump into url with psql (which understands pg_dump's meta-commands).
 func restore(ctx context.Context, bin, url string, dump []byte) error {
+	conn, err := engine.Connect(ctx, url, engine.ConnectOptions{Timeout: 30 * time.Second, AppName: "schemahook dev"})
+	if err != nil {
+		return err
+	}
+	rows, _ := conn.Query(ctx, "SELECT name FROM pg_settings")
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	conn.Close(context.Background())
+	if err != nil {
+		return fmt.Errorf("reading the dev server's settings: %w", err)
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-")
-	cmd.Stdin = bytes.NewReader(dump)
+	cmd.Stdin = bytes.NewReader(dropUnknownSettings(dump, known))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%v: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// dropUnknownSettings removes from the header of a plain pg_dump the `SET name = value;`
+// lines of settings the dev server does not have: a pg_dump newer than the target writes
+// its own major's (pg_dump 17+ writes `SET transaction_timeout = 0;`, which Postgres 16 and
+// older refuse). The header ends at the first line that is not a comment, a psql
+// meta-command, a SET or set_config; the rest is copied unchanged.
+func dropUnknownSettings(dump []byte, known map[string]bool) []byte {
+	var out bytes.Buffer
+	rest := dump
+	for len(rest) > 0 {
+		line, after, found := bytes.Cut(rest, []byte("\n"))
+		l := string(line)
+		switch {
+		case l == "" || strings.HasPrefix(l, "--") || strings.HasPrefix(l, `\`) || strings.HasPrefix(l, "SELECT pg_catalog.set_config("):
+		case strings.HasPrefix(l, "SET "):
+			name, _, _ := strings.Cut(strings.TrimPrefix(l, "SET "), " ")
+			if !known[name] {
+				rest = after
+				continue
+			}
+		default:
+			out.Write(rest)
+			return out.Bytes()
+		}
+		out.Write(line)
+		if found {
+			out.WriteByte('\n')
+		}
+		rest = after
+	}
+	return out.Bytes()
+}
+
+// Postgres's words for an extension whose files are not installed: "extension "x" is not
+// available" (15+), "could not open extension control file ".../x.control"" (all).
+var (
+	extUnavailable = regexp.MustCompile(`extension "([^"]+)" is not available`)
+	extControl     = regexp.MustCompile(`(?i)could not open extension control file "([^"]*/([^/"]+)\.control)"`)
+)
+
+// missingExtension adds to a dev failure caused by an extension the dev server does not
+// have what to do about it: the migration is fine, the dev server lacks the extension's files.
+func missingExtension(e *Error) {
+	name, control := "", ""
+	if m := extControl.FindStringSubmatch(e.Message); m != nil {
+		name, control = m[2], m[1]
+	}
+	if m := extUnavailable.FindStringSubmatch(e.Message); m != nil {
+		name = m[1]
+	}
+	if name == "" {
+		return
+	}
+	where := ""
+	if control != "" {
+		where = " (no " + control + ")"
+	}
+	e.Rule = "dev-extension-missing"
+	e.Message = strings.TrimSuffix(e.Message, ".") + fmt.Sprintf(". The dev server has no extension %q installed%s. "+
+		"Fix: point dev.url (--dev-url) at a dev server of the target's major that has %s installed, "+
+		"or run the hook in an image built FROM the schemahook image that installs %s for the Postgres server of the target's major",
+		name, where, name, name)
 }
 
 // serverMajor reads the target's major version, so the dev server matches it.

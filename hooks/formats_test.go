@@ -16,7 +16,7 @@ import (
 // lines that differ between any two dumps (psql \restrict keys).
 func schemaDump(t testing.TB, url string) string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(pgtest.BinDir(t), "pg_dump"), "--schema-only", "--no-owner",
+	out, err := exec.Command(filepath.Join(pgtest.ClientDir(t), "pg_dump"), "--schema-only", "--no-owner",
 		"--exclude-schema=schemahook", "-d", url).Output()
 	require.NoError(t, err)
 	var keep []string

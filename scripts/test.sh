@@ -7,6 +7,30 @@ export SCHEMAHOOK_PG_BIN="$(bash scripts/ensure-postgres.sh)"
 echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
 echo "pgbouncer: $(bash scripts/ensure-pgbouncer.sh)"
 
+# Servers of every supported major and the newest client tools (pg_dump, psql), for the tests
+# that run the hook against targets of each major (pgtest.Majors). The client is built from
+# source once; its build needs these headers and tools.
+need=()
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+command -v bzip2 >/dev/null || need+=(bzip2)
+command -v curl >/dev/null || need+=(curl)
+if [ "${#need[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+majors=(14 15 16 17 18)
+dirs="$(bash scripts/postgres/ensure.sh "${majors[@]}" client)"
+readarray -t dirs <<<"$dirs"
+SCHEMAHOOK_TEST_PG_MAJORS=""
+for i in "${!majors[@]}"; do
+  # "-": not published for this architecture (arm64 has no 14).
+  [ "${dirs[$i]}" = - ] || SCHEMAHOOK_TEST_PG_MAJORS+="${majors[$i]}=${dirs[$i]} "
+done
+export SCHEMAHOOK_TEST_PG_MAJORS SCHEMAHOOK_PG_CLIENT_BIN="${dirs[${#majors[@]}]}"
+echo "postgres majors: $SCHEMAHOOK_TEST_PG_MAJORS"
+echo "postgres client: $SCHEMAHOOK_PG_CLIENT_BIN"
+
 test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 go vet ./...
 go test -count=1 -timeout 20m ./...

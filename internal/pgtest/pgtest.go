@@ -67,17 +67,32 @@ func AdminURL(t testing.TB) string {
 	return admin
 }
 
-// BinDir is the directory of the Postgres binaries the test server runs (pg_dump, psql).
+// BinDir is the directory of the Postgres server binaries the test server runs.
 func BinDir(t testing.TB) string {
 	AdminURL(t)
 	if server != nil {
 		return server.BinDir()
 	}
-	d, err := devdb.FindBin(0)
+	b, err := devdb.FindServer(0)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	return d
+	return b.Dir
+}
+
+// ClientDir is a directory of pg_dump and psql that can dump the test server.
+func ClientDir(t testing.TB) string {
+	AdminURL(t)
+	var near []string
+	major := 0
+	if server != nil {
+		near, major = []string{server.BinDir()}, server.Major()
+	}
+	b, err := devdb.FindClient(major, near...)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return b.Dir
 }
 
 // URL creates a fresh, empty database for this test and returns its URL; it is dropped
