@@ -8,17 +8,8 @@ echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
 echo "pgbouncer: $(bash scripts/ensure-pgbouncer.sh)"
 
 # Servers of every supported major and the newest client tools (pg_dump, psql), for the tests
-# that run the hook against targets of each major (pgtest.Majors). The client is built from
-# source once; its build needs these headers and tools.
-need=()
-[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
-[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
-command -v bzip2 >/dev/null || need+=(bzip2)
-command -v curl >/dev/null || need+=(curl)
-if [ "${#need[@]}" -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
-fi
+# that run the hook against targets of each major (pgtest.Majors). ensure.sh downloads the
+# servers and builds the client from source once (installing its build tools when missing).
 majors=(14 15 16 17 18)
 dirs="$(bash scripts/postgres/ensure.sh "${majors[@]}" client)"
 readarray -t dirs <<<"$dirs"
