@@ -617,3 +617,22 @@ func TestRenderRefusesUnrestrictedPod(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEJobExample: the README's real-world spec.job (IRSA, Istio, CA bundle) is valid
+// and renders a pod the restricted level admits.
+func TestREADMEJobExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "```yaml\n# db/orders/schemahook.yaml\n")
+	require.True(t, ok, "README has the example")
+	block, _, _ = strings.Cut(block, "```")
+	cfg, err := config.Load("README.md", []byte(block))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
+	in.Config = cfg
+	job := jobOf(t, in)
+	assert.Equal(t, "orders-migrator", job.Spec.Template.Spec.ServiceAccountName)
+	assert.Equal(t, "false", job.Spec.Template.Annotations["sidecar.istio.io/inject"])
+	assert.Equal(t, "pg-ca", job.Spec.Template.Spec.Containers[0].VolumeMounts[3].Name)
+}
