@@ -167,6 +167,7 @@ func TestJobValidate(t *testing.T) {
 		{"env twice", "    env: [{name: A, value: one}, {name: A, value: two}]\n", "spec.job.env.A: given twice"},
 		{"bad env name", "    env: [{name: '1A', value: x}]\n", `spec.job.env[0].name: invalid value "1A"`},
 		{"annotation with URL password", "    annotations: {example.com/dsn: 'postgres://u:pw@h/db'}\n", "spec.job.annotations.example.com/dsn: refused: the value is a URL with a password"},
+		{"Vault template is not a secret", "    annotations: {vault.hashicorp.com/agent-inject-template-db: 'postgresql://{{ .Data.username }}:{{ .Data.password }}@db:5432/orders', vault.hashicorp.com/agent-inject-template-x: 'postgresql://{{.Data.username}}:{{.Data.password}}@db/orders'}\n", ""},
 		{"bad annotation key", "    annotations: {'not a key': x}\n", "spec.job.annotations.not a key: invalid key"},
 		{"reserved label", "    labels: {app.kubernetes.io/name: other}\n", "spec.job.labels.app.kubernetes.io/name: reserved"},
 		{"bad label value", "    labels: {team: 'a b'}\n", "spec.job.labels"},
