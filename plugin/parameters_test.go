@@ -59,6 +59,7 @@ func FuzzParseParameters(f *testing.F) {
 	for _, s := range []string{
 		``, `[]`, `[{"name":"dir","string":"m"}]`, `[{"name":"lint-rules","map":{"A":"warn"}}]`,
 		`[{"name":"timeout","string":"1h"},{"name":"out-of-order","string":"true"}]`, `[{"name":1}]`, `null`,
+		`[{"name":"tolerations","array":["a=b:NoSchedule","*"]},{"name":"pod-annotations","map":{"a":"b"}}]`,
 	} {
 		f.Add(s)
 	}
