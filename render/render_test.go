@@ -523,7 +523,7 @@ spec:
     imagePullSecrets: [{name: registry-creds}]
     env:
     - {name: PGSSLROOTCERT, value: /etc/pg-ca/ca.crt}
-    - {name: PGAPPNAME, value: $(SCHEMAHOOK_APP)-migrate}
+    - {name: OTEL_SERVICE_NAME, value: $(SCHEMAHOOK_APP)-migrate}
     volumes: [{name: pg-ca, secret: {secretName: pg-ca}}]
     volumeMounts: [{name: pg-ca, mountPath: /etc/pg-ca, readOnly: true}]
 `))
@@ -557,7 +557,7 @@ spec:
 	for _, e := range c.Env {
 		names = append(names, e.Name)
 	}
-	assert.Equal(t, []string{"DATABASE_URL", "SCHEMAHOOK_APP", "SCHEMAHOOK_REVISION", "TMPDIR", "PGSSLROOTCERT", "PGAPPNAME"}, names,
+	assert.Equal(t, []string{"DATABASE_URL", "SCHEMAHOOK_APP", "SCHEMAHOOK_REVISION", "TMPDIR", "PGSSLROOTCERT", "OTEL_SERVICE_NAME"}, names,
 		"spec.job.env after render's own, so $(SCHEMAHOOK_APP) resolves")
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
