@@ -76,6 +76,8 @@ type Spec struct {
 	Image string `json:"image,omitempty"`
 	// Resources of the hook container; unset fields keep the defaults.
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// Job fits the hook Job's pod to the cluster (service account, mesh, scheduling, ...).
+	Job Job `json:"job,omitempty"`
 }
 
 // URLSource points at a database URL; only a Secret reference, never a literal, so a URL
@@ -185,7 +187,7 @@ func Load(file string, data []byte) (*Database, error) {
 	if len(strict) > 0 {
 		msgs := make([]string, len(strict))
 		for i, e := range strict {
-			msgs[i] = e.Error()
+			msgs[i] = explainUnknownJobField(e.Error())
 		}
 		return nil, fmt.Errorf("%s: %s", file, strings.Join(msgs, "; "))
 	}
@@ -321,6 +323,7 @@ func (d *Database) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, s.validateJob()...)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}

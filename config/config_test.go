@@ -104,3 +104,113 @@ func TestOffIsNotFalse(t *testing.T) {
 	assert.Equal(t, Level("off"), d.Spec.Lint.Policy)
 	assert.Equal(t, Level("off"), d.Spec.Lint.Rules["SH101"])
 }
+
+// TestJobValidate covers spec.job: Kubernetes field names, strict, and every refusal names
+// the field and the rule.
+func TestJobValidate(t *testing.T) {
+	const spec = head + "spec:\n  url: {secretKeyRef: {name: pg}}\n  job:\n"
+	cases := []struct {
+		name    string
+		job     string // lines under spec.job, indented by four spaces
+		wantErr string // "" for a valid config
+	}{
+		{"real world", `    serviceAccountName: orders-migrator
+    annotations: {sidecar.istio.io/inject: "false", vault.hashicorp.com/agent-inject: "true"}
+    labels: {team: payments}
+    nodeSelector: {kubernetes.io/os: linux, pool: db-jobs}
+    tolerations:
+    - {key: dedicated, operator: Equal, value: db, effect: NoSchedule}
+    - {key: spot, operator: Exists}
+    affinity:
+      nodeAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]
+    priorityClassName: platform-high
+    imagePullSecrets: [{name: registry-creds}]
+    env:
+    - {name: PGAPPNAME, value: orders-migrate}
+    - {name: PGSSLROOTCERT, value: /etc/pg-ca/ca.crt}
+    - {name: PGPASSWORD, valueFrom: {secretKeyRef: {name: pg-pass, key: password}}}
+    volumes:
+    - {name: pg-ca, secret: {secretName: pg-ca}}
+    - {name: certs, configMap: {name: certs}}
+    volumeMounts:
+    - {name: pg-ca, mountPath: /etc/pg-ca, readOnly: true}
+    - {name: certs, mountPath: /etc/certs}
+`, ""},
+		{"unknown field", "    serviceAccount: x\n", `unknown field "spec.job.serviceAccount"`},
+		{"unknown nested field", "    tolerations: [{key: a, efect: NoSchedule}]\n", `unknown field "spec.job.tolerations[0].efect"`},
+		{"host network", "    hostNetwork: true\n", `unknown field "spec.job.hostNetwork": not allowed: host namespaces break the restricted Pod Security level`},
+		{"host pid", "    hostPID: true\n", `"spec.job.hostPID": not allowed: host namespaces`},
+		{"security context", "    securityContext: {runAsUser: 0}\n", `"spec.job.securityContext": not allowed: the hook pod's security context is fixed`},
+		{"privileged", "    privileged: true\n", `"spec.job.privileged": not allowed: privileged containers`},
+		{"capabilities", "    capabilities: {add: [NET_ADMIN]}\n", `"spec.job.capabilities": not allowed: added capabilities`},
+		{"run as root", "    runAsUser: 0\n", `"spec.job.runAsUser": not allowed: the hook runs as the image's non-root user`},
+		{"token switch", "    automountServiceAccountToken: true\n", `"spec.job.automountServiceAccountToken": not allowed`},
+		{"host path", "    volumes: [{name: host, hostPath: {path: /var/run}}]\n", "spec.job.volumes[0].hostPath: not allowed: a host path breaks the restricted Pod Security level"},
+		{"nfs", "    volumes: [{name: share, nfs: {server: s, path: /}}]\n", "spec.job.volumes[0].nfs: not allowed by the restricted Pod Security level"},
+		{"volume without source", "    volumes: [{name: nothing}]\n", "spec.job.volumes[0]: no volume source"},
+		{"reserved volume", "    volumes: [{name: tmp, emptyDir: {}}]\n", `spec.job.volumes[0].name: "tmp" is reserved`},
+		{"volume twice", "    volumes: [{name: a, emptyDir: {}}, {name: a, emptyDir: {}}]\n", `spec.job.volumes[1].name: "a" given twice`},
+		{"mount without volume", "    volumeMounts: [{name: ca, mountPath: /etc/ca}]\n", `spec.job.volumeMounts[0].name: "ca" is not a volume of spec.job.volumes`},
+		{"mount over tmp", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /tmp}]\n", `spec.job.volumeMounts[0].mountPath: "/tmp" collides with /tmp`},
+		{"mount inside migrations", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /migrations/extra}]\n", "collides with /migrations"},
+		{"mount above shm", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /dev}]\n", `"/dev" collides with /dev/shm`},
+		{"mount over token", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}]\n", "collides with /var/run/secrets/kubernetes.io/serviceaccount"},
+		{"relative mount", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: etc/ca}]\n", `mountPath: invalid value "etc/ca"`},
+		{"subPath escapes", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /etc/a, subPath: ../x}]\n", `subPath: invalid value "../x"`},
+		{"bidirectional", "    volumes: [{name: a, emptyDir: {}}]\n    volumeMounts: [{name: a, mountPath: /etc/a, mountPropagation: Bidirectional}]\n", "mountPropagation: Bidirectional needs a privileged container"},
+		{"DATABASE_URL value", "    env: [{name: DATABASE_URL, value: 'postgres://u:p@h/db'}]\n", "spec.job.env.DATABASE_URL: reserved: schemahook sets it (database URLs come only from spec.url"},
+		{"DATABASE_URL from secret", "    env: [{name: DATABASE_URL, valueFrom: {secretKeyRef: {name: other, key: url}}}]\n", "spec.job.env.DATABASE_URL: reserved"},
+		{"dev URL", "    env: [{name: SCHEMAHOOK_DEV_URL, value: 'postgres://dev'}]\n", "spec.job.env.SCHEMAHOOK_DEV_URL: reserved"},
+		{"SCHEMAHOOK_ prefix", "    env: [{name: SCHEMAHOOK_ANYTHING, value: x}]\n", "spec.job.env.SCHEMAHOOK_ANYTHING: reserved"},
+		{"TMPDIR", "    env: [{name: TMPDIR, value: /var/tmp}]\n", "spec.job.env.TMPDIR: reserved"},
+		{"URL with password", "    env: [{name: REPLICA, value: 'postgresql://app:hunter2@replica:5432/orders'}]\n", "spec.job.env.REPLICA.value: refused: the value is a URL with a password"},
+		{"DSN with password", "    env: [{name: PGSERVICE_DSN, value: 'host=db user=app password=hunter2'}]\n", "spec.job.env.PGSERVICE_DSN.value: refused: the value is a connection string with a password"},
+		{"PGPASSWORD value", "    env: [{name: PGPASSWORD, value: hunter2}]\n", "spec.job.env.PGPASSWORD.value: refused: a password in Git"},
+		{"URL without password is fine", "    env: [{name: OTEL_EXPORTER_OTLP_ENDPOINT, value: 'http://collector:4317'}]\n", ""},
+		{"value and valueFrom", "    env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n", "spec.job.env.A: set value or valueFrom, not both"},
+		{"env twice", "    env: [{name: A, value: one}, {name: A, value: two}]\n", "spec.job.env.A: given twice"},
+		{"bad env name", "    env: [{name: '1A', value: x}]\n", `spec.job.env[0].name: invalid value "1A"`},
+		{"annotation with URL password", "    annotations: {example.com/dsn: 'postgres://u:pw@h/db'}\n", "spec.job.annotations.example.com/dsn: refused: the value is a URL with a password"},
+		{"Vault template is not a secret", "    annotations: {vault.hashicorp.com/agent-inject-template-db: 'postgresql://{{ .Data.username }}:{{ .Data.password }}@db:5432/orders', vault.hashicorp.com/agent-inject-template-x: 'postgresql://{{.Data.username}}:{{.Data.password}}@db/orders'}\n", ""},
+		{"bad annotation key", "    annotations: {'not a key': x}\n", "spec.job.annotations.not a key: invalid key"},
+		{"reserved label", "    labels: {app.kubernetes.io/name: other}\n", "spec.job.labels.app.kubernetes.io/name: reserved"},
+		{"bad label value", "    labels: {team: 'a b'}\n", "spec.job.labels"},
+		{"bad node selector", "    nodeSelector: {'bad key!': x}\n", "spec.job.nodeSelector"},
+		{"bad toleration operator", "    tolerations: [{key: a, operator: Is}]\n", `spec.job.tolerations[0].operator: invalid value "Is"`},
+		{"Exists with value", "    tolerations: [{key: a, operator: Exists, value: b}]\n", "spec.job.tolerations[0].value: must be empty when operator is Exists"},
+		{"Equal without key", "    tolerations: [{value: b}]\n", "spec.job.tolerations[0].key: required unless operator is Exists"},
+		{"bad effect", "    tolerations: [{key: a, effect: NoRun}]\n", `spec.job.tolerations[0].effect: invalid value "NoRun"`},
+		{"bad service account", "    serviceAccountName: Orders_Migrator\n", `spec.job.serviceAccountName: invalid value "Orders_Migrator"`},
+		{"bad priority class", "    priorityClassName: 'High Prio'\n", `spec.job.priorityClassName: invalid value "High Prio"`},
+		{"bad pull secret", "    imagePullSecrets: [{name: ''}]\n", "spec.job.imagePullSecrets[0].name: invalid value"},
+		{"wrong type", "    nodeSelector: [a]\n", "spec.job.nodeSelector"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Load("db/schemahook.yaml", []byte(spec+tc.job))
+			if err == nil {
+				err = d.Validate()
+			}
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.NotContains(t, err.Error(), "hunter2", "a refused secret is not repeated")
+		})
+	}
+}
+
+func TestEffectivePodAnnotations(t *testing.T) {
+	d, err := Load("schemahook.yaml", []byte(head+"spec:\n  url: {secretKeyRef: {name: pg}}\n  job: {annotations: {sidecar.istio.io/inject: \"true\", team: a}}\n"))
+	require.NoError(t, err)
+	require.NoError(t, d.Validate())
+	got := d.Spec.EffectivePodAnnotations()
+	assert.Equal(t, "true", got["sidecar.istio.io/inject"], "the file overrides the mesh default")
+	assert.Equal(t, "disabled", got["linkerd.io/inject"], "other mesh defaults stay")
+	assert.Equal(t, "a", got["team"])
+	assert.Equal(t, "false", Default().Spec.EffectivePodAnnotations()["sidecar.istio.io/inject"])
+}

@@ -238,14 +238,19 @@ func load(appDir string, env Env) (render.Input, error) {
 	if partOf == "" {
 		partOf = name
 	}
+	source := a.display(config.FileName)
+	if strings.TrimSpace(env.Parameters) != "" {
+		source += " with ARGOCD_APP_PARAMETERS"
+	}
 	return render.Input{
-		Name:      name,
-		PartOf:    partOf,
-		Revision:  env.Revision,
-		Image:     image,
-		Config:    cfg,
-		Files:     files,
-		Manifests: manifests,
+		ConfigSource: source,
+		Name:         name,
+		PartOf:       partOf,
+		Revision:     env.Revision,
+		Image:        image,
+		Config:       cfg,
+		Files:        files,
+		Manifests:    manifests,
 	}, nil
 }
 

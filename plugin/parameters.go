@@ -43,11 +43,13 @@ type ParameterAnnouncement struct {
 // config, and how to set it.
 type param struct {
 	name, title, tooltip string
-	isMap                bool
+	isMap, isArray       bool
 	get                  func(c *config.Database) string
 	getMap               func(c *config.Database) map[string]string
+	getArray             func(c *config.Database) []string
 	set                  func(c *config.Database, v string) error
 	setMap               func(c *config.Database, m map[string]string) error
+	setArray             func(c *config.Database, a []string) error
 }
 
 // params lists every parameter in announcement order; names are kebab-case flat keys so an
@@ -140,6 +142,113 @@ var params = []param{
 	resourceParam("memory-request", "Memory request", "requests", corev1.ResourceMemory),
 	resourceParam("cpu-limit", "CPU limit", "limits", corev1.ResourceCPU),
 	resourceParam("memory-limit", "Memory limit", "limits", corev1.ResourceMemory),
+	{name: "service-account", title: "Service account", tooltip: "ServiceAccount the migrate Job runs as, with its token mounted (IRSA, Workload Identity). Default: none, no token.",
+		get: func(c *config.Database) string { return c.Spec.Job.ServiceAccountName },
+		set: func(c *config.Database, v string) error { c.Spec.Job.ServiceAccountName = v; return nil }},
+	mapParam("pod-annotations", "Pod annotations", "Annotations of the migrate Job's pod, merged over spec.job.annotations and the mesh opt-outs (sidecar.istio.io/inject: \"false\", ...).",
+		func(c *config.Database) map[string]string { return c.Spec.EffectivePodAnnotations() },
+		func(c *config.Database) *map[string]string { return &c.Spec.Job.Annotations }),
+	mapParam("pod-labels", "Pod labels", "Labels of the migrate Job's pod, merged over spec.job.labels.",
+		func(c *config.Database) map[string]string { return c.Spec.Job.Labels },
+		func(c *config.Database) *map[string]string { return &c.Spec.Job.Labels }),
+	mapParam("node-selector", "Node selector", "Node labels the migrate Job's pod must run on, merged over spec.job.nodeSelector.",
+		func(c *config.Database) map[string]string { return c.Spec.Job.NodeSelector },
+		func(c *config.Database) *map[string]string { return &c.Spec.Job.NodeSelector }),
+	{name: "tolerations", title: "Tolerations", tooltip: "Taints the migrate Job's pod tolerates, as KEY[=VALUE][:EFFECT] (no VALUE: any value; * : every taint). Replaces spec.job.tolerations.", isArray: true,
+		getArray: func(c *config.Database) []string {
+			out := make([]string, 0, len(c.Spec.Job.Tolerations))
+			for _, t := range c.Spec.Job.Tolerations {
+				out = append(out, formatToleration(t))
+			}
+			return out
+		},
+		setArray: func(c *config.Database, a []string) error {
+			ts := make([]corev1.Toleration, 0, len(a))
+			for _, s := range a {
+				t, err := parseToleration(s)
+				if err != nil {
+					return err
+				}
+				ts = append(ts, t)
+			}
+			c.Spec.Job.Tolerations = ts
+			return nil
+		}},
+	{name: "priority-class", title: "Priority class", tooltip: "PriorityClass of the migrate Job's pod.",
+		get: func(c *config.Database) string { return c.Spec.Job.PriorityClassName },
+		set: func(c *config.Database, v string) error { c.Spec.Job.PriorityClassName = v; return nil }},
+	{name: "image-pull-secrets", title: "Image pull secrets", tooltip: "Secrets (in the Application's namespace) to pull the hook image with. Replaces spec.job.imagePullSecrets.", isArray: true,
+		getArray: func(c *config.Database) []string {
+			out := make([]string, 0, len(c.Spec.Job.ImagePullSecrets))
+			for _, r := range c.Spec.Job.ImagePullSecrets {
+				out = append(out, r.Name)
+			}
+			return out
+		},
+		setArray: func(c *config.Database, a []string) error {
+			refs := make([]corev1.LocalObjectReference, 0, len(a))
+			for _, n := range a {
+				refs = append(refs, corev1.LocalObjectReference{Name: n})
+			}
+			c.Spec.Job.ImagePullSecrets = refs
+			return nil
+		}},
+}
+
+// mapParam is a map parameter merged key by key over a map of spec.job.
+func mapParam(name, title, tooltip string, get func(c *config.Database) map[string]string, field func(c *config.Database) *map[string]string) param {
+	return param{name: name, title: title, tooltip: tooltip, isMap: true, getMap: get,
+		setMap: func(c *config.Database, m map[string]string) error {
+			f := field(c)
+			if *f == nil {
+				*f = map[string]string{}
+			}
+			for k, v := range m {
+				(*f)[k] = v
+			}
+			return nil
+		}}
+}
+
+// parseToleration reads kubectl's taint syntax, KEY[=VALUE][:EFFECT], as the toleration of
+// that taint: without a value any value is tolerated (Exists), and * tolerates every taint.
+func parseToleration(s string) (corev1.Toleration, error) {
+	var t corev1.Toleration
+	rest, effect, hasEffect := strings.Cut(s, ":")
+	if hasEffect {
+		if effect == "" {
+			return t, fmt.Errorf("%q: empty effect after ':' (want NoSchedule, PreferNoSchedule or NoExecute)", s)
+		}
+		t.Effect = corev1.TaintEffect(effect)
+	}
+	key, value, hasValue := strings.Cut(rest, "=")
+	switch {
+	case key == "" && !hasValue:
+		return t, fmt.Errorf("%q: want KEY[=VALUE][:EFFECT], or * for every taint", s)
+	case key == "*" && !hasValue:
+		t.Operator = corev1.TolerationOpExists
+	case hasValue:
+		t.Key, t.Operator, t.Value = key, corev1.TolerationOpEqual, value
+	default:
+		t.Key, t.Operator = key, corev1.TolerationOpExists
+	}
+	return t, nil
+}
+
+// formatToleration writes a toleration in parseToleration's syntax (tolerationSeconds,
+// which it cannot say, is only in spec.job.tolerations).
+func formatToleration(t corev1.Toleration) string {
+	s := t.Key
+	switch {
+	case t.Key == "" && t.Operator == corev1.TolerationOpExists:
+		s = "*"
+	case t.Operator != corev1.TolerationOpExists:
+		s += "=" + t.Value
+	}
+	if t.Effect != "" {
+		s += ":" + string(t.Effect)
+	}
+	return s
 }
 
 func resourceParam(name, title, which string, res corev1.ResourceName) param {
@@ -260,9 +369,11 @@ func ParseParameters(data string) ([]Parameter, error) {
 		switch {
 		case kinds > 1:
 			return nil, fmt.Errorf("%s: parameter %q has more than one of string, array and map [parameter]", where, p.Name)
-		case def.isMap && p.String != nil, def.isMap && p.Array != nil:
+		case def.isMap && (p.String != nil || p.Array != nil):
 			return nil, fmt.Errorf("%s: parameter %q takes a map [parameter]", where, p.Name)
-		case !def.isMap && (p.Map != nil || p.Array != nil):
+		case def.isArray && (p.String != nil || p.Map != nil):
+			return nil, fmt.Errorf("%s: parameter %q takes an array [parameter]", where, p.Name)
+		case !def.isMap && !def.isArray && (p.Map != nil || p.Array != nil):
 			return nil, fmt.Errorf("%s: parameter %q takes a string [parameter]", where, p.Name)
 		}
 	}
@@ -293,6 +404,10 @@ func ApplyParameters(cfg *config.Database, ps []Parameter) error {
 			if len(p.Map) > 0 {
 				err = def.setMap(cfg, p.Map)
 			}
+		case def.isArray:
+			if len(p.Array) > 0 {
+				err = def.setArray(cfg, p.Array)
+			}
 		case p.String != nil && *p.String != "":
 			err = def.set(cfg, *p.String)
 		}
@@ -308,13 +423,17 @@ func announce(cfg *config.Database) []ParameterAnnouncement {
 	out := make([]ParameterAnnouncement, 0, len(params))
 	for _, p := range params {
 		a := ParameterAnnouncement{Name: p.name, Title: p.title, Tooltip: p.tooltip}
-		if p.isMap {
+		switch {
+		case p.isMap:
 			a.CollectionType = "map"
 			a.Map = map[string]string{}
 			for k, v := range p.getMap(cfg) {
 				a.Map[k] = v
 			}
-		} else {
+		case p.isArray:
+			a.CollectionType = "array"
+			a.Array = p.getArray(cfg)
+		default:
 			a.String = p.get(cfg)
 		}
 		out = append(out, a)

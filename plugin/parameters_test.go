@@ -9,6 +9,7 @@ import (
 	"github.com/schemahook/schemahook/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -33,6 +34,10 @@ func TestParseParameters(t *testing.T) {
 		{"map for string", `[{"name":"dir","map":{"a":"b"}}]`, 0, `parameter "dir" takes a string`},
 		{"array for string", `[{"name":"dir","array":["a"]}]`, 0, `parameter "dir" takes a string`},
 		{"string for map", `[{"name":"lint-rules","string":"x"}]`, 0, `parameter "lint-rules" takes a map`},
+		{"array", `[{"name":"tolerations","array":["a:NoSchedule"]}]`, 1, ""},
+		{"string for array", `[{"name":"tolerations","string":"a:NoSchedule"}]`, 0, `parameter "tolerations" takes an array`},
+		{"map for array", `[{"name":"image-pull-secrets","map":{"a":"b"}}]`, 0, `parameter "image-pull-secrets" takes an array`},
+		{"array for map", `[{"name":"node-selector","array":["a"]}]`, 0, `parameter "node-selector" takes a map`},
 		{"two kinds", `[{"name":"dir","string":"a","array":["b"]}]`, 0, "more than one of"},
 		{"too big", `[{"name":"dir","string":"` + strings.Repeat("a", MaxParametersSize) + `"}]`, 0, "byte limit"},
 	}
@@ -54,6 +59,7 @@ func FuzzParseParameters(f *testing.F) {
 	for _, s := range []string{
 		``, `[]`, `[{"name":"dir","string":"m"}]`, `[{"name":"lint-rules","map":{"A":"warn"}}]`,
 		`[{"name":"timeout","string":"1h"},{"name":"out-of-order","string":"true"}]`, `[{"name":1}]`, `null`,
+		`[{"name":"tolerations","array":["a=b:NoSchedule","*"]},{"name":"pod-annotations","map":{"a":"b"}}]`,
 	} {
 		f.Add(s)
 	}
@@ -221,4 +227,81 @@ func TestAnnounceShowsEffectiveValues(t *testing.T) {
 		}
 		return n
 	}())
+}
+
+// TestJobParameters: what teams set per Application or ApplicationSet element reaches
+// spec.job, merged (maps) or replacing (arrays) what the file says, and bad values are
+// refused naming the field.
+func TestJobParameters(t *testing.T) {
+	cfg, err := config.Load("schemahook.yaml", []byte(`apiVersion: schemahook.dev/v1alpha1
+kind: Database
+metadata: {name: orders}
+spec:
+  url: {secretKeyRef: {name: pg-credentials}}
+  job:
+    annotations: {team: payments}
+    nodeSelector: {kubernetes.io/os: linux}
+    tolerations: [{key: old, operator: Exists}]
+`))
+	require.NoError(t, err)
+	ps, err := ParseParameters(`[{"name":"service-account","string":"orders-migrator"},
+		{"name":"pod-annotations","map":{"eks.amazonaws.com/role-arn":"arn:aws:iam::1:role/x","sidecar.istio.io/inject":"true"}},
+		{"name":"pod-labels","map":{"cost-center":"db"}},
+		{"name":"node-selector","map":{"pool":"db-jobs"}},
+		{"name":"tolerations","array":["dedicated=db:NoSchedule","spot","*:NoExecute"]},
+		{"name":"priority-class","string":"platform-high"},
+		{"name":"image-pull-secrets","array":["registry-creds"]}]`)
+	require.NoError(t, err)
+	require.NoError(t, ApplyParameters(cfg, ps))
+	require.NoError(t, cfg.Validate())
+	j := cfg.Spec.Job
+	assert.Equal(t, "orders-migrator", j.ServiceAccountName)
+	assert.Equal(t, map[string]string{"team": "payments", "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x", "sidecar.istio.io/inject": "true"}, j.Annotations, "maps merge")
+	assert.Equal(t, map[string]string{"cost-center": "db"}, j.Labels)
+	assert.Equal(t, map[string]string{"kubernetes.io/os": "linux", "pool": "db-jobs"}, j.NodeSelector)
+	assert.Equal(t, []corev1.Toleration{
+		{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "db", Effect: corev1.TaintEffectNoSchedule},
+		{Key: "spot", Operator: corev1.TolerationOpExists},
+		{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+	}, j.Tolerations, "arrays replace")
+	assert.Equal(t, "platform-high", j.PriorityClassName)
+	assert.Equal(t, []corev1.LocalObjectReference{{Name: "registry-creds"}}, j.ImagePullSecrets)
+
+	// The announcement shows the effective values, the mesh defaults included, and reads
+	// back as the same tolerations.
+	got := map[string]ParameterAnnouncement{}
+	for _, a := range announce(cfg) {
+		got[a.Name] = a
+	}
+	assert.Equal(t, "orders-migrator", got["service-account"].String)
+	assert.Equal(t, "disabled", got["pod-annotations"].Map["linkerd.io/inject"], "mesh default shown")
+	assert.Equal(t, "true", got["pod-annotations"].Map["sidecar.istio.io/inject"], "override shown")
+	assert.Equal(t, "array", got["tolerations"].CollectionType)
+	assert.Equal(t, []string{"dedicated=db:NoSchedule", "spot", "*:NoExecute"}, got["tolerations"].Array)
+	assert.Equal(t, []string{"registry-creds"}, got["image-pull-secrets"].Array)
+
+	cases := []struct{ params, wantErr string }{
+		{`[{"name":"tolerations","array":[":NoSchedule"]}]`, `parameter "tolerations": invalid value: ":NoSchedule": want KEY[=VALUE][:EFFECT]`},
+		{`[{"name":"tolerations","array":["a:"]}]`, `parameter "tolerations": invalid value: "a:": empty effect`},
+	}
+	for _, tc := range cases {
+		ps, err := ParseParameters(tc.params)
+		require.NoError(t, err)
+		assert.ErrorContains(t, ApplyParameters(config.Default(), ps), tc.wantErr)
+	}
+	// Values that parse are checked by Validate, naming the spec.job field.
+	for params, wantErr := range map[string]string{
+		`[{"name":"tolerations","array":["a:NoRun"]}]`:                          `spec.job.tolerations[0].effect: invalid value "NoRun"`,
+		`[{"name":"service-account","string":"Bad_Name"}]`:                      `spec.job.serviceAccountName: invalid value "Bad_Name"`,
+		`[{"name":"pod-annotations","map":{"x.io/dsn":"postgres://u:pw@h/d"}}]`: "spec.job.annotations.x.io/dsn: refused: the value is a URL with a password",
+		`[{"name":"pod-labels","map":{"app.kubernetes.io/name":"x"}}]`:          "spec.job.labels.app.kubernetes.io/name: reserved",
+		`[{"name":"image-pull-secrets","array":["Bad Name"]}]`:                  `spec.job.imagePullSecrets[0].name: invalid value "Bad Name"`,
+	} {
+		cfg := config.Default()
+		cfg.Spec.URL.SecretKeyRef.Name = "pg"
+		ps, err := ParseParameters(params)
+		require.NoError(t, err)
+		require.NoError(t, ApplyParameters(cfg, ps))
+		assert.ErrorContains(t, cfg.Validate(), wantErr)
+	}
 }

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	psapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
 )
 
 // Where the hook container finds things; the runtime's flags name the same paths.
@@ -98,6 +101,9 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 		corev1.EnvVar{Name: "SCHEMAHOOK_REVISION", Value: in.Revision},
 		corev1.EnvVar{Name: "TMPDIR", Value: "/tmp"},
 	)
+	// spec.job's env comes after render's own, so it may refer to them as $(NAME);
+	// config refuses the names render sets.
+	env = append(env, s.Job.Env...)
 
 	// One projected volume over every shard. A shard whose keys are all their own paths (a
 	// flat directory) is projected whole; only a shard with a renamed key lists its items,
@@ -120,6 +126,8 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	}
 	shmLimit := resource.MustParse("64Mi")
 	lbls := stringLabels(labels(in, "migrate"))
+	podLabels := maps.Clone(lbls)
+	maps.Copy(podLabels, s.Job.Labels) // config refuses keys render sets
 	annotations := map[string]string{
 		AnnotationHook:             "PreSync",
 		AnnotationHookDeletePolicy: "BeforeHookCreation",
@@ -141,10 +149,18 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 			BackoffLimit:          ptr(int32(0)),
 			ActiveDeadlineSeconds: ptr(deadline),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: lbls},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: s.EffectivePodAnnotations()},
 				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					AutomountServiceAccountToken:  ptr(false),
+					RestartPolicy: corev1.RestartPolicyNever,
+					// A named service account is there for its token (IRSA, Workload
+					// Identity); the default one's token is of no use to the hook.
+					ServiceAccountName:            s.Job.ServiceAccountName,
+					AutomountServiceAccountToken:  ptr(s.Job.ServiceAccountName != ""),
+					NodeSelector:                  s.Job.NodeSelector,
+					Tolerations:                   s.Job.Tolerations,
+					Affinity:                      s.Job.Affinity,
+					PriorityClassName:             s.Job.PriorityClassName,
+					ImagePullSecrets:              s.Job.ImagePullSecrets,
 					EnableServiceLinks:            ptr(false),
 					TerminationGracePeriodSeconds: ptr(int64(30)),
 					SecurityContext: &corev1.PodSecurityContext{
@@ -159,11 +175,11 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 						Image:   in.Image,
 						Command: args,
 						Env:     env,
-						VolumeMounts: []corev1.VolumeMount{
+						VolumeMounts: append([]corev1.VolumeMount{
 							{Name: "migrations", MountPath: MigrationsPath, ReadOnly: true},
 							{Name: "tmp", MountPath: "/tmp"},
 							{Name: "dshm", MountPath: "/dev/shm"},
-						},
+						}, s.Job.VolumeMounts...),
 						Resources:                s.EffectiveResources(),
 						TerminationMessagePath:   TerminationLog,
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -174,18 +190,49 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
 					}},
-					Volumes: []corev1.Volume{
+					Volumes: append([]corev1.Volume{
 						{Name: "migrations", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}},
 						// The dev database's data directory and socket live under /tmp.
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: "dshm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 							Medium: corev1.StorageMediumMemory, SizeLimit: &shmLimit}}},
-					},
+					}, s.Job.Volumes...),
 				},
 			},
 		},
 	}
+	if err := checkRestricted(&job.Spec.Template); err != nil {
+		src := in.ConfigSource
+		if src == "" {
+			src = "config"
+		}
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
 	return ToObject(job)
+}
+
+// restricted is the Pod Security level every hook pod must meet, in its latest version.
+var restricted = psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}
+
+var evaluator = sync.OnceValues(func() (policy.Evaluator, error) {
+	return policy.NewEvaluator(policy.DefaultChecks(), nil)
+})
+
+// checkRestricted runs Kubernetes' own Pod Security admission checks on the pod template:
+// config refuses the customisations it knows to be unsafe by field, and this catches any
+// other way spec.job could make the namespace's admission refuse the hook (say, an
+// AppArmor annotation), at render rather than as a sync that hangs.
+func checkRestricted(tmpl *corev1.PodTemplateSpec) error {
+	ev, err := evaluator()
+	if err != nil {
+		return fmt.Errorf("pod security evaluator: %w", err)
+	}
+	res := policy.AggregateCheckResults(ev.EvaluatePod(restricted, &tmpl.ObjectMeta, &tmpl.Spec))
+	if !res.Allowed {
+		return fmt.Errorf("spec.job: the hook pod would break the restricted Pod Security level: %s [pod-security]",
+			res.ForbiddenDetail())
+	}
+	return nil
 }
 
 // ToObject converts a typed object to generic data without the fields the API server

@@ -55,6 +55,9 @@ type Input struct {
 	Image string
 	// Config is the effective, validated config.
 	Config *config.Database
+	// ConfigSource names where Config came from (schemahook.yaml, parameters) in errors
+	// about what it set.
+	ConfigSource string
 	// Files are the migration directory's files, sorted by Name (slash-separated, relative
 	// to the migrations directory), including the sum file: the exact bytes the Job reads.
 	Files []File

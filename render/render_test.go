@@ -490,3 +490,153 @@ func TestEncodeSharedData(t *testing.T) {
 	}
 	assert.Equal(t, strings.Join(want, "---\n"), got.String())
 }
+
+// jobOf renders in and decodes its Job strictly.
+func jobOf(t *testing.T, in render.Input) batchv1.Job {
+	t.Helper()
+	objs, err := render.Render(in)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	for _, o := range objs {
+		if o["kind"] == "Job" {
+			require.NoError(t, render.Encode(&buf, []render.Object{o}))
+		}
+	}
+	var job batchv1.Job
+	require.NoError(t, yaml.UnmarshalStrict(buf.Bytes(), &job))
+	return job
+}
+
+// TestJobCustomisation renders a real-world spec.job (IRSA service account, Istio opted
+// back in, a node pool, a pull secret, a CA bundle) and checks each part lands on the pod
+// and the pod still passes the restricted level of the real Pod Security evaluator.
+func TestJobCustomisation(t *testing.T) {
+	cfg, err := config.Load("schemahook.yaml", []byte(`apiVersion: schemahook.dev/v1alpha1
+kind: Database
+metadata: {name: orders}
+spec:
+  url: {secretKeyRef: {name: pg-credentials}}
+  job:
+    serviceAccountName: orders-migrator
+    annotations: {sidecar.istio.io/inject: "true", vault.hashicorp.com/agent-inject: "true"}
+    labels: {team: payments}
+    nodeSelector: {pool: db-jobs}
+    tolerations: [{key: dedicated, operator: Equal, value: db, effect: NoSchedule}]
+    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}
+    priorityClassName: platform-high
+    imagePullSecrets: [{name: registry-creds}]
+    env:
+    - {name: PGSSLROOTCERT, value: /etc/pg-ca/ca.crt}
+    - {name: OTEL_SERVICE_NAME, value: $(SCHEMAHOOK_APP)-migrate}
+    volumes: [{name: pg-ca, secret: {secretName: pg-ca}}]
+    volumeMounts: [{name: pg-ca, mountPath: /etc/pg-ca, readOnly: true}]
+`))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
+	in.Config = cfg
+	job := jobOf(t, in)
+	tmpl := job.Spec.Template
+	spec := tmpl.Spec
+
+	assert.Equal(t, "orders-migrator", spec.ServiceAccountName)
+	assert.True(t, *spec.AutomountServiceAccountToken, "a named service account gets its token (IRSA, Workload Identity)")
+	assert.Equal(t, map[string]string{"pool": "db-jobs"}, spec.NodeSelector)
+	assert.Equal(t, []corev1.Toleration{{Key: "dedicated", Operator: "Equal", Value: "db", Effect: "NoSchedule"}}, spec.Tolerations)
+	require.NotNil(t, spec.Affinity)
+	assert.Equal(t, "zone", spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Key)
+	assert.Equal(t, "platform-high", spec.PriorityClassName)
+	assert.Equal(t, []corev1.LocalObjectReference{{Name: "registry-creds"}}, spec.ImagePullSecrets)
+
+	assert.Equal(t, "true", tmpl.Annotations["sidecar.istio.io/inject"], "the file overrides the mesh default")
+	assert.Equal(t, "disabled", tmpl.Annotations["linkerd.io/inject"], "the other mesh defaults stay")
+	assert.Equal(t, "true", tmpl.Annotations["vault.hashicorp.com/agent-inject"])
+	assert.NotContains(t, job.Annotations, "vault.hashicorp.com/agent-inject", "pod annotations go on the pod template only")
+	assert.Equal(t, "payments", tmpl.Labels["team"])
+	assert.Equal(t, "schemahook", tmpl.Labels["app.kubernetes.io/name"], "render's labels stay")
+	assert.NotContains(t, job.Labels, "team")
+
+	c := spec.Containers[0]
+	var names []string
+	for _, e := range c.Env {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"DATABASE_URL", "SCHEMAHOOK_APP", "SCHEMAHOOK_REVISION", "TMPDIR", "PGSSLROOTCERT", "OTEL_SERVICE_NAME"}, names,
+		"spec.job.env after render's own, so $(SCHEMAHOOK_APP) resolves")
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	assert.Equal(t, map[string]string{"/migrations": "migrations", "/tmp": "tmp", "/dev/shm": "dshm", "/etc/pg-ca": "pg-ca"}, mounts)
+	require.Len(t, spec.Volumes, 4)
+	assert.Equal(t, "pg-ca", spec.Volumes[3].Secret.SecretName)
+
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	require.NoError(t, err)
+	restricted := psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}
+	res := policy.AggregateCheckResults(evaluator.EvaluatePod(restricted, &tmpl.ObjectMeta, &spec))
+	assert.True(t, res.Allowed, "%s: %s", res.ForbiddenReason(), res.ForbiddenDetail())
+}
+
+// TestMeshDefaults: without configuration the hook pod opts out of sidecar injection by
+// the common meshes (an injected proxy never exits, so the Job would never complete), and
+// has no service account token.
+func TestMeshDefaults(t *testing.T) {
+	job := jobOf(t, baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}}))
+	assert.Equal(t, map[string]string{
+		"sidecar.istio.io/inject":             "false",
+		"linkerd.io/inject":                   "disabled",
+		"kuma.io/sidecar-injection":           "disabled",
+		"consul.hashicorp.com/connect-inject": "false",
+	}, job.Spec.Template.Annotations)
+	for k := range job.Spec.Template.Annotations {
+		assert.NotContains(t, job.Annotations, k, "injection is decided per pod, not per Job")
+	}
+	assert.False(t, *job.Spec.Template.Spec.AutomountServiceAccountToken)
+	assert.Empty(t, job.Spec.Template.Spec.ServiceAccountName)
+}
+
+// TestRenderRefusesUnrestrictedPod: whatever gets past config's field checks, the real
+// Pod Security evaluator refuses at render, naming spec.job and the rule.
+func TestRenderRefusesUnrestrictedPod(t *testing.T) {
+	cases := []struct {
+		name    string
+		job     config.Job
+		wantErr string
+	}{
+		{"AppArmor unconfined", config.Job{Annotations: map[string]string{"container.apparmor.security.beta.kubernetes.io/migrate": "unconfined"}}, "forbidden AppArmor profile"},
+		{"host path", config.Job{Volumes: []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}}, `volume "host" uses restricted volume type "hostPath"`},
+		{"nfs", config.Job{Volumes: []corev1.Volume{{Name: "share", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "s", Path: "/"}}}}}, "restricted volume types"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
+			in.ConfigSource = "db/orders/schemahook.yaml"
+			in.Config.Spec.Job = tc.job
+			_, err := render.Render(in)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "db/orders/schemahook.yaml: spec.job: the hook pod would break the restricted Pod Security level")
+			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.Contains(t, err.Error(), "[pod-security]")
+		})
+	}
+}
+
+// TestREADMEJobExample: the README's real-world spec.job (IRSA, Istio, CA bundle) is valid
+// and renders a pod the restricted level admits.
+func TestREADMEJobExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "```yaml\n# db/orders/schemahook.yaml\n")
+	require.True(t, ok, "README has the example")
+	block, _, _ = strings.Cut(block, "```")
+	cfg, err := config.Load("README.md", []byte(block))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
+	in.Config = cfg
+	job := jobOf(t, in)
+	assert.Equal(t, "orders-migrator", job.Spec.Template.Spec.ServiceAccountName)
+	assert.Equal(t, "false", job.Spec.Template.Annotations["sidecar.istio.io/inject"])
+	assert.Equal(t, "pg-ca", job.Spec.Template.Spec.Containers[0].VolumeMounts[3].Name)
+}

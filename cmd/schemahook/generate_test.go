@@ -171,6 +171,35 @@ func TestGenerateRefusals(t *testing.T) {
 			want: []string{"app/schemahook.yaml", `spec.apply.lockTimeout: invalid value "soon"`},
 		},
 		{
+			name: "job env with a database URL",
+			setup: func(t *testing.T, app string) {
+				write(t, filepath.Join(app, "schemahook.yaml"), read(t, filepath.Join(app, "schemahook.yaml"))+
+					"  job:\n    env: [{name: DATABASE_URL, value: 'postgres://u:p@h/db'}]\n")
+			},
+			want: []string{"app/schemahook.yaml", "spec.job.env.DATABASE_URL: reserved"},
+		},
+		{
+			name: "job host path",
+			setup: func(t *testing.T, app string) {
+				write(t, filepath.Join(app, "schemahook.yaml"), read(t, filepath.Join(app, "schemahook.yaml"))+
+					"  job:\n    volumes: [{name: host, hostPath: {path: /}}]\n")
+			},
+			want: []string{"app/schemahook.yaml", "spec.job.volumes[0].hostPath: not allowed"},
+		},
+		{
+			name: "job host network",
+			setup: func(t *testing.T, app string) {
+				write(t, filepath.Join(app, "schemahook.yaml"), read(t, filepath.Join(app, "schemahook.yaml"))+
+					"  job:\n    hostNetwork: true\n")
+			},
+			want: []string{"app/schemahook.yaml", `unknown field "spec.job.hostNetwork": not allowed: host namespaces`},
+		},
+		{
+			name: "pod annotation the restricted level refuses",
+			env:  map[string]string{"ARGOCD_APP_PARAMETERS": `[{"name":"pod-annotations","map":{"container.apparmor.security.beta.kubernetes.io/migrate":"unconfined"}}]`},
+			want: []string{"app/schemahook.yaml with ARGOCD_APP_PARAMETERS: spec.job: the hook pod would break the restricted Pod Security level", "AppArmor", "[pod-security]"},
+		},
+		{
 			name: "stale sum",
 			setup: func(t *testing.T, app string) {
 				p := filepath.Join(app, "migrations", "20240315170500_customer_name.sql")
