@@ -162,13 +162,20 @@ func (r *run) dumpSchema(ctx context.Context, bin string) ([]byte, error) {
 // restore loads a plain pg_dump into url with psql (which understands pg_dump's meta-commands).
 func restore(ctx context.Context, bin, url string, dump []byte) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-")
-	cmd.Stdin = bytes.NewReader(dump)
+	cmd.Stdin = bytes.NewReader(withoutTransactionTimeout(dump))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%v: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// withoutTransactionTimeout drops the header line `SET transaction_timeout = 0;` that pg_dump
+// 17 and newer write even when dumping an older server: a dev server before 17 refuses the
+// unknown setting, and 0 (no timeout) is the default anyway.
+func withoutTransactionTimeout(dump []byte) []byte {
+	return bytes.Replace(dump, []byte("\nSET transaction_timeout = 0;\n"), []byte("\n"), 1)
 }
 
 // serverMajor reads the target's major version, so the dev server matches it.
