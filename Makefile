@@ -5,9 +5,14 @@ LDFLAGS    := -s -w -X github.com/schemahook/schemahook/internal/version.Version
               -X github.com/schemahook/schemahook/internal/version.Repository=$(REPOSITORY)
 BIN        ?= bin/schemahook
 
-.PHONY: build demo test bench ldflags
+.PHONY: build image demo test bench ldflags
 build:
 	CGO_ENABLED=1 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/schemahook
+
+# The image (Dockerfile) with the same version and repository baked in; docker or podman,
+# whichever the machine has. Cached by the hash of its inputs.
+image:
+	VERSION='$(VERSION)' REPOSITORY='$(REPOSITORY)' bash scripts/image.sh
 
 # Prints the flags, for builds that do not go through make (the Dockerfile).
 ldflags:

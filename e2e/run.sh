@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end suite (scripts/test.sh calls it): installs etcd when missing, builds
 # kube-apiserver and kube-controller-manager once into a cache keyed by e2e/tools/go.sum,
-# builds the schemahook binary, then runs the e2e module's tests against them.
+# builds the schemahook binary and the image, then runs the e2e module's tests against them.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -35,6 +35,13 @@ for tool in kube-apiserver kube-controller-manager; do
 done
 
 make -s build
+
+# The image from the Dockerfile (podman or docker; installed when missing), built once per
+# content: scripts/image.sh finds it by the hash of its inputs. e2e/image tests it; the
+# stories' hook pods run in it.
+export SCHEMAHOOK_E2E_VERSION=v0.0.0-e2e SCHEMAHOOK_E2E_REPOSITORY=ghcr.io/schemahook/schemahook
+SCHEMAHOOK_E2E_IMAGE="$(VERSION=$SCHEMAHOOK_E2E_VERSION REPOSITORY=$SCHEMAHOOK_E2E_REPOSITORY bash scripts/image.sh)"
+export SCHEMAHOOK_E2E_IMAGE
 export SCHEMAHOOK_BIN="$root/bin/schemahook"
 export SCHEMAHOOK_E2E_ETCD="$(command -v etcd)"
 export SCHEMAHOOK_E2E_KUBE_APISERVER="$cache/kube-apiserver"

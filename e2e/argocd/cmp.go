@@ -126,8 +126,25 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Attach is the repo-server's side only: it renders through a plugin server that runs
+// elsewhere (in the image, as the sidecar) and serves its socket in sockDir.
+func Attach(sockDir string) (*Server, error) {
+	if !running.TryLock() {
+		return nil, errors.New("an argocd-cmp-server already runs in this process")
+	}
+	restore := setenv(map[string]string{common.EnvPluginSockFilePath: sockDir})
+	return &Server{SocketDir: sockDir, restore: func() {
+		restore()
+		running.Unlock()
+	}}, nil
+}
+
 // Close stops the server and restores the environment it changed.
 func (s *Server) Close() error {
+	if s.grpc == nil { // attached: the server is not ours to stop
+		s.restore()
+		return nil
+	}
 	s.grpc.Stop()
 	err := <-s.done
 	s.restore()

@@ -33,8 +33,14 @@ const defaultImageUID = 999
 type AgentOptions struct {
 	// Namespace whose pods the agent runs.
 	Namespace string
-	// Binary replaces the container image: every container runs this program.
+	// Binary replaces the container image: every container runs this program, unless Images
+	// names the pod's image.
 	Binary string
+	// Images maps a pod image to a local image that Engine (podman or docker) runs instead,
+	// with the pod's securityContext, volumes and env (see RunArgs): the image itself, not
+	// Binary, runs those pods.
+	Images map[string]string
+	Engine string
 	// ImageEnv is the environment the image would bring (PATH and the like), before the pod's env.
 	ImageEnv []string
 	// Dir holds each pod's materialised volumes and logs; it must be reachable by the pod's uid.
@@ -52,10 +58,11 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	started map[string]bool
-	procs   map[string]*exec.Cmd
-	ran     []string // pods whose container ended, in order
+	mu         sync.Mutex
+	started    map[string]bool
+	procs      map[string]*exec.Cmd
+	containers map[string]string // pod UID → container name, for pods run by Engine
+	ran        []string          // pods whose container ended, in order
 }
 
 // StartAgent starts the agent; Stop ends it and every process it started.
@@ -64,7 +71,12 @@ func StartAgent(client kubernetes.Interface, opts AgentOptions) (*Agent, error) 
 		return nil, errors.New("start agent: Namespace, Binary and Dir are required")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &Agent{client: client, opts: opts, cancel: cancel, started: map[string]bool{}, procs: map[string]*exec.Cmd{}}
+	if len(opts.Images) > 0 && opts.Engine == "" {
+		cancel()
+		return nil, errors.New("start agent: Images needs an Engine")
+	}
+	a := &Agent{client: client, opts: opts, cancel: cancel, started: map[string]bool{}, procs: map[string]*exec.Cmd{},
+		containers: map[string]string{}}
 	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
@@ -81,10 +93,11 @@ func StartAgent(client kubernetes.Interface, opts AgentOptions) (*Agent, error) 
 func (a *Agent) Stop() {
 	a.cancel()
 	a.mu.Lock()
-	for _, cmd := range a.procs {
+	for uid, cmd := range a.procs {
 		if cmd.Process != nil {
 			killGroup(cmd.Process.Pid, syscall.SIGKILL)
 		}
+		a.removeContainer(uid)
 	}
 	a.mu.Unlock()
 	a.wg.Wait()
@@ -144,6 +157,7 @@ func (a *Agent) reapLoop(ctx context.Context) {
 			if cmd := a.procs[string(pod.UID)]; cmd != nil && cmd.Process != nil {
 				killGroup(cmd.Process.Pid, syscall.SIGKILL)
 			}
+			a.removeContainer(string(pod.UID))
 			a.mu.Unlock()
 			err := a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 				GracePeriodSeconds: ptrTo(int64(0)),
@@ -255,6 +269,10 @@ type containerSpec struct {
 	dir            string
 	uid, gid       uint32
 	terminationLog string
+	// For a run in the image: the pod's own env, paths not rewritten, and the volumes'
+	// directories by name.
+	podEnv     []string
+	volumeDirs map[string]string
 }
 
 // prepare resolves env and volumes from the API and rewrites the container's paths into podDir.
@@ -264,6 +282,7 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 
 	mounts := map[string]string{} // mount path in the pod → local path
 	made := map[string]bool{}     // volumes already materialised
+	volumeDirs := map[string]string{}
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Spec.Volumes {
 		volumes[v.Name] = v
@@ -279,6 +298,7 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 				return nil, err
 			}
 			made[v.Name] = true
+			volumeDirs[v.Name] = local
 		}
 		if m.SubPath != "" {
 			local = filepath.Join(local, m.SubPath)
@@ -306,6 +326,14 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 			order = append(order, k)
 		}
 		env[k] = v
+	}
+	raw := map[string]string{} // the pod's env as the image sees it: no paths rewritten
+	var podOrder []string
+	setRaw := func(k, v string) {
+		if _, ok := raw[k]; !ok {
+			podOrder = append(podOrder, k)
+		}
+		raw[k] = v
 	}
 	for _, kv := range a.opts.ImageEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -335,6 +363,7 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 		sort.Strings(keys)
 		for _, k := range keys {
 			set(from.Prefix+k, data[k])
+			setRaw(from.Prefix+k, data[k])
 		}
 	}
 	for _, e := range c.Env {
@@ -343,6 +372,14 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 			return nil, err
 		}
 		set(e.Name, rewritePaths(v, mounts))
+		if e.ValueFrom == nil {
+			v = expandVars(e.Value, raw)
+		}
+		setRaw(e.Name, v)
+	}
+	var podEnv []string
+	for _, k := range podOrder {
+		podEnv = append(podEnv, k+"="+raw[k])
 	}
 	envList := make([]string, 0, len(order))
 	for _, k := range order {
@@ -362,7 +399,8 @@ func (a *Agent) prepare(ctx context.Context, pod *corev1.Pod, podDir string) (*c
 	if c.WorkingDir != "" {
 		dir = rewritePaths(c.WorkingDir, mounts)
 	}
-	return &containerSpec{argv: argv, env: envList, dir: dir, uid: uid, gid: gid, terminationLog: termLog}, nil
+	return &containerSpec{argv: argv, env: envList, dir: dir, uid: uid, gid: gid, terminationLog: termLog,
+		podEnv: podEnv, volumeDirs: volumeDirs}, nil
 }
 
 // runAs is the uid/gid the container runs as: its securityContext, the pod's, else the image's user.
@@ -611,19 +649,44 @@ func rewritePaths(s string, mounts map[string]string) string {
 	return s
 }
 
-// run starts the process as the container's user in its own process group and waits.
+// run starts the process as the container's user in its own process group and waits; or,
+// when Images names the pod's image, runs the container in that image with Engine.
 func (a *Agent) run(ctx context.Context, pod *corev1.Pod, spec *containerSpec) (int, []byte, error) {
 	var out bytes.Buffer
 	cmd := exec.Command(spec.argv[0], spec.argv[1:]...)
 	cmd.Env = spec.env
 	cmd.Dir = spec.dir
-	cmd.Stdout = &out
-	cmd.Stderr = &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
 		Credential: &syscall.Credential{Uid: spec.uid, Gid: spec.gid},
 	}
+	if local, ok := a.opts.Images[pod.Spec.Containers[0].Image]; ok {
+		podDir := filepath.Dir(spec.terminationLog)
+		envFile := filepath.Join(podDir, "env")
+		if err := WriteEnvFile(envFile, spec.podEnv); err != nil {
+			return 0, nil, err
+		}
+		name := "e2e-" + string(pod.UID)
+		args, err := RunArgs(ContainerRun{Engine: a.opts.Engine, Name: name, Pod: pod, Image: local,
+			VolumeDirs: spec.volumeDirs, EnvFile: envFile, TerminationLog: spec.terminationLog})
+		if err != nil {
+			return 0, nil, err
+		}
+		a.logf("pod %s: runs in image %s (%s)", pod.Name, local, a.opts.Engine)
+		cmd = exec.Command(a.opts.Engine, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		a.mu.Lock()
+		a.containers[string(pod.UID)] = name
+		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.removeContainer(string(pod.UID))
+			a.mu.Unlock()
+		}()
+	}
+	cmd.Stdout = &out
+	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
 		return 0, nil, fmt.Errorf("start %s: %w", spec.argv[0], err)
 	}
@@ -650,6 +713,15 @@ func (a *Agent) run(ctx context.Context, pod *corev1.Pod, spec *containerSpec) (
 		return 0, out.Bytes(), fmt.Errorf("wait %s: %w", spec.argv[0], err)
 	}
 	return 0, out.Bytes(), nil
+}
+
+// removeContainer stops and removes the pod's container, if Engine runs it; a.mu is held.
+// Killing the engine's client would leave the container running.
+func (a *Agent) removeContainer(uid string) {
+	if name, ok := a.containers[uid]; ok {
+		_ = exec.Command(a.opts.Engine, "rm", "-f", name).Run()
+		delete(a.containers, uid)
+	}
 }
 
 // Pods names the pods whose container has ended, oldest first.

@@ -119,7 +119,7 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 
 // Psql runs one query with psql in unaligned, tuples-only mode and returns its output.
 func (s *Server) Psql(ctx context.Context, db, query string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, "psql"), "-X", "-q", "-A", "-t",
+	cmd := exec.CommandContext(ctx, psqlPath(s.bin), "-X", "-q", "-A", "-t",
 		"-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", "postgres",
 		"-d", db, "-c", query)
 	var stdout, stderr bytes.Buffer
@@ -143,6 +143,18 @@ func (s *Server) Stop() {
 		}
 	}
 	_ = os.RemoveAll(s.dir)
+}
+
+// psqlPath is the server's own psql, else the one on PATH: the relocatable server builds
+// (scripts/postgres) carry no client tools, and any recent psql talks to every major.
+func psqlPath(bin string) string {
+	if st, err := os.Stat(filepath.Join(bin, "psql")); err == nil && !st.IsDir() {
+		return filepath.Join(bin, "psql")
+	}
+	if p, err := exec.LookPath("psql"); err == nil {
+		return p
+	}
+	return filepath.Join(bin, "psql")
 }
 
 func postgresUser() (*syscall.Credential, int, int, error) {

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +30,8 @@ var repoRoot, _ = filepath.Abs("../..")
 type env struct {
 	dir      string // reachable by the hook's uid and the postgres user
 	binary   string // the schemahook binary the agent runs as the image
+	image    string // the image the agent runs hook pods in ($SCHEMAHOOK_E2E_IMAGE), if any
+	renders  string // the image the binary renders into hook Jobs
 	pgBin    string
 	cp       *controlplane.ControlPlane
 	pg       *postgres.Server
@@ -94,6 +98,19 @@ func setup(bins controlplane.Binaries) (_ *env, err error) {
 	e.binary = filepath.Join(e.dir, "bin", "schemahook")
 	if err := copyExecutable(filepath.Join(binDir, "schemahook"), e.binary); err != nil {
 		return nil, err
+	}
+	// The hook Jobs name the image the binary was built for ("schemahook V (image X)"); the
+	// agent runs the local image in its place.
+	if e.image = os.Getenv("SCHEMAHOOK_E2E_IMAGE"); e.image != "" {
+		out, err := exec.Command(e.binary, "version").Output()
+		if err != nil {
+			return nil, fmt.Errorf("schemahook version: %w", err)
+		}
+		_, img, ok := strings.Cut(strings.TrimSpace(string(out)), "(image ")
+		if !ok {
+			return nil, fmt.Errorf("schemahook version: no image in %q", out)
+		}
+		e.renders = strings.TrimSuffix(img, ")")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -116,20 +116,28 @@ func TestSyncAndDiffStories(t *testing.T) {
 	assertPendingSQL(t, live, objs, "orders-schema", "20240103090000_broken.sql", sqlBroken)
 }
 
-// startAgent runs the node agent for ns with the schemahook binary as the image, whose PATH
-// holds the Postgres server binaries (as the image does) for the ephemeral dev database.
+// startAgent runs the node agent for ns. The hook pods run in the image built from the
+// Dockerfile (SCHEMAHOOK_E2E_IMAGE, set by e2e/run.sh) with podman or docker, from the pod
+// spec the API server holds; without it, the schemahook binary stands in for the image,
+// with the Postgres server binaries on its PATH (as the image has them).
 func startAgent(t *testing.T, e *env, ns string) *controlplane.Agent {
 	t.Helper()
 	dir, err := os.MkdirTemp(e.dir, "a")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o755))
-	agent, err := controlplane.StartAgent(e.cp.Client, controlplane.AgentOptions{
+	opts := controlplane.AgentOptions{
 		Namespace: ns,
 		Binary:    e.binary,
 		ImageEnv:  []string{"PATH=" + e.pgBin + ":/usr/local/bin:/usr/bin:/bin"},
 		Dir:       dir,
 		Logf:      t.Logf,
-	})
+	}
+	if e.image != "" {
+		opts.Engine = controlplane.Engine()
+		require.NotEmpty(t, opts.Engine, "SCHEMAHOOK_E2E_IMAGE is set but no container engine answers")
+		opts.Images = map[string]string{e.renders: e.image}
+	}
+	agent, err := controlplane.StartAgent(e.cp.Client, opts)
 	require.NoError(t, err)
 	t.Cleanup(agent.Stop)
 	return agent

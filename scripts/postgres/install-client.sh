@@ -3,8 +3,8 @@
 # ./versions from PostgreSQL's source (as Debian distributes it) into PREFIX (bin, lib). One
 # client of the newest major dumps and restores every older server. Downloads are verified by
 # sha256 and kept in $PG_DOWNLOADS (default: a temporary directory). Needs curl, bzip2, gcc,
-# make, bison, flex, libssl-dev and zlib1g-dev (releases since 17 ship no generated parser
-# sources); about two minutes on two cores.
+# make, bison, flex, perl (the source tarball ships no generated parsers), libssl-dev and
+# zlib1g-dev; about two minutes on two cores.
 set -euo pipefail
 prefix="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
