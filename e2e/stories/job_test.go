@@ -130,8 +130,9 @@ func TestJobInRealCluster(t *testing.T) {
 	res = syncApp(t, ctx, live, objs, rev)
 	require.Equal(t, common.OperationFailed, res.Phase, "a sync with a broken CA file fails: %s", res.Message)
 	term := hookTermination(t, e, ns, "payments-migrate")
-	assert.NotEqualValues(t, 0, term.ExitCode)
-	assert.Contains(t, term.Message, "unable to add CA to cert pool")
+	assert.EqualValues(t, 1, term.ExitCode, "a CA file that is not one is a configuration error")
+	assert.Contains(t, term.Message, "holds no PEM certificate")
+	assert.Contains(t, term.Message, "sslrootcert=")
 	require.Len(t, agent.Pods(), 2, "one hook pod per sync")
 }
 
