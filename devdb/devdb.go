@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/schemahook/schemahook/internal/proc"
 )
 
 // Superuser is the role initdb creates in an ephemeral server.
@@ -182,7 +184,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.Stderr = s.stderr
 	cmd.Dir = base
-	if err := startLocked(cmd, s.exited); err != nil {
+	if err := proc.StartLocked(cmd, s.exited); err != nil {
 		os.RemoveAll(base)
 		return nil, fmt.Errorf("starting postgres: %w", err)
 	}
@@ -290,7 +292,7 @@ func (s *Server) Resume(ctx context.Context) error {
 	cmd.SysProcAttr, cmd.Env, cmd.Dir = s.cmd.SysProcAttr, s.cmd.Env, s.cmd.Dir
 	cmd.Stderr = s.stderr
 	exited := make(chan struct{})
-	if err := startLocked(cmd, exited); err != nil {
+	if err := proc.StartLocked(cmd, exited); err != nil {
 		return fmt.Errorf("restarting postgres: %w", err)
 	}
 	s.cmd, s.exited = cmd, exited
@@ -310,24 +312,6 @@ func onLockedThread(f func()) {
 		close(done)
 	}()
 	<-done
-}
-
-// startLocked starts cmd from a locked thread that then waits for it, closing exited when
-// the process ends.
-func startLocked(cmd *exec.Cmd, exited chan struct{}) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		cmd.Wait()
-		close(exited)
-	}()
-	return <-started
 }
 
 // tailBuffer keeps the last max bytes written, so a chatty server cannot grow memory.

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/schemahook/schemahook/internal/proc"
 )
 
 // Bouncer is a running PgBouncer. Its URLs reach the same database as the target URL it
@@ -79,20 +80,8 @@ ignore_startup_parameters = extra_float_digits
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM}
 	var log syncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	// Pdeathsig fires when the starting thread ends, so start and wait on one locked thread.
-	started, exited := make(chan error, 1), make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	exited := make(chan struct{})
+	if err := proc.StartLocked(cmd, exited); err != nil {
 		t.Fatalf("pgbouncer: starting %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
