@@ -31,6 +31,9 @@ cd "$tmp/postgresql-$version"
   --without-zstd --without-lz4 --without-llvm >"$tmp/configure.log" 2>&1 ||
   { tail -30 "$tmp/configure.log" >&2; exit 1; }
 jobs="$(nproc 2>/dev/null || echo 2)"
+# Headers generated from the backend (utils/errcodes.h and friends) first: the subdirectory
+# builds below would otherwise race to make them under -j and can fail on a fresh tree.
+make -s -C src/backend generated-headers >"$tmp/make.log" 2>&1 || { tail -30 "$tmp/make.log" >&2; exit 1; }
 for d in src/interfaces/libpq src/bin/pg_dump src/bin/psql; do
   make -s -j"$jobs" -C "$d" install >"$tmp/make.log" 2>&1 || { tail -30 "$tmp/make.log" >&2; exit 1; }
 done
