@@ -5,12 +5,10 @@ package devdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -67,26 +65,6 @@ func ParseMajor(s string) (int, error) {
 	return n, nil
 }
 
-// runAs returns the credential to run initdb/postgres with: none when not root, else the
-// `postgres` user, else `nobody`, because initdb and postgres refuse to run as root.
-func runAs() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	for _, name := range []string{"postgres", "nobody"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, err1 := strconv.Atoi(u.Uid)
-		gid, err2 := strconv.Atoi(u.Gid)
-		if err1 == nil && err2 == nil && uid != 0 {
-			return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
-		}
-	}
-	return nil, errors.New("running as root, and initdb refuses root: no `postgres` or `nobody` user to run the dev server as")
-}
-
 // checkReachable makes sure a non-root uid can walk down to dir, so the error is ours and
 // clear rather than initdb's "permission denied".
 func checkReachable(dir string, uid uint32) error {
@@ -121,7 +99,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	cred, err := runAs()
+	cred, err := proc.Unprivileged()
 	if err != nil {
 		return nil, err
 	}

@@ -10,9 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,7 +39,10 @@ func Start(t testing.TB, targetURL string) *Bouncer {
 	if err != nil {
 		t.Fatalf("pgbouncer: %v", err)
 	}
-	cred := runAs(t)
+	cred, err := proc.Unprivileged()
+	if err != nil {
+		t.Fatalf("pgbouncer: %v", err)
+	}
 	dir, err := os.MkdirTemp("", "schemahook-pgbouncer-")
 	if err != nil {
 		t.Fatalf("pgbouncer: %v", err)
@@ -128,28 +129,6 @@ func findBin(t testing.TB) string {
 	}
 	t.Fatalf("pgbouncer: no pgbouncer binary in PATH or /usr/sbin: install Debian's pgbouncer package (scripts/test.sh does)")
 	return ""
-}
-
-// runAs is the credential to run PgBouncer with: none when not root, else the `postgres`
-// user (or `nobody`), since PgBouncer refuses to run as root.
-func runAs(t testing.TB) *syscall.Credential {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	for _, name := range []string{"postgres", "nobody"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, err1 := strconv.Atoi(u.Uid)
-		gid, err2 := strconv.Atoi(u.Gid)
-		if err1 == nil && err2 == nil && uid != 0 {
-			return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}
-		}
-	}
-	t.Fatalf("pgbouncer: running as root, and there is no `postgres` or `nobody` user to run PgBouncer as")
-	return nil
 }
 
 func write(t testing.TB, path, content string, cred *syscall.Credential) {

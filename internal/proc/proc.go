@@ -3,8 +3,13 @@
 package proc
 
 import (
+	"errors"
+	"os"
 	"os/exec"
+	"os/user"
 	"runtime"
+	"strconv"
+	"syscall"
 )
 
 // StartLocked starts cmd from a locked OS thread that then waits for it, closing exited when
@@ -24,4 +29,24 @@ func StartLocked(cmd *exec.Cmd, exited chan struct{}) error {
 		close(exited)
 	}()
 	return <-started
+}
+
+// Unprivileged returns the credential to run a server with: none when not root, else the
+// `postgres` user, else `nobody`, because initdb, postgres and PgBouncer refuse to run as root.
+func Unprivileged() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, err1 := strconv.Atoi(u.Uid)
+		gid, err2 := strconv.Atoi(u.Gid)
+		if err1 == nil && err2 == nil && uid != 0 {
+			return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+		}
+	}
+	return nil, errors.New("running as root, and there is no `postgres` or `nobody` user to run the server as")
 }
