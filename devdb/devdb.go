@@ -217,9 +217,6 @@ func (s *Server) Major() int { return s.bin.Major }
 // Dir is the server's temp dir (data and socket).
 func (s *Server) Dir() string { return s.base }
 
-// Pid is the postmaster's process id.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
 // Stderr returns the last lines the server wrote to stderr, for error messages.
 func (s *Server) Stderr() string { return string(s.stderr.Bytes()) }
 
@@ -248,33 +245,6 @@ func (s *Server) Stop() error {
 		err = os.RemoveAll(s.base)
 	})
 	return err
-}
-
-// Restart stops the server process (keeping its data) and starts it again, for tests
-// that prove a client survives a server restart.
-func (s *Server) Restart(ctx context.Context) error {
-	s.Halt()
-	return s.Resume(ctx)
-}
-
-// Halt stops the server process with a fast shutdown, keeping its data (Resume starts it
-// again): for tests of clients facing a server that is down.
-func (s *Server) Halt() {
-	s.cmd.Process.Signal(syscall.SIGINT)
-	<-s.exited
-}
-
-// Resume starts a halted server again and waits until it accepts connections.
-func (s *Server) Resume(ctx context.Context) error {
-	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
-	cmd.SysProcAttr, cmd.Env, cmd.Dir = s.cmd.SysProcAttr, s.cmd.Env, s.cmd.Dir
-	cmd.Stderr = s.stderr
-	exited := make(chan struct{})
-	if err := proc.StartLocked(cmd, exited); err != nil {
-		return fmt.Errorf("restarting postgres: %w", err)
-	}
-	s.cmd, s.exited = cmd, exited
-	return s.waitReady(ctx, 60*time.Second)
 }
 
 // Pdeathsig fires when the forking OS thread ends, not the process, and Go may end threads.

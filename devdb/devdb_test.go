@@ -70,7 +70,8 @@ func TestStart(t *testing.T) {
 		assert.Equal(t, want, got, setting)
 	}
 	conn.Close(ctx)
-	st, err := os.Stat("/proc/" + itoa(s.Pid()))
+	pid := postmasterPid(t, s)
+	st, err := os.Stat("/proc/" + itoa(pid))
 	require.NoError(t, err)
 	if os.Geteuid() == 0 {
 		assert.NotEqual(t, uint32(0), statUID(st), "postgres must not run as root")
@@ -78,7 +79,7 @@ func TestStart(t *testing.T) {
 	dir := s.Dir()
 	require.NoError(t, s.Stop())
 	assert.NoDirExists(t, dir)
-	_, err = os.Stat("/proc/" + itoa(s.Pid()))
+	_, err = os.Stat("/proc/" + itoa(pid))
 	assert.True(t, os.IsNotExist(err), "server process still exists after Stop")
 	require.NoError(t, s.Stop(), "second Stop is a no-op")
 }

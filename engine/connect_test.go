@@ -81,9 +81,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // and the connection succeeds once it is up.
 func TestConnectWaitsForServer(t *testing.T) {
 	ctx := context.Background()
-	srv, err := devdb.Start(ctx, devdb.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
+	srv := pgtest.NewServer(t, devdb.Options{})
 	srv.Halt()
 	retrying := make(chan struct{})
 	var once sync.Once

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/devdb"
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -110,33 +111,11 @@ func (p *proc) summary(t testing.TB) summary {
 	return s
 }
 
-func writeDir(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for n, c := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644))
-	}
-	return dir
-}
-
-func dbQueryInt(t testing.TB, url, sql string, args ...any) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	var n int
-	require.NoError(t, conn.QueryRow(context.Background(), sql, args...).Scan(&n))
-	return n
-}
-
-func dbExec(t testing.TB, url, sql string) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), sql)
-	require.NoError(t, err)
-}
+var (
+	writeDir   = testfs.WriteDir
+	dbQueryInt = pgtest.QueryInt
+	dbExec     = pgtest.Exec
+)
 
 func dbName(t testing.TB, url string) string {
 	t.Helper()
@@ -268,9 +247,7 @@ func TestSIGTERMCancelsCleanly(t *testing.T) {
 // clearly (exit 5), nothing of the file remains, and a rerun applies it.
 func TestServerRestartMidRun(t *testing.T) {
 	ctx := context.Background()
-	srv, err := devdb.Start(ctx, devdb.Options{})
-	require.NoError(t, err)
-	defer srv.Stop()
+	srv := pgtest.NewServer(t, devdb.Options{})
 	db, err := devdb.CreateTempDB(ctx, srv.URL("postgres"), "target")
 	require.NoError(t, err)
 	url := db.URL

@@ -1,7 +1,6 @@
 package pgtest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -46,20 +45,4 @@ func ParseMajors(v string) ([]devdb.Bin, error) {
 	}
 	slices.SortFunc(bins, func(a, b devdb.Bin) int { return a.Major - b.Major })
 	return bins, nil
-}
-
-// StartServer starts a throwaway Postgres from the server binaries bin (initdb, then
-// postgres on a unix socket, as a non-root user when run as root) and stops it when the test
-// ends. It fails the test when the binaries are not of bin.Major.
-func StartServer(t testing.TB, bin devdb.Bin) *devdb.Server {
-	t.Helper()
-	s, err := devdb.Start(context.Background(), devdb.Options{BinDir: bin.Dir})
-	if err != nil {
-		t.Fatalf("pgtest: starting Postgres %d from %s: %v", bin.Major, bin.Dir, err)
-	}
-	t.Cleanup(func() { s.Stop() })
-	if s.Major() != bin.Major {
-		t.Fatalf("pgtest: %s runs Postgres %d, listed as %d in %s", bin.Dir, s.Major(), bin.Major, EnvMajors)
-	}
-	return s
 }
