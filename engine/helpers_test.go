@@ -3,10 +3,10 @@ package engine
 import (
 	"context"
 	"testing"
-	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/stretchr/testify/require"
 )
@@ -16,11 +16,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // readDir reads files (name → content) through migrations.Read, as a run does.
 func readDir(t testing.TB, files map[string]string) *migrations.Dir {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	for n, c := range files {
-		fsys[n] = &fstest.MapFile{Data: []byte(c), Mode: 0o644}
-	}
-	d, err := migrations.Read(fsys, migrations.Options{})
+	d, err := migrations.Read(testfs.MapFS(files), migrations.Options{})
 	require.NoError(t, err)
 	return d
 }

@@ -15,21 +15,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// writeDir writes a migration directory and returns its path.
-func writeDir(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for n, c := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644))
-	}
-	return dir
-}
+var writeDir = testfs.WriteDir
 
 // result is one in-process run: its exit code (0 on success), JSON report and stderr.
 type result struct {
@@ -82,24 +75,10 @@ func with(files map[string]string, kv ...string) map[string]string {
 	return out
 }
 
-func execSQL(t testing.TB, url, sql string, args ...any) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), sql, args...)
-	require.NoError(t, err)
-}
-
-func queryInt(t testing.TB, url, sql string, args ...any) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	var n int
-	require.NoError(t, conn.QueryRow(context.Background(), sql, args...).Scan(&n))
-	return n
-}
+var (
+	execSQL  = pgtest.Exec
+	queryInt = pgtest.QueryInt
+)
 
 func TestApplyThenUpToDate(t *testing.T) {
 	url := pgtest.URL(t)

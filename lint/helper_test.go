@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -63,10 +64,4 @@ func hasCode(r Result, code string) bool {
 	return false
 }
 
-func mapFS(files map[string]string) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for name, s := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(s)}
-	}
-	return fsys
-}
+var mapFS = testfs.MapFS
