@@ -1,13 +1,13 @@
 package hooks
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,20 +32,14 @@ func schemaDump(t testing.TB, url string) string {
 // TestFormatsGiveTheSameSchema applies the same migrations written in every supported
 // format and compares the resulting schemas.
 func TestFormatsGiveTheSameSchema(t *testing.T) {
-	root := "../migrations/testdata/formats"
-	entries, err := os.ReadDir(root)
-	require.NoError(t, err)
 	dumps := map[string]string{}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		t.Run(e.Name(), func(t *testing.T) {
+	for _, format := range testfs.Formats {
+		t.Run(format, func(t *testing.T) {
 			url := pgtest.URL(t)
-			r := apply(t, Options{Dir: filepath.Join(root, e.Name()), URL: url})
+			r := apply(t, Options{Dir: testfs.FormatDir(t, format), URL: url})
 			require.Zero(t, r.code, "%v\n%s", r.err, r.stderr)
 			require.NotEmpty(t, r.report.Applied)
-			dumps[e.Name()] = schemaDump(t, url)
+			dumps[format] = schemaDump(t, url)
 		})
 	}
 	require.GreaterOrEqual(t, len(dumps), 5, "fixtures missing")

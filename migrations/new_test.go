@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,7 +44,7 @@ func TestNextVersion(t *testing.T) {
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name    string
-		fixture string // testdata/formats dir copied first; "" for a new directory
+		fixture string // format whose directory (testfs.FormatDir) is copied first; "" for a new directory
 		want    map[string]string
 	}{
 		{"new directory is native", "", map[string]string{"20261125073005_add_users.sql": ""}},
@@ -57,7 +58,7 @@ func TestNew(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "migrations")
 			if tt.fixture != "" {
-				require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "formats", tt.fixture))))
+				require.NoError(t, os.CopyFS(dir, os.DirFS(testfs.FormatDir(t, tt.fixture))))
 			}
 			p, err := New(dir, "add users", now)
 			require.NoError(t, err)

@@ -7,10 +7,11 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/require"
 )
 
-// fixtureFiles is the schema every testdata/formats/<format> directory holds, in order.
+// fixtureSteps is the schema every format's directory (testfs.FormatDir) holds, in order.
 var fixtureSteps = []string{"create_customers", "create_orders", "order_total_function", "orders_status_index", "customer_name"}
 
 func TestReadFormats(t *testing.T) {
@@ -74,7 +75,7 @@ func TestReadFormats(t *testing.T) {
 
 func readFixture(t *testing.T, dir string, f Format) *Dir {
 	t.Helper()
-	d, err := Read(os.DirFS(filepath.Join("testdata", "formats", dir)), Options{Format: f})
+	d, err := Read(os.DirFS(testfs.FormatDir(t, dir)), Options{Format: f})
 	require.NoError(t, err)
 	return d
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 )
@@ -35,7 +36,7 @@ func execCmd(t *testing.T, cmd *cobra.Command, args ...string) (string, string, 
 func copyFixture(t *testing.T, format string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "migrations")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "migrations", "testdata", "formats", format))))
+	require.NoError(t, os.CopyFS(dir, os.DirFS(testfs.FormatDir(t, format))))
 	return dir
 }
 
