@@ -39,7 +39,7 @@ die() { log "FAIL: $*"; exit 1; }
 [ -x "$BIN" ] || die "$BIN missing: run \`make bench\` (it builds first)"
 
 # --- tools -----------------------------------------------------------------------------
-PGBIN=$(bash scripts/ensure-postgres.sh)
+PGBIN=$(bash scripts/postgres/ensure.sh system)
 PSQL=$PGBIN/psql
 if ! [ -x /usr/bin/time ] || ! /usr/bin/time -f %M true >/dev/null 2>&1; then
   log "installing GNU time (Debian package 'time') for max RSS"

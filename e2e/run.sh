@@ -47,7 +47,7 @@ export SCHEMAHOOK_E2E_ETCD="$(command -v etcd)"
 export SCHEMAHOOK_E2E_KUBE_APISERVER="$cache/kube-apiserver"
 export SCHEMAHOOK_E2E_KUBE_CONTROLLER_MANAGER="$cache/kube-controller-manager"
 export SCHEMAHOOK_E2E_REQUIRE=1
-export SCHEMAHOOK_PG_BIN="${SCHEMAHOOK_PG_BIN:-$(bash scripts/ensure-postgres.sh)}"
+export SCHEMAHOOK_PG_BIN="${SCHEMAHOOK_PG_BIN:-$(bash scripts/postgres/ensure.sh system)}"
 
 cd e2e
 go vet ./...

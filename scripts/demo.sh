@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/schemahook}
-export SCHEMAHOOK_PG_BIN="$(bash scripts/ensure-postgres.sh)"
+export SCHEMAHOOK_PG_BIN="$(bash scripts/postgres/ensure.sh system)"
 EXAMPLE=${EXAMPLE:-native}
 
 for dir in examples/*/; do

@@ -3,16 +3,17 @@
 # PgBouncer), then unit and Postgres tests, brief fuzzing, and the end-to-end suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export SCHEMAHOOK_PG_BIN="$(bash scripts/ensure-postgres.sh)"
-echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
-echo "pgbouncer: $(bash scripts/ensure-pgbouncer.sh)"
-
-# Servers of every supported major and the newest client tools (pg_dump, psql), for the tests
-# that run the hook against targets of each major (pgtest.Majors). ensure.sh downloads the
-# servers and builds the client from source once (installing its build tools when missing).
+# Postgres programs (scripts/postgres/ensure.sh installs what is missing, once): Debian's
+# server and client (the tests' default server, and an older pg_dump), PgBouncer (tests run
+# it in front of their Postgres), servers of every supported major for the tests that run the
+# hook against targets of each (pgtest.Majors), and the newest client tools (pg_dump, psql).
 majors=(14 15 16 17 18)
-dirs="$(bash scripts/postgres/ensure.sh "${majors[@]}" client)"
+dirs="$(bash scripts/postgres/ensure.sh system pgbouncer "${majors[@]}" client)"
 readarray -t dirs <<<"$dirs"
+export SCHEMAHOOK_PG_BIN="${dirs[0]}"
+echo "postgres binaries: $SCHEMAHOOK_PG_BIN"
+echo "pgbouncer: ${dirs[1]}"
+dirs=("${dirs[@]:2}")
 SCHEMAHOOK_TEST_PG_MAJORS=""
 for i in "${!majors[@]}"; do
   # "-": not published for this architecture (arm64 has no 14).

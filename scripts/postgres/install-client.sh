@@ -8,22 +8,16 @@
 set -euo pipefail
 prefix="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
 line="$(awk '$1=="client"' "$here/versions")"
 version="$(echo "$line" | awk '{print $2}')"
 sum="$(echo "$line" | awk '{print $3}')"
 major="${version%%.*}"
 
-dl="${PG_DOWNLOADS:-}"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-[ -n "$dl" ] || dl="$tmp"
-mkdir -p "$dl"
-file="$dl/postgresql-${major}_$version.orig.tar.bz2"
-if [ ! -f "$file" ] || ! echo "$sum  $file" | sha256sum -c --quiet - 2>/dev/null; then
-  curl -fsSL --retry 3 -o "$file.part" \
-    "http://deb.debian.org/debian/pool/main/p/postgresql-$major/postgresql-${major}_$version.orig.tar.bz2"
-  mv "$file.part" "$file"
-fi
-echo "$sum  $file" | sha256sum -c --quiet - || { echo "install-client: checksum mismatch for $file" >&2; exit 2; }
+file="${PG_DOWNLOADS:-$tmp}/postgresql-${major}_$version.orig.tar.bz2"
+mkdir -p "$(dirname "$file")"
+fetch "http://deb.debian.org/debian/pool/main/p/postgresql-$major/postgresql-${major}_$version.orig.tar.bz2" "$sum" "$file"
 
 tar -C "$tmp" -xjf "$file"
 cd "$tmp/postgresql-$version"

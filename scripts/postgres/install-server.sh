@@ -7,6 +7,7 @@
 set -euo pipefail
 major="$1" prefix="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
 case "$(uname -m)" in
   x86_64|amd64) arch=x64 col=4 ;;
   aarch64|arm64) arch=arm64 col=5 ;;
@@ -18,17 +19,10 @@ version="$(echo "$line" | awk '{print $3}')"
 sum="$(echo "$line" | awk -v c="$col" '{print $c}')"
 [ "$sum" != "-" ] || { echo "install-server: Postgres $major is not published for linux-$arch" >&2; exit 3; }
 
-dl="${PG_DOWNLOADS:-}"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-[ -n "$dl" ] || dl="$tmp"
-mkdir -p "$dl"
-file="$dl/linux-$arch-$version.tgz"
-if [ ! -f "$file" ] || ! echo "$sum  $file" | sha256sum -c --quiet - 2>/dev/null; then
-  curl -fsSL --retry 3 -o "$file.part" \
-    "https://registry.npmjs.org/@embedded-postgres/linux-$arch/-/linux-$arch-$version.tgz"
-  mv "$file.part" "$file"
-fi
-echo "$sum  $file" | sha256sum -c --quiet - || { echo "install-server: checksum mismatch for $file" >&2; exit 2; }
+file="${PG_DOWNLOADS:-$tmp}/linux-$arch-$version.tgz"
+mkdir -p "$(dirname "$file")"
+fetch "https://registry.npmjs.org/@embedded-postgres/linux-$arch/-/linux-$arch-$version.tgz" "$sum" "$file"
 
 tar -C "$tmp" -xzf "$file" package/native
 mkdir -p "$prefix"
