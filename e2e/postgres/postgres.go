@@ -1,20 +1,23 @@
 // Package postgres runs a throwaway local Postgres server for the e2e stories: the "target"
-// database a hook Job migrates. It runs as the postgres user because initdb refuses root.
+// database a hook Job migrates, on a loopback port. Postgres is found and started by the main
+// module's devdb, through its internal/pgserve program (this module keeps its dependencies
+// apart from the main module's, so it does not import devdb).
 package postgres
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 )
 
@@ -23,63 +26,62 @@ type Server struct {
 	Port   int
 	bin    string
 	dir    string
-	cmd    *exec.Cmd
+	cmd    *exec.Cmd // pgserve, which owns the server
+	stdin  io.Closer // closing it stops the server
 	done   chan struct{}
 	logBuf *bytes.Buffer
 }
 
-// BinDir finds the Postgres server binaries: $SCHEMAHOOK_PG_BIN, else Debian's version 15.
+// BinDir finds the Postgres server binaries as the dev replay does (devdb.FindServer:
+// $SCHEMAHOOK_PG_BIN when set).
 func BinDir() (string, error) {
-	for _, dir := range []string{os.Getenv("SCHEMAHOOK_PG_BIN"), "/usr/lib/postgresql/15/bin"} {
-		if dir == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, "initdb")); err == nil {
-			return dir, nil
-		}
+	prog, err := pgserve()
+	if err != nil {
+		return "", err
 	}
-	return "", errors.New("postgres binaries not found: set SCHEMAHOOK_PG_BIN")
+	out, err := exec.Command(prog, "-find").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("postgres binaries: %s", bytes.TrimSpace(ee.Stderr))
+		}
+		return "", fmt.Errorf("postgres binaries: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // Start initialises a cluster under a new directory in parent and starts the server.
 func Start(ctx context.Context, parent, binDir string) (_ *Server, err error) {
-	cred, uid, gid, err := postgresUser()
+	prog, err := pgserve()
 	if err != nil {
 		return nil, err
-	}
-	dir, err := os.MkdirTemp(parent, "pg-")
-	if err != nil {
-		return nil, fmt.Errorf("postgres dir: %w", err)
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		return nil, fmt.Errorf("postgres dir: %w", err)
-	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", data, "-U", "postgres",
-		"--auth=trust", "--encoding=UTF8", "--no-sync")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	initdb.Dir = dir
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Port: port, bin: binDir, dir: dir, done: make(chan struct{}), logBuf: &bytes.Buffer{}}
-	s.cmd = exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+dir,
-		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-		"-c", "shared_buffers=16MB", "-c", "max_connections=40")
-	s.cmd.Dir = dir
-	s.cmd.Stdout = s.logBuf
+	s := &Server{Port: port, bin: binDir, done: make(chan struct{}), logBuf: &bytes.Buffer{}}
+	s.cmd = exec.Command(prog, "-bin", binDir, "-dir", parent, "-port", strconv.Itoa(port))
 	s.cmd.Stderr = s.logBuf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+	stdin, err := s.cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
+	s.stdin = stdin
+	lines := make(chan string, 2)
 	go func() {
-		_ = s.cmd.Wait()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		s.cmd.Wait()
 		close(s.done)
 	}()
 	defer func() {
@@ -87,20 +89,14 @@ func Start(ctx context.Context, parent, binDir string) (_ *Server, err error) {
 			s.Stop()
 		}
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("postgres exited: %s", s.logBuf.String())
-		default:
-		}
-		if _, err := s.Psql(ctx, "postgres", "select 1"); err == nil {
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("postgres not ready after 30s: %s", s.logBuf.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	// pgserve prints the server's directory once it accepts connections.
+	select {
+	case s.dir = <-lines:
+		return s, nil
+	case <-s.done:
+		return nil, fmt.Errorf("postgres exited: %s", s.logBuf.String())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("postgres not ready: %w", ctx.Err())
 	}
 }
 
@@ -133,16 +129,15 @@ func (s *Server) Psql(ctx context.Context, db, query string) (string, error) {
 
 // Stop shuts the server down fast and removes its files.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
+	if s.stdin != nil {
+		s.stdin.Close()
 	}
-	_ = os.RemoveAll(s.dir)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
 }
 
 // psqlPath is the server's own psql, else the one on PATH: the relocatable server builds
@@ -157,20 +152,48 @@ func psqlPath(bin string) string {
 	return filepath.Join(bin, "psql")
 }
 
-func postgresUser() (*syscall.Credential, int, int, error) {
-	u, err := user.Lookup("postgres")
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// pgserve builds the main module's internal/pgserve once per test binary and returns its path.
+func pgserve() (string, error) {
+	buildOnce.Do(func() {
+		root, err := mainModule()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "pgserve")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "pgserve")
+		cmd := exec.Command("go", "build", "-o", built, "./internal/pgserve")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building pgserve: %w: %s", err, out)
+		}
+	})
+	return built, buildErr
+}
+
+// mainModule is the schemahook work tree: the nearest parent of the working directory (a test's
+// package directory) whose go.mod is the main module's.
+func mainModule() (string, error) {
+	wd, err := os.Getwd()
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("postgres user (initdb refuses root): %w", err)
+		return "", err
 	}
-	uid, err := strconv.Atoi(u.Uid)
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("postgres uid %q: %w", u.Uid, err)
+	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/schemahook/schemahook\n") {
+			return d, nil
+		}
 	}
-	gid, err := strconv.Atoi(u.Gid)
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("postgres gid %q: %w", u.Gid, err)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, uid, gid, nil
+	return "", fmt.Errorf("no schemahook main module above %s", wd)
 }
 
 func freePort() (int, error) {
