@@ -84,36 +84,27 @@ func FindServer(want int) (Bin, error) {
 
 // findServer is FindServer over the directories dirs (described as where in errors).
 func findServer(want int, dirs []string, where string) (Bin, error) {
-	var seen []string
-	best := Bin{}
-	done := map[string]bool{}
-	for _, d := range dirs {
-		d = realDir(d)
-		if !isExec(filepath.Join(d, "initdb")) || !isExec(filepath.Join(d, "postgres")) {
-			continue
-		}
-		// A symlinked initdb (/usr/local/bin -> /usr/lib/postgresql/15/bin) means its own
-		// directory, where the rest of that installation lives.
+	var found, best Bin
+	// A symlinked initdb (/usr/local/bin -> /usr/lib/postgresql/15/bin) means its own
+	// directory, where the rest of that installation lives.
+	own := func(d string) (string, bool) {
 		if real, err := filepath.EvalSymlinks(filepath.Join(d, "initdb")); err == nil {
 			d = filepath.Dir(real)
 		}
-		if done[d] {
-			continue
+		return d, true
+	}
+	seen := scan(dirs, "postgres", "initdb", own, func(b Bin) bool {
+		if want == 0 || b.Major == want {
+			found = b
+			return true
 		}
-		done[d] = true
-		major, err := progMajor(d, "postgres")
-		if err != nil {
-			seen = append(seen, fmt.Sprintf("%s (%v)", d, err))
-			continue
-		}
-		b := Bin{Dir: d, Major: major}
-		if want == 0 || major == want {
-			return b, nil
-		}
-		seen = append(seen, b.String())
-		if major > want && (best.Major == 0 || major < best.Major) {
+		if b.Major > want && (best.Major == 0 || b.Major < best.Major) {
 			best = b
 		}
+		return false
+	})
+	if found.Major > 0 {
+		return found, nil
 	}
 	if best.Major > 0 {
 		return best, nil
@@ -122,17 +113,12 @@ func findServer(want int, dirs []string, where string) (Bin, error) {
 	if want > 0 {
 		what = fmt.Sprintf("major version %d (the target's) or newer", want)
 	}
-	msg := fmt.Sprintf("no Postgres server binaries (initdb, postgres) of %s found in %s", what, where)
-	if len(seen) > 0 {
-		msg += "; found only: " + strings.Join(seen, ", ")
-	} else {
-		msg += "; found none"
-	}
 	fix := "install them (the schemahook image has them for every supported major in /usr/lib/postgresql/<major>/bin)"
 	if want > 0 {
 		fix = fmt.Sprintf("install the Postgres %d server (the schemahook image has every supported major in /usr/lib/postgresql/<major>/bin)", want)
 	}
-	return Bin{}, errors.New(msg + "; fix: " + fix + ", point $" + EnvBin + " at a directory holding them, or set dev.url (--dev-url) to a dev server")
+	return Bin{}, notFound(fmt.Sprintf("no Postgres server binaries (initdb, postgres) of %s found in %s", what, where), seen,
+		fix+", point $"+EnvBin+" at a directory holding them, or set dev.url (--dev-url) to a dev server")
 }
 
 // FindClient returns a directory holding pg_dump and psql of major min or newer, for the
@@ -151,51 +137,73 @@ func FindClient(min int, near ...string) (Bin, error) {
 
 // findClient is FindClient over the directories dirs (described as where in errors).
 func findClient(min int, dirs []string, where string) (Bin, error) {
-	var seen []string
-	best := Bin{}
-	done := map[string]bool{}
-	for _, d := range dirs {
-		d = realDir(d)
-		if !isExec(filepath.Join(d, "pg_dump")) || !isExec(filepath.Join(d, "psql")) {
-			continue
-		}
-		// /usr/local/bin/pg_dump -> /usr/lib/postgresql/18/bin/pg_dump: use that installation,
-		// when its psql is there too. Debian's /usr/bin/pg_dump is pg_wrapper, a perl script
-		// that runs one of /usr/lib/postgresql/<major>/bin, which are searched anyway (unless
-		// it is the one directory pinned).
+	var best Bin
+	// /usr/local/bin/pg_dump -> /usr/lib/postgresql/18/bin/pg_dump: use that installation,
+	// when its psql is there too. Debian's /usr/bin/pg_dump is pg_wrapper, a perl script
+	// that runs one of /usr/lib/postgresql/<major>/bin, which are searched anyway (unless
+	// it is the one directory pinned).
+	own := func(d string) (string, bool) {
 		if real, err := filepath.EvalSymlinks(filepath.Join(d, "pg_dump")); err == nil {
 			if filepath.Base(real) == "pg_wrapper" && len(dirs) > 1 {
-				continue
+				return "", false
 			}
 			if isExec(filepath.Join(filepath.Dir(real), "psql")) {
 				d = filepath.Dir(real)
 			}
 		}
-		if done[d] {
+		return d, true
+	}
+	seen := scan(dirs, "pg_dump", "psql", own, func(b Bin) bool {
+		if b.Major >= min && b.Major > best.Major {
+			best = b
+		}
+		return false
+	})
+	if best.Major > 0 {
+		return best, nil
+	}
+	return Bin{}, notFound(fmt.Sprintf("no pg_dump and psql of major version %d (the target's) or newer found %s", min, where), seen,
+		fmt.Sprintf("install the Postgres client tools of major %d or newer (the schemahook image has pg_dump and psql of the newest major in /usr/local/bin), or point $%s at a directory holding them", min, EnvClientBin))
+}
+
+// scan visits, in order, each distinct installation among dirs holding the programs prog and
+// other, as own resolves a directory to its installation's (false skips it), with prog's
+// major, until visit returns true. It returns what it saw, for error messages.
+func scan(dirs []string, prog, other string, own func(string) (string, bool), visit func(Bin) bool) []string {
+	var seen []string
+	done := map[string]bool{}
+	for _, d := range dirs {
+		d = realDir(d)
+		if !isExec(filepath.Join(d, prog)) || !isExec(filepath.Join(d, other)) {
+			continue
+		}
+		d, ok := own(d)
+		if !ok || done[d] {
 			continue
 		}
 		done[d] = true
-		major, err := progMajor(d, "pg_dump")
+		major, err := progMajor(d, prog)
 		if err != nil {
 			seen = append(seen, fmt.Sprintf("%s (%v)", d, err))
 			continue
 		}
 		b := Bin{Dir: d, Major: major}
 		seen = append(seen, b.String())
-		if major >= min && major > best.Major {
-			best = b
+		if visit(b) {
+			break
 		}
 	}
-	if best.Major > 0 {
-		return best, nil
-	}
-	msg := fmt.Sprintf("no pg_dump and psql of major version %d (the target's) or newer found %s", min, where)
+	return seen
+}
+
+// notFound is the error of a search: what was wanted, what was seen instead, and the fix.
+func notFound(msg string, seen []string, fix string) error {
 	if len(seen) > 0 {
 		msg += "; found only: " + strings.Join(seen, ", ")
 	} else {
 		msg += "; found none"
 	}
-	return Bin{}, errors.New(msg + fmt.Sprintf("; fix: install the Postgres client tools of major %d or newer (the schemahook image has pg_dump and psql of the newest major in /usr/local/bin), or point $%s at a directory holding them", min, EnvClientBin))
+	return errors.New(msg + "; fix: " + fix)
 }
 
 // realDir resolves a symlinked directory (/bin -> /usr/bin), so one directory is looked at

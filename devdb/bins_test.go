@@ -38,6 +38,22 @@ func dirsOf(bins []Bin) []string {
 	return d
 }
 
+// checkFound checks a search's result: the directory got, or with got "" an error containing
+// each of errs. It says whether a directory was found.
+func checkFound(t *testing.T, b Bin, err error, got string, errs []string) bool {
+	t.Helper()
+	if got == "" {
+		require.Error(t, err)
+		for _, s := range errs {
+			assert.Contains(t, err.Error(), s)
+		}
+		return false
+	}
+	require.NoError(t, err)
+	assert.Equal(t, got, b.Dir)
+	return true
+}
+
 // TestFindServer proves the choice of dev server binaries on real ones: the target's major,
 // else the nearest newer, else a refusal naming the major, what was found and the fix.
 func TestFindServer(t *testing.T) {
@@ -65,15 +81,9 @@ func TestFindServer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := findServer(tc.want, tc.dirs, "the test's dirs")
-			if tc.got == "" {
-				require.Error(t, err)
-				for _, s := range tc.errs {
-					assert.Contains(t, err.Error(), s)
-				}
+			if !checkFound(t, b, err, tc.got, tc.errs) {
 				return
 			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.got, b.Dir)
 			m, err := progMajor(b.Dir, "postgres")
 			require.NoError(t, err)
 			assert.Equal(t, m, b.Major)
@@ -137,15 +147,7 @@ func TestFindClient(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := findClient(tc.min, tc.dirs, "in the test's dirs")
-			if tc.got == "" {
-				require.Error(t, err)
-				for _, s := range tc.errs {
-					assert.Contains(t, err.Error(), s)
-				}
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.got, b.Dir)
+			checkFound(t, b, err, tc.got, tc.errs)
 		})
 	}
 

@@ -2,20 +2,11 @@ package migrations
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"testing/fstest"
-)
 
-// cpuTime is the process's user+system CPU time, which a busy shared machine inflates far
-// less than wall time.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+	"github.com/schemahook/schemahook/internal/cputime"
+)
 
 // BenchmarkRead measures reading generated native directories of realistic small files.
 func BenchmarkRead(b *testing.B) {
@@ -29,14 +20,14 @@ func BenchmarkRead(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			start := cpuTime()
+			start := cputime.Now()
 			for b.Loop() {
 				d, err := Read(fsys, Options{})
 				if err != nil || len(d.Files) != n {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Now()-start)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -5,17 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-)
 
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+	"github.com/schemahook/schemahook/internal/cputime"
+)
 
 // BenchmarkGenerate renders app directories of 100, 1,000 and 10,000 generated native
 // migrations (one table each, with an index and a comment). Target: 1,000 files under
@@ -27,7 +20,7 @@ func BenchmarkGenerate(b *testing.B) {
 			writeApp(b, app, n)
 			env := Env{AppName: "bench", Revision: "0123456789abcdef"}
 			b.ReportAllocs()
-			start := cpuTime()
+			start := cputime.Now()
 			for b.Loop() {
 				if err := Generate(io.Discard, app, env); err != nil {
 					b.Fatal(err)
@@ -35,7 +28,7 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 			// CPU time (user+system) per generate, which a busy shared machine inflates
 			// far less than wall time.
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Now()-start)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

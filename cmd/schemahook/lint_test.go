@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"testing"
 
@@ -16,22 +14,8 @@ var writeFiles = testfs.WriteFiles
 
 func runLint(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := newLintCmd()
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	code := 0
-	if err != nil {
-		code = 1
-		var ec exitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-	}
-	return out.String(), code
+	out, _, code := execCmd(t, newLintCmd(), args...)
+	return out, code
 }
 
 func TestLintCommand(t *testing.T) {

@@ -20,12 +20,7 @@ func TestServerLifecycle(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	parent, err := os.MkdirTemp("", "pgt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(parent) })
-	require.NoError(t, os.Chmod(parent, 0o755))
-
-	s, err := Start(ctx, parent, bin)
+	s, err := Start(ctx, "", bin) // under $TMPDIR
 	require.NoError(t, err)
 	require.NoError(t, s.CreateDatabase(ctx, "app"))
 	out, err := s.Psql(ctx, "app", "select current_database() || ' ' || current_user")

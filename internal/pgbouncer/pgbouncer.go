@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/schemahook/schemahook/internal/proc"
 )
 
@@ -48,7 +48,7 @@ func Start(t testing.TB, targetURL string) *Bouncer {
 		t.Fatalf("pgbouncer: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	port := freePort(t)
+	port := pgtest.FreePort(t)
 
 	server := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", cfg.Host, cfg.Port, cfg.Database, cfg.User)
 	if cfg.Password != "" {
@@ -141,16 +141,6 @@ func write(t testing.TB, path, content string, cred *syscall.Credential) {
 			t.Fatalf("pgbouncer: %v", err)
 		}
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pgbouncer: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // syncBuffer collects PgBouncer's log for failure messages.

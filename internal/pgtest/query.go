@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -36,4 +37,16 @@ func connect(t testing.TB, url string) *pgx.Conn {
 		t.Fatalf("pgtest: %v", err)
 	}
 	return conn
+}
+
+// FreePort is a TCP port on 127.0.0.1 that nothing listens on right now, for a server a test
+// starts.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

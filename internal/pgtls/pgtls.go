@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/devdb"
+	"github.com/schemahook/schemahook/internal/pgtest"
 )
 
 // User is the login role the server's TCP URLs use; it authenticates with Password
@@ -46,7 +47,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	ctx := context.Background()
-	port := freePort(t)
+	port := pgtest.FreePort(t)
 	srv, err := devdb.Start(ctx, devdb.Options{Port: port})
 	if err != nil {
 		t.Fatalf("pgtls: starting Postgres: %v", err)
@@ -141,16 +142,6 @@ func (s *Server) waitTLS(t testing.TB) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("pgtls: the server did not accept TLS connections after the reload: %v", err)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pgtls: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
