@@ -198,8 +198,6 @@ func Load(file string, data []byte) (*Database, error) {
 	return d, nil
 }
 
-var lineRE = regexp.MustCompile(`line (\d+)`)
-
 // cleanYAMLError drops the converter's prefixes, keeping "yaml: line N: ...".
 func cleanYAMLError(err error) error {
 	msg := err.Error()

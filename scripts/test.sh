@@ -25,6 +25,9 @@ echo "postgres client: $SCHEMAHOOK_PG_CLIENT_BIN"
 
 test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 go vet ./...
+# Static analysis (staticcheck.conf: which checks and why), built once from the Go module
+# proxy at a pinned version into Go's build cache.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -count=1 -timeout 20m ./...
 
 # Brief fuzzing of every parser that reads untrusted input (a few seconds each).

@@ -162,8 +162,5 @@ func parseOpts(s string) []string {
 	if !ok {
 		return args
 	}
-	for _, a := range strings.Split(strings.TrimSuffix(rest, `"`), `" "`) {
-		args = append(args, a)
-	}
-	return args
+	return append(args, strings.Split(strings.TrimSuffix(rest, `"`), `" "`)...)
 }
