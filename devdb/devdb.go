@@ -41,7 +41,7 @@ type Server struct {
 	port   int
 	tcp    bool
 	cmd    *exec.Cmd
-	stderr *tailBuffer
+	stderr *proc.Tail
 	exited chan struct{}
 	once   sync.Once
 	stop   func() bool // unregisters the context watcher
@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dev server dir: %w", err)
 	}
 	base, _ = filepath.Abs(base)
-	s := &Server{bin: bin, base: base, port: 5432, exited: make(chan struct{}), stderr: &tailBuffer{max: 16 << 10}}
+	s := &Server{bin: bin, base: base, port: 5432, exited: make(chan struct{}), stderr: proc.NewTail(16 << 10)}
 	if opts.Port > 0 {
 		s.port, s.tcp = opts.Port, true
 	}
@@ -260,29 +260,6 @@ func onLockedThread(f func()) {
 		close(done)
 	}()
 	<-done
-}
-
-// tailBuffer keeps the last max bytes written, so a chatty server cannot grow memory.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > b.max {
-		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf...)
 }
 
 func lastLines(out []byte, n int) string {

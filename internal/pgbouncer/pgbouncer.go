@@ -4,14 +4,11 @@
 package pgbouncer
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -79,8 +76,8 @@ ignore_startup_parameters = extra_float_digits
 
 	cmd := exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM}
-	var log syncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := proc.NewTail(64 << 10) // for failure messages
+	cmd.Stdout, cmd.Stderr = log, log
 	exited := make(chan struct{})
 	if err := proc.StartLocked(cmd, exited); err != nil {
 		t.Fatalf("pgbouncer: starting %s: %v", bin, err)
@@ -141,22 +138,4 @@ func write(t testing.TB, path, content string, cred *syscall.Credential) {
 			t.Fatalf("pgbouncer: %v", err)
 		}
 	}
-}
-
-// syncBuffer collects PgBouncer's log for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.TrimSpace(b.buf.String())
 }

@@ -9,6 +9,8 @@ import (
 	"os/user"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -50,3 +52,34 @@ func Unprivileged() (*syscall.Credential, error) {
 	}
 	return nil, errors.New("running as root, and there is no `postgres` or `nobody` user to run the server as")
 }
+
+// Tail keeps the last bytes a child process writes (its log), safe for concurrent writes, so
+// a chatty process cannot grow memory and an error can quote how it ended.
+type Tail struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+// NewTail keeps the last max bytes.
+func NewTail(max int) *Tail { return &Tail{max: max} }
+
+func (b *Tail) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes is a copy of what is kept.
+func (b *Tail) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf...)
+}
+
+// String is what is kept, without surrounding space.
+func (b *Tail) String() string { return strings.TrimSpace(string(b.Bytes())) }
