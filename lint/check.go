@@ -56,7 +56,7 @@ func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
 				sc.add(codeNotAtomic, sc.start, "statement cannot run inside a transaction, so this whole file runs statement by statement and is not atomic")
 			}
 		}
-		covering := dirs.claim(f, st.Offset+sc.start, prevEnd)
+		covering := dirs.claim(st.Offset+sc.start, prevEnd)
 		prevEnd = st.Offset + len(st.SQL)
 		for _, fd := range sc.out {
 			if !covering.allows(fd.Code) {
@@ -99,30 +99,11 @@ func (sc *stmtCheck) add(code string, off int, msg string) {
 	if off < 0 || off > len(sc.st.SQL) {
 		off = sc.start
 	}
-	line, col := advance(sc.st.Line, sc.st.Col, sc.st.SQL[:off])
+	line, col := sc.file.Pos(sc.st.Offset + off)
 	sc.out = append(sc.out, Finding{
 		File: sc.file.Name, Line: line, Col: col, Code: code,
 		Message: msg, Hint: ruleByCode[code].Hint,
 	})
-}
-
-// advance moves a 1-based line and column (in characters) over text.
-func advance(line, col int, text string) (int, int) {
-	if line < 1 {
-		line = 1
-	}
-	if col < 1 {
-		col = 1
-	}
-	for _, r := range text {
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // skipSpaceAndComments returns the offset of the first token of sql, past leading

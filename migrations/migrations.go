@@ -4,6 +4,7 @@ package migrations
 
 import (
 	"fmt"
+	"sync/atomic"
 )
 
 // Format names a directory layout. FormatAuto detects it from the file names and markers.
@@ -73,6 +74,8 @@ type File struct {
 	MarkerFormat bool
 	Checksum     string // lowercase hex sha256 of Content
 	Statements   []Statement
+
+	lines atomic.Pointer[Lines] // the position index of Content, see Lines
 }
 
 // Statement is one SQL statement of a file's Up section.

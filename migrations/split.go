@@ -3,7 +3,6 @@ package migrations
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -21,7 +20,7 @@ func Split(sql string) ([]Statement, error) {
 	if err := checkText(sql); err != nil {
 		return nil, err
 	}
-	stmts, err := splitRange(sql, newLineIndex(sql), 0, len(sql))
+	stmts, err := splitRange(sql, newLines(sql), 0, len(sql))
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +34,7 @@ func Split(sql string) ([]Statement, error) {
 // objects, which cost about ten times the parse itself. Only a statement that could refuse
 // a transaction, by the keywords it holds (mayRefuseTx), is parsed into a tree to decide
 // NoTx. Whatever looks unexpected falls back to splitRangeTree, the one-parse way.
-func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+func splitRange(content string, idx *Lines, start, end int) ([]Statement, *Error) {
 	sql := content[start:end]
 	texts, err := pg_query.SplitWithParser(sql, false)
 	if err != nil {
@@ -58,7 +57,7 @@ func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *E
 		loc := int(p - base)
 		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
 		st := Statement{SQL: trimmed, Offset: off}
-		st.Line, st.Col = idx.pos(off)
+		st.Line, st.Col = idx.Pos(off)
 		if mayRefuseTx(text) {
 			tree, err := pg_query.Parse(text)
 			if err != nil || len(tree.Stmts) != 1 {
@@ -77,7 +76,7 @@ func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *E
 // splitRangeTree is splitRange by one pg_query.Parse of the whole range: the statement
 // boundaries are the raw parser locations SplitWithParser cuts at, and the tree decides NoTx.
 // It is the fallback of splitRange and the reference its tests compare against.
-func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+func splitRangeTree(content string, idx *Lines, start, end int) ([]Statement, *Error) {
 	sql := content[start:end]
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
@@ -98,7 +97,7 @@ func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement
 			continue
 		}
 		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
-		line, col := idx.pos(off)
+		line, col := idx.Pos(off)
 		out = append(out, Statement{SQL: trimmed, Offset: off, Line: line, Col: col, NoTx: refusesTx(raw.Stmt)})
 	}
 	return out, nil
@@ -106,15 +105,15 @@ func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement
 
 // syntaxError turns the parser's refusal of content[start:] (sql) into an *Error at its
 // cursor.
-func syntaxError(sql string, idx *lineIndex, start int, err error) *Error {
+func syntaxError(sql string, idx *Lines, start int, err error) *Error {
 	e := &Error{Rule: "syntax", Msg: err.Error()}
 	var pe *parser.Error
 	if errors.As(err, &pe) {
 		// Keep the message on one line: Postgres quotes the offending text, breaks included.
 		e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
-		e.Line, e.Col = idx.pos(start + ByteOffset(sql, pe.Cursorpos-1))
+		e.Line, e.Col = idx.Pos(start + ByteOffset(sql, pe.Cursorpos-1))
 	} else {
-		e.Line, e.Col = idx.pos(start)
+		e.Line, e.Col = idx.Pos(start)
 	}
 	return e
 }
@@ -183,7 +182,7 @@ func ByteOffset(s string, chars int) int {
 // cut the text short on its way into the C parser) and invalid UTF-8.
 func checkText(s string) *Error {
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		line, col := newLineIndex(s).pos(i)
+		line, col := newLines(s).Pos(i)
 		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "NUL byte in SQL text"}
 	}
 	if !utf8.ValidString(s) {
@@ -195,7 +194,7 @@ func checkText(s string) *Error {
 			}
 			i += size
 		}
-		line, col := newLineIndex(s).pos(i)
+		line, col := newLines(s).Pos(i)
 		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "invalid UTF-8 (migration files must be UTF-8)"}
 	}
 	return nil
@@ -287,32 +286,4 @@ func optionOn(opts []*pg_query.Node, name string, def bool) bool {
 		return true
 	}
 	return def
-}
-
-// lineIndex maps byte offsets of one text to 1-based lines and columns (in characters).
-type lineIndex struct {
-	text   string
-	starts []int
-}
-
-func newLineIndex(text string) *lineIndex {
-	starts := make([]int, 1, strings.Count(text, "\n")+1)
-	for i := 0; i < len(text); i++ {
-		if text[i] == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return &lineIndex{text: text, starts: starts}
-}
-
-func (x *lineIndex) pos(offset int) (line, col int) {
-	offset = max(0, min(offset, len(x.text)))
-	i := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > offset }) - 1
-	return i + 1, utf8.RuneCountInString(x.text[x.starts[i]:offset]) + 1
-}
-
-// Pos gives the 1-based line and column (in characters) of a byte offset of f.Content, for
-// messages that point into the file.
-func (f *File) Pos(offset int) (line, col int) {
-	return newLineIndex(f.Content).pos(offset)
 }
