@@ -193,7 +193,7 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 		return a.failure(ctx, f, nil, err, "")
 	}
 	for _, st := range f.Statements {
-		if txControl(st.SQL) {
+		if migrations.PlainTxControl(st.SQL) {
 			continue
 		}
 		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
@@ -255,7 +255,7 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 		}
 		start := time.Now()
 		for _, st := range f.Statements {
-			if txControl(st.SQL) {
+			if migrations.PlainTxControl(st.SQL) {
 				continue
 			}
 			if err, blockers := a.exec(ctx, tx, f, st); err != nil {
@@ -416,25 +416,6 @@ func (a *applier) record(f *migrations.File, status string, applied int, d time.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, status, applied, d, lastErr))
-}
-
-// txControl reports a file's own BEGIN/COMMIT (common in golang-migrate files). Inside the
-// transaction schemahook opens for the file they would end it early and break atomicity,
-// so they are skipped there; a non-transactional file runs them as written.
-func txControl(sql string) bool {
-	w := strings.Fields(strings.ToUpper(strings.TrimRight(sql, "; \t\r\n")))
-	if len(w) == 0 || len(w) > 3 {
-		return false
-	}
-	switch w[0] {
-	case "BEGIN", "COMMIT", "END", "ABORT":
-		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
-	case "START":
-		return len(w) == 2 && w[1] == "TRANSACTION"
-	case "ROLLBACK":
-		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
-	}
-	return false
 }
 
 func rollback(tx pgx.Tx) {

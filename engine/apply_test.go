@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/migrations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -147,7 +148,7 @@ func TestTxControl(t *testing.T) {
 		"ROLLBACK TO SAVEPOINT a": false, "BEGIN ISOLATION LEVEL SERIALIZABLE": false,
 		"CREATE TABLE begin (id int)": false, "SAVEPOINT a": false, "": false,
 	} {
-		assert.Equal(t, want, txControl(sql), sql)
+		assert.Equal(t, want, migrations.PlainTxControl(sql), sql)
 	}
 }
 

@@ -195,7 +195,7 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 			sc.lockSet = true
 		}
 	case n.GetTransactionStmt() != nil:
-		if what := txControl[n.GetTransactionStmt().Kind]; what != "" {
+		if what := migrations.TxControl(n); what != "" {
 			sc.add(codeTxControl, at, what+" in a migration file: schemahook runs and records each file's transaction itself")
 		}
 	case n.GetDropStmt() != nil:
@@ -253,18 +253,6 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 			}
 		}
 	}
-}
-
-// txControl names the transaction statements a migration must not hold; SAVEPOINT and
-// its kin work inside the runner's transaction and are left out.
-var txControl = map[pg_query.TransactionStmtKind]string{
-	pg_query.TransactionStmtKind_TRANS_STMT_BEGIN:             "BEGIN",
-	pg_query.TransactionStmtKind_TRANS_STMT_START:             "START TRANSACTION",
-	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:            "COMMIT",
-	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:          "ROLLBACK",
-	pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:           "PREPARE TRANSACTION",
-	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:   "COMMIT PREPARED",
-	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
 }
 
 // setsLockTimeout finds SELECT set_config('lock_timeout', '5s', ...) with a non-zero value.
