@@ -166,24 +166,15 @@ func (a *applier) revision(f *migrations.File, status string, applied int, d tim
 		ExecutionMs: d.Milliseconds(), StatementsTotal: len(f.Statements), StatementsApplied: applied, LastError: lastErr})
 }
 
-// inTx runs f in one transaction with its revision row. A file that failed only on
-// lock_timeout rolled back cleanly, so it is run again after a backoff.
+// inTx runs f in one transaction with its revision row, again after a backoff when it
+// failed only on lock_timeout.
 func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
-	for attempt := 1; ; attempt++ {
-		e := a.inTxOnce(ctx, f)
-		if e == nil {
-			return nil
-		}
-		if !lockTimedOut(e.Err) || ctx.Err() != nil {
-			return e
-		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), e.blockers, "the file was rolled back")
-		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
-			return e
-		}
+	if e := a.retryRolledBack(ctx, "the file was rolled back", func(e *Error) string {
+		return fmt.Sprintf("%s:%d", a.o.Name(f), e.Line)
+	}, func() *Error { return a.inTxOnce(ctx, f) }); e != nil {
+		return e
 	}
+	return nil
 }
 
 func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
@@ -192,16 +183,8 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 	if err != nil {
 		return a.failure(ctx, f, nil, err, "")
 	}
-	for _, st := range f.Statements {
-		if migrations.PlainTxControl(st.SQL) {
-			continue
-		}
-		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
-			rollback(tx)
-			e := a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
-			e.blockers = blockers
-			return e
-		}
+	if e := a.execInTx(ctx, tx, f, "; the file's transaction was rolled back, nothing of it was applied"); e != nil {
+		return e
 	}
 	if a.o.Record {
 		if err := insertRevision(ctx, tx, a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), time.Since(start), "")); err != nil {
@@ -216,23 +199,18 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 }
 
 // applyAll runs the marks and every file in one transaction, again after a backoff when it
-// failed only on lock_timeout (the whole transaction rolled back).
+// failed only on lock_timeout.
 func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, error) {
-	for attempt := 1; ; attempt++ {
-		res, e := a.applyAllOnce(ctx, marks, files)
-		if e == nil {
-			return res, nil
-		}
-		if !lockTimedOut(e.Err) || ctx.Err() != nil {
-			return nil, e
-		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), e.blockers, "the whole run was rolled back")
-		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
-			return nil, e
-		}
+	var res []Result
+	if e := a.retryRolledBack(ctx, "the whole run was rolled back", func(e *Error) string {
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
+	}, func() (e *Error) {
+		res, e = a.applyAllOnce(ctx, marks, files)
+		return e
+	}); e != nil {
+		return nil, e
 	}
+	return res, nil
 }
 
 func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *Error) {
@@ -254,16 +232,8 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 			a.o.OnStart(f)
 		}
 		start := time.Now()
-		for _, st := range f.Statements {
-			if migrations.PlainTxControl(st.SQL) {
-				continue
-			}
-			if err, blockers := a.exec(ctx, tx, f, st); err != nil {
-				rollback(tx)
-				e := a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
-				e.blockers = blockers
-				return nil, e
-			}
+		if e := a.execInTx(ctx, tx, f, "; --tx-mode all: the whole run was rolled back, nothing was applied"); e != nil {
+			return nil, e
 		}
 		d := time.Since(start)
 		if a.o.Record {
@@ -283,6 +253,44 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 		}
 	}
 	return done, nil
+}
+
+// execInTx runs f's statements in tx, leaving out the file's own plain BEGIN/COMMIT (see
+// migrations.PlainTxControl). On a failure it rolls tx back and returns the statement's
+// error, with tail saying what the rollback undid.
+func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, tail string) *Error {
+	for _, st := range f.Statements {
+		if migrations.PlainTxControl(st.SQL) {
+			continue
+		}
+		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
+			rollback(tx)
+			e := a.failure(ctx, f, &st, err, tail)
+			e.blockers = blockers
+			return e
+		}
+	}
+	return nil
+}
+
+// retryRolledBack runs once, a transaction, again after a backoff for as long as it fails
+// only on lock_timeout: the transaction rolled back cleanly, so running it again is safe.
+// undone says what the rollback undid and where names the failure in the log.
+func (a *applier) retryRolledBack(ctx context.Context, undone string, where func(*Error) string, once func() *Error) *Error {
+	for attempt := 1; ; attempt++ {
+		e := once()
+		if e == nil {
+			return nil
+		}
+		if !lockTimedOut(e.Err) || ctx.Err() != nil {
+			return e
+		}
+		if why := a.pause(ctx, attempt, where(e), e.blockers, undone); why != "" {
+			e.Rule = "lock-timeout"
+			e.Msg += a.blockedBy(e.blockers) + why
+			return e
+		}
+	}
 }
 
 // stepwise runs f statement by statement from statement `from`, recording progress after
