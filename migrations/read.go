@@ -53,19 +53,17 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	var total int64
 	for _, e := range entries {
 		n := e.Name()
-		switch {
-		case strings.HasPrefix(n, "."), strings.HasPrefix(n, "README"):
+		switch kindOf(e) {
+		case entryIgnored:
 			continue
-		case e.IsDir():
+		case entrySubdir:
 			subdirs = append(subdirs, n)
 			continue
-		case n == "atlas.sum":
+		case entryAtlasSum:
 			atlasSum = true
 			continue
-		case n != SumFileName && !strings.HasSuffix(n, ".sql"):
-			if strings.HasSuffix(n, ".go") {
-				goFiles = append(goFiles, n)
-			}
+		case entryGo:
+			goFiles = append(goFiles, n)
 			continue
 		}
 		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
