@@ -100,3 +100,22 @@ func TestNewErrors(t *testing.T) {
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "syntax", e.Rule)
 }
+
+// TestNewFiles: every format's new migration reads back in that format as one empty
+// migration of the version given, with the down file or section the format keeps.
+func TestNewFiles(t *testing.T) {
+	for _, f := range []Format{FormatNative, FormatGolangMigrate, FormatGoose, FormatDbmate, FormatFlyway} {
+		t.Run(string(f), func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, nf := range newFiles(f, "7", "addx") {
+				fsys[nf.name] = &fstest.MapFile{Data: []byte(nf.content)}
+			}
+			d, err := Read(fsys, Options{Format: f})
+			require.NoError(t, err)
+			require.Len(t, d.Files, 1)
+			require.Equal(t, "7", d.Files[0].Version)
+			require.Equal(t, "addx", d.Files[0].Description)
+			require.Empty(t, d.Files[0].Statements)
+		})
+	}
+}
