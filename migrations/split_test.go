@@ -139,3 +139,26 @@ func TestPos(t *testing.T) {
 		require.Equal(t, []int{tt.line, tt.col}, []int{line, col}, "offset %d", tt.offset)
 	}
 }
+
+// TestTxControlAgree: the runner's text check never skips a statement lint does not name,
+// and lint names the forms the runner leaves to Postgres (options, PREPARED) too.
+func TestTxControlAgree(t *testing.T) {
+	plain := map[string]string{ // SQL: what lint names it
+		"BEGIN": "BEGIN", "begin transaction": "BEGIN", "START TRANSACTION": "START TRANSACTION",
+		"COMMIT WORK": "COMMIT", "END": "COMMIT", "ABORT": "ROLLBACK", "ROLLBACK": "ROLLBACK",
+	}
+	notPlain := map[string]string{
+		"BEGIN ISOLATION LEVEL SERIALIZABLE": "BEGIN", "COMMIT PREPARED 'x'": "COMMIT PREPARED",
+		"PREPARE TRANSACTION 'x'": "PREPARE TRANSACTION", "ROLLBACK TO SAVEPOINT a": "",
+		"SAVEPOINT a": "", "CREATE TABLE begin (id int)": "",
+	}
+	for isPlain, cases := range map[bool]map[string]string{true: plain, false: notPlain} {
+		for sql, name := range cases {
+			require.Equal(t, isPlain, PlainTxControl(sql), sql)
+			tree, err := pg_query.Parse(sql)
+			require.NoError(t, err)
+			require.Len(t, tree.Stmts, 1)
+			require.Equal(t, name, TxControl(tree.Stmts[0].Stmt), sql)
+		}
+	}
+}
