@@ -91,7 +91,7 @@ func kindOf(t testing.TB, doc string) (string, string) {
 }
 
 // TestObjectsDecodeStrictly decodes every rendered object into its k8s.io/api or
-// sealed-secrets type, refusing unknown fields, and checks the table of DESIGN.md.
+// sealed-secrets type, refusing unknown fields, and checks the table of docs/architecture.md.
 func TestObjectsDecodeStrictly(t *testing.T) {
 	for _, ex := range examples {
 		t.Run(ex, func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestJobPodSecurityRestricted(t *testing.T) {
 		})
 	}
 
-	// What restricted does not check but DESIGN.md requires of the pod.
+	// What restricted does not check but docs/architecture.md requires of the pod.
 	spec := job.Spec.Template.Spec
 	c := spec.Containers[0]
 	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
