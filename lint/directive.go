@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -33,7 +32,8 @@ func readDirectives(f *migrations.File) *fileDirectives {
 	d := &fileDirectives{byLine: map[int]*directive{}, lines: f.Lines()}
 	upEnd := f.UpOffset + len(f.Up)
 	for ln := 1; ln <= d.lines.Count(); ln++ {
-		if start := d.lines.Start(ln); start < f.UpOffset || start >= upEnd {
+		start := d.lines.Start(ln)
+		if start < f.UpOffset || start >= upEnd {
 			continue
 		}
 		text := d.lines.Text(ln)
@@ -46,7 +46,8 @@ func readDirectives(f *migrations.File) *fileDirectives {
 			continue
 		}
 		fields := strings.Fields(strings.TrimPrefix(body, directivePrefix))
-		dir := &directive{line: ln, col: 1 + utf8.RuneCountInString(text[:len(text)-len(trimmed)])}
+		_, col := d.lines.Pos(start + len(text) - len(trimmed))
+		dir := &directive{line: ln, col: col}
 		if len(fields) > 0 {
 			dir.code = strings.ToUpper(strings.TrimRight(fields[0], ":,;"))
 			dir.reason = strings.Join(fields[1:], " ")
