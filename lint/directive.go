@@ -23,20 +23,19 @@ type directive struct {
 // fileDirectives are a file's directives by line (1-based, in File.Content).
 type fileDirectives struct {
 	byLine map[int]*directive
-	lines  *migrations.Lines // the file's position index
+	f      *migrations.File
 }
 
 // readDirectives finds every line of the Up section that is a -- comment holding a
 // directive. Lines are looked at, not SQL: a directive must be a whole comment line.
 func readDirectives(f *migrations.File) *fileDirectives {
-	d := &fileDirectives{byLine: map[int]*directive{}, lines: f.Lines()}
+	d := &fileDirectives{byLine: map[int]*directive{}, f: f}
 	upEnd := f.UpOffset + len(f.Up)
-	for ln := 1; ln <= d.lines.Count(); ln++ {
-		start := d.lines.Start(ln)
+	for ln := 1; ln <= f.LineCount(); ln++ {
+		start, text := f.Line(ln)
 		if start < f.UpOffset || start >= upEnd {
 			continue
 		}
-		text := d.lines.Text(ln)
 		trimmed := strings.TrimLeft(text, " \t")
 		if !strings.HasPrefix(trimmed, "--") {
 			continue
@@ -46,7 +45,7 @@ func readDirectives(f *migrations.File) *fileDirectives {
 			continue
 		}
 		fields := strings.Fields(strings.TrimPrefix(body, directivePrefix))
-		_, col := d.lines.Pos(start + len(text) - len(trimmed))
+		_, col := f.Pos(start + len(text) - len(trimmed))
 		dir := &directive{line: ln, col: col}
 		if len(fields) > 0 {
 			dir.code = strings.ToUpper(strings.TrimRight(fields[0], ":,;"))
@@ -70,8 +69,12 @@ func (d *fileDirectives) claim(first, prevEnd int) covering {
 	if len(d.byLine) == 0 {
 		return c
 	}
-	for ln := d.lines.Line(first) - 1; ln >= 1 && d.lines.Start(ln) >= prevEnd; ln-- {
-		trimmed := strings.TrimSpace(d.lines.Text(ln))
+	for ln := d.f.LineAt(first) - 1; ln >= 1; ln-- {
+		start, text := d.f.Line(ln)
+		if start < prevEnd {
+			break
+		}
+		trimmed := strings.TrimSpace(text)
 		if !strings.HasPrefix(trimmed, "--") {
 			break
 		}

@@ -4,7 +4,6 @@ package migrations
 
 import (
 	"fmt"
-	"sync/atomic"
 )
 
 // Format names a directory layout. FormatAuto detects it from the file names and markers.
@@ -75,7 +74,7 @@ type File struct {
 	Checksum     string // lowercase hex sha256 of Content
 	Statements   []Statement
 
-	lines atomic.Pointer[Lines] // the position index of Content, see Lines
+	lines fileLines // the position index of Content, see Pos
 }
 
 // Statement is one SQL statement of a file's Up section.

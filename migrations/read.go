@@ -363,7 +363,7 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 
 // parseSections finds a file's Up and Down sections and markers, then its statements.
 func parseSections(f Format, file *File) *Error {
-	idx := file.Lines()
+	idx := file.index()
 	var blocks []gooseBlock
 	var err *Error
 	switch f {
@@ -403,7 +403,7 @@ func parseSections(f Format, file *File) *Error {
 		if trimmed := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), ";")); trimmed != "" {
 			off := b.start + len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f"))
 			st := Statement{SQL: trimmed, Offset: off}
-			st.Line, st.Col = idx.Pos(off)
+			st.Line, st.Col = idx.pos(off)
 			for _, s := range inner {
 				st.NoTx = st.NoTx || s.NoTx
 			}

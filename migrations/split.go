@@ -20,7 +20,7 @@ func Split(sql string) ([]Statement, error) {
 	if err := checkText(sql); err != nil {
 		return nil, err
 	}
-	stmts, err := splitRange(sql, newLines(sql), 0, len(sql))
+	stmts, err := splitRange(sql, newLineIndex(sql), 0, len(sql))
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func Split(sql string) ([]Statement, error) {
 // objects, which cost about ten times the parse itself. Only a statement that could refuse
 // a transaction, by the keywords it holds (mayRefuseTx), is parsed into a tree to decide
 // NoTx. Whatever looks unexpected falls back to splitRangeTree, the one-parse way.
-func splitRange(content string, idx *Lines, start, end int) ([]Statement, *Error) {
+func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
 	sql := content[start:end]
 	texts, err := pg_query.SplitWithParser(sql, false)
 	if err != nil {
@@ -57,7 +57,7 @@ func splitRange(content string, idx *Lines, start, end int) ([]Statement, *Error
 		loc := int(p - base)
 		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
 		st := Statement{SQL: trimmed, Offset: off}
-		st.Line, st.Col = idx.Pos(off)
+		st.Line, st.Col = idx.pos(off)
 		if mayRefuseTx(text) {
 			tree, err := pg_query.Parse(text)
 			if err != nil || len(tree.Stmts) != 1 {
@@ -76,7 +76,7 @@ func splitRange(content string, idx *Lines, start, end int) ([]Statement, *Error
 // splitRangeTree is splitRange by one pg_query.Parse of the whole range: the statement
 // boundaries are the raw parser locations SplitWithParser cuts at, and the tree decides NoTx.
 // It is the fallback of splitRange and the reference its tests compare against.
-func splitRangeTree(content string, idx *Lines, start, end int) ([]Statement, *Error) {
+func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
 	sql := content[start:end]
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
@@ -97,7 +97,7 @@ func splitRangeTree(content string, idx *Lines, start, end int) ([]Statement, *E
 			continue
 		}
 		off := start + loc + (len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f")))
-		line, col := idx.Pos(off)
+		line, col := idx.pos(off)
 		out = append(out, Statement{SQL: trimmed, Offset: off, Line: line, Col: col, NoTx: refusesTx(raw.Stmt)})
 	}
 	return out, nil
@@ -105,15 +105,15 @@ func splitRangeTree(content string, idx *Lines, start, end int) ([]Statement, *E
 
 // syntaxError turns the parser's refusal of content[start:] (sql) into an *Error at its
 // cursor.
-func syntaxError(sql string, idx *Lines, start int, err error) *Error {
+func syntaxError(sql string, idx *lineIndex, start int, err error) *Error {
 	e := &Error{Rule: "syntax", Msg: err.Error()}
 	var pe *parser.Error
 	if errors.As(err, &pe) {
 		// Keep the message on one line: Postgres quotes the offending text, breaks included.
 		e.Msg = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(pe.Message)
-		e.Line, e.Col = idx.Pos(start + ByteOffset(sql, pe.Cursorpos-1))
+		e.Line, e.Col = idx.pos(start + ByteOffset(sql, pe.Cursorpos-1))
 	} else {
-		e.Line, e.Col = idx.Pos(start)
+		e.Line, e.Col = idx.pos(start)
 	}
 	return e
 }
@@ -182,7 +182,7 @@ func ByteOffset(s string, chars int) int {
 // cut the text short on its way into the C parser) and invalid UTF-8.
 func checkText(s string) *Error {
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		line, col := newLines(s).Pos(i)
+		line, col := newLineIndex(s).pos(i)
 		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "NUL byte in SQL text"}
 	}
 	if !utf8.ValidString(s) {
@@ -194,7 +194,7 @@ func checkText(s string) *Error {
 			}
 			i += size
 		}
-		line, col := newLines(s).Pos(i)
+		line, col := newLineIndex(s).pos(i)
 		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "invalid UTF-8 (migration files must be UTF-8)"}
 	}
 	return nil

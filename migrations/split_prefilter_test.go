@@ -64,7 +64,7 @@ func TestNoTxPrefilter(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			require.True(t, got[0].NoTx)
-			idx := newLines(sql)
+			idx := newLineIndex(sql)
 			ref, rerr := splitRangeTree(sql, idx, 0, len(sql))
 			require.Nil(t, rerr)
 			require.Equal(t, ref, got)
@@ -139,7 +139,7 @@ func checkSplitParity(t testing.TB, sql string) {
 	// A prefix keeps positions relative to the whole content, as Read's sections do.
 	for _, prefix := range []string{"", "-- +goose Up\n"} {
 		content := prefix + sql
-		idx := newLines(content)
+		idx := newLineIndex(content)
 		got, gerr := splitRange(content, idx, len(prefix), len(content))
 		want, werr := splitRangeTree(content, idx, len(prefix), len(content))
 		require.Equal(t, werr, gerr, "error for %q", sql)
