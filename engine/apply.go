@@ -56,25 +56,7 @@ type Result struct {
 // statement, so a failure or kill leaves an exact record. Errors are *Error with code 5
 // (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
 func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
-	a := &applier{conn: conn, o: o}
-	if a.o.Name == nil {
-		a.o.Name = func(f *migrations.File) string { return f.Name }
-	}
-	if a.o.Log == nil {
-		a.o.Log = func(string) {}
-	}
-	if o.Watch != nil {
-		sample := time.Second
-		if o.LockTimeout > 0 {
-			sample = min(max(o.LockTimeout/4, 20*time.Millisecond), time.Second)
-		}
-		progress := o.ProgressInterval
-		if progress <= 0 {
-			progress = 10 * time.Second
-		}
-		sample = min(sample, progress)
-		a.w = &watcher{conn: o.Watch, pid: conn.PgConn().PID(), sample: sample, progress: progress, log: a.o.Log}
-	}
+	a := newApplier(conn, o)
 	if err := a.setTimeouts(ctx); err != nil {
 		return nil, err
 	}
@@ -134,6 +116,32 @@ type applier struct {
 	conn *pgx.Conn
 	o    ApplyOptions
 	w    *watcher
+}
+
+// newApplier fills o's unset callbacks and, with a Watch session, sets up the watcher: it
+// samples a lock wait a few times per lock_timeout (20ms to 1s) and at least as often as
+// progress is logged.
+func newApplier(conn *pgx.Conn, o ApplyOptions) *applier {
+	a := &applier{conn: conn, o: o}
+	if a.o.Name == nil {
+		a.o.Name = func(f *migrations.File) string { return f.Name }
+	}
+	if a.o.Log == nil {
+		a.o.Log = func(string) {}
+	}
+	if o.Watch != nil {
+		sample := time.Second
+		if o.LockTimeout > 0 {
+			sample = min(max(o.LockTimeout/4, 20*time.Millisecond), time.Second)
+		}
+		progress := o.ProgressInterval
+		if progress <= 0 {
+			progress = 10 * time.Second
+		}
+		sample = min(sample, progress)
+		a.w = &watcher{conn: o.Watch, pid: conn.PgConn().PID(), sample: sample, progress: progress, log: a.o.Log}
+	}
+	return a
 }
 
 // exec runs one statement on q under the watcher: its error and who blocked it last.
