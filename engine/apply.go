@@ -330,31 +330,7 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 			a.record(f, StatusPartial, i, time.Since(start),
 				runningNote(fmt.Sprintf("%s:%d", f.Name, st.Line), kind, before, Key(f)))
 		}
-		var err error
-		var blockers []Session
-		var left []Index
-		why := ""
-		for attempt := 1; ; attempt++ {
-			err, blockers = a.exec(ctx, a.conn, f, st)
-			if err == nil {
-				break
-			}
-			if kind.build != "" {
-				if after, qerr := invalidIndexes(context.WithoutCancel(ctx), a.conn, kind); qerr == nil {
-					left = newIndexes(before, after)
-				}
-			}
-			if !lockTimedOut(err) || ctx.Err() != nil {
-				break
-			}
-			if len(left) > 0 || (kind.multiTx && kind.build == "") || a.conn.PgConn().TxStatus() != 'I' {
-				why = "; not retried: the statement may have done part of its work"
-				break
-			}
-			if why = a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), blockers, "the statement did no work"); why != "" {
-				break
-			}
-		}
+		err, blockers, left, why := a.attempt(ctx, f, st, kind, before)
 		if err != nil {
 			tail := ""
 			if lockTimedOut(err) {
@@ -387,6 +363,33 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 		}
 	}
 	return nil
+}
+
+// attempt runs statement st of a non-transactional file, again after a backoff while it
+// fails only on lock_timeout and cannot have done any work. It gives the last error, who
+// blocked the statement, the INVALID indexes a failed concurrent build left (before are
+// those there were) and why it was not retried further.
+func (a *applier) attempt(ctx context.Context, f *migrations.File, st migrations.Statement, kind stmtKind, before []Index) (err error, blockers []Session, left []Index, why string) {
+	for attempt := 1; ; attempt++ {
+		err, blockers = a.exec(ctx, a.conn, f, st)
+		if err == nil {
+			return nil, blockers, left, ""
+		}
+		if kind.build != "" {
+			if after, qerr := invalidIndexes(context.WithoutCancel(ctx), a.conn, kind); qerr == nil {
+				left = newIndexes(before, after)
+			}
+		}
+		if !lockTimedOut(err) || ctx.Err() != nil {
+			return err, blockers, left, ""
+		}
+		if len(left) > 0 || (kind.multiTx && kind.build == "") || a.conn.PgConn().TxStatus() != 'I' {
+			return err, blockers, left, "; not retried: the statement may have done part of its work"
+		}
+		if why = a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), blockers, "the statement did no work"); why != "" {
+			return err, blockers, left, why
+		}
+	}
 }
 
 // dropLeftovers drops the INVALID indexes that the failed concurrent build st noted in
