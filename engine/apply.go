@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -53,7 +54,7 @@ type Result struct {
 // Apply writes the marks (adopted or baseline rows) and applies files in order on conn,
 // which must hold the migration lock when recording. A transactional file's revision row is
 // written in its transaction; a non-transactional one records progress after each
-// statement, so a failure or kill leaves an exact record. Errors are *Error with code 5
+// statement, so a failure or kill leaves an exact record. Errors are *failure.Error with code 5
 // (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
 func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
 	a := &applier{conn: conn, o: o}
@@ -83,11 +84,11 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 	}
 	if o.TxMode == TxAll {
 		if len(o.Resume) > 0 {
-			return nil, &Error{Code: CodeConfig, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
+			return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
 		}
 		for _, f := range files {
 			if !f.Transactional() {
-				return nil, &Error{Code: CodeConfig, File: f.Name, Rule: "tx-mode",
+				return nil, &failure.Error{Exit: failure.ExitUsage, File: f.Name, Rule: "tx-mode",
 					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
 			}
 		}
@@ -102,7 +103,7 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 			}
 			return nil
 		}); err != nil {
-			return nil, &Error{Code: CodeApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
 		}
 	}
 	var done []Result
@@ -150,7 +151,7 @@ func (a *applier) setTimeouts(ctx context.Context) error {
 			continue
 		}
 		if _, err := a.conn.Exec(ctx, fmt.Sprintf("SET %s = %d", name, d.Milliseconds())); err != nil {
-			return &Error{Code: CodeApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
+			return &failure.Error{Exit: failure.ExitApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
 		}
 	}
 	return nil
@@ -177,16 +178,16 @@ func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
 		if !lockTimedOut(e.Err) || ctx.Err() != nil {
 			return e
 		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), e.blockers, "the file was rolled back")
+		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), blockersOf(e), "the file was rolled back")
 		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
+			e.Rule = RuleLockTimeout
+			e.Msg += a.blockedBy(blockersOf(e)) + why
 			return e
 		}
 	}
 }
 
-func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
+func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *failure.Error {
 	start := time.Now()
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
@@ -199,7 +200,7 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
 			rollback(tx)
 			e := a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
-			e.blockers = blockers
+			withBlockers(e, blockers)
 			return e
 		}
 	}
@@ -226,16 +227,16 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 		if !lockTimedOut(e.Err) || ctx.Err() != nil {
 			return nil, e
 		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), e.blockers, "the whole run was rolled back")
+		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), blockersOf(e), "the whole run was rolled back")
 		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
+			e.Rule = RuleLockTimeout
+			e.Msg += a.blockedBy(blockersOf(e)) + why
 			return nil, e
 		}
 	}
 }
 
-func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *Error) {
+func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *failure.Error) {
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
 		return nil, a.failure(ctx, nil, nil, err, "")
@@ -261,7 +262,7 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 			if err, blockers := a.exec(ctx, tx, f, st); err != nil {
 				rollback(tx)
 				e := a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
-				e.blockers = blockers
+				withBlockers(e, blockers)
 				return nil, e
 			}
 		}
@@ -348,13 +349,13 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 				tail += leftoverNote(kind, left, Key(f))
 			}
 			if a.o.Record {
-				e := statementError(f, st, err, CodeApply)
+				e := statementError(f, st, err, failure.ExitApply)
 				a.record(f, StatusPartial, i, time.Since(start), e.Error()+tail)
 				tail += fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
 			}
 			e := a.failure(ctx, f, &st, err, tail)
-			if lockTimedOut(err) && e.Rule == "statement-failed" {
-				e.Rule = "lock-timeout"
+			if lockTimedOut(err) && e.Rule == RuleStatementFailed {
+				e.Rule = RuleLockTimeout
 			}
 			return e
 		}
@@ -445,13 +446,13 @@ func rollback(tx pgx.Tx) {
 
 // failure builds the error of a failed file: the statement's position in the file and
 // Postgres's error, or what interrupted the run.
-func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *Error {
-	var e *Error
+func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *failure.Error {
+	var e *failure.Error
 	switch {
 	case f != nil && st != nil:
-		e = statementError(f, *st, err, CodeApply)
+		e = statementError(f, *st, err, failure.ExitApply)
 	default:
-		e = &Error{Code: CodeApply, Rule: "apply", Msg: err.Error(), Err: err}
+		e = &failure.Error{Exit: failure.ExitApply, Rule: "apply", Msg: err.Error(), Err: err}
 		if f != nil {
 			e.File = f.Name
 		}

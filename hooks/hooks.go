@@ -1,6 +1,6 @@
 // Package hooks is what runs inside the PreSync hook Job: verify the directory and history,
 // replay on a dev database, lint, apply to the target, report. Each stage's failure has its
-// own exit code (DESIGN.md), and nothing reaches the target before stages 1-3 passed.
+// own exit code (failure.ExitCode, docs/architecture.md), and nothing reaches the target before stages 1-3 passed.
 package hooks
 
 import (
@@ -15,26 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
-)
-
-// Stages, as named in errors and the JSON report.
-const (
-	StageConfig = "config"
-	StageVerify = "verify"
-	StageDev    = "dev"
-	StageLint   = "lint"
-	StageApply  = "apply"
-)
-
-// Exit codes of DESIGN.md.
-const (
-	ExitUsage   = 1
-	ExitDev     = 2
-	ExitLint    = 3
-	ExitHistory = 4
-	ExitApply   = 5
-	ExitConnect = 6
 )
 
 // Options are the migrate command's flags.
@@ -66,40 +48,6 @@ type Options struct {
 	GitRevision      string
 	Stdout, Stderr   io.Writer
 }
-
-// Error is a failed run: the stage, the place in a file, and the exit code.
-type Error struct {
-	Stage    string `json:"stage"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col,omitempty"`
-	Rule     string `json:"rule,omitempty"`
-	SQLState string `json:"sqlstate,omitempty"`
-	Message  string `json:"message"`
-	Code     int    `json:"exitCode"`
-}
-
-func (e *Error) Error() string {
-	pos := e.File
-	if pos != "" && e.Line > 0 {
-		pos = fmt.Sprintf("%s:%d", pos, e.Line)
-		if e.Col > 0 {
-			pos = fmt.Sprintf("%s:%d", pos, e.Col)
-		}
-	}
-	msg := e.Stage + ": "
-	if pos != "" {
-		msg += pos + ": "
-	}
-	msg += e.Message
-	if e.Rule != "" {
-		msg += " [" + e.Rule + "]"
-	}
-	return msg
-}
-
-// ExitCode is the process exit code (DESIGN.md).
-func (e *Error) ExitCode() int { return e.Code }
 
 // Mode selects what Run does.
 type Mode int
@@ -158,7 +106,7 @@ func (o *Options) defaults() {
 
 func (o *Options) validate() error {
 	bad := func(msg string, args ...any) error {
-		return &Error{Stage: StageConfig, Code: ExitUsage, Rule: "usage", Message: fmt.Sprintf(msg, args...)}
+		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, Rule: "usage", Msg: fmt.Sprintf(msg, args...)}
 	}
 	switch {
 	case o.URL == "":
@@ -182,13 +130,13 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// Run runs the stages of mode and reports. The returned error is an *Error whose ExitCode
+// Run runs the stages of mode and reports. The returned error is a *failure.Error whose ExitCode
 // is the process's; the report has been written by then (stdout, stderr, termination log).
 func Run(ctx context.Context, mode Mode, o Options) error {
 	o.defaults()
 	r := &run{o: o, mode: mode, start: time.Now(), rep: newReport()}
 	err := r.stages(ctx)
-	var herr *Error
+	var herr *failure.Error
 	if err != nil {
 		herr = r.toError(err)
 		r.rep.Status = "failed"
@@ -214,12 +162,12 @@ func (r *run) stages(ctx context.Context) error {
 	}
 	conn, err := engine.Connect(ctx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: r.log})
 	if err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	r.target = conn
 	defer conn.Close(context.Background())
 	if err := engine.Lock(ctx, conn, r.o.RevisionsSchema, r.o.LockTimeout, r.log); err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	defer engine.Unlock(context.Background(), conn, r.o.RevisionsSchema)
 	plan, err := r.verify(ctx)
@@ -238,8 +186,8 @@ func (r *run) stages(ctx context.Context) error {
 	if r.o.TxMode == engine.TxAll {
 		for _, f := range plan.Pending {
 			if !f.Transactional() {
-				return &Error{Stage: StageVerify, Code: ExitUsage, File: r.name(f), Rule: "tx-mode",
-					Message: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
+				return &failure.Error{Stage: failure.StageVerify, Exit: failure.ExitUsage, File: r.name(f), Rule: "tx-mode",
+					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
 			}
 		}
 	}
@@ -259,7 +207,7 @@ func (r *run) stages(ctx context.Context) error {
 
 	// 4. apply.
 	if err := engine.EnsureTable(ctx, conn, r.o.RevisionsSchema); err != nil {
-		return stageErr(StageApply, err)
+		return stageErr(failure.StageApply, err)
 	}
 	if len(plan.Mark) > 0 {
 		r.logf("recording %d migrations as already applied (adopted history or --baseline)", len(plan.Mark))
@@ -284,7 +232,7 @@ func (r *run) stages(ctx context.Context) error {
 	r.rep.Pending = len(plan.Pending) - len(results)
 	r.rep.PendingFiles = r.rep.PendingFiles[len(results):]
 	if err != nil {
-		return stageErr(StageApply, err)
+		return stageErr(failure.StageApply, err)
 	}
 	r.rep.Status = "applied"
 	return nil
@@ -305,15 +253,15 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 func (r *run) readDir() error {
 	root, err := os.OpenRoot(r.o.Dir)
 	if err != nil {
-		return &Error{Stage: StageConfig, Code: ExitUsage, File: r.o.Dir, Rule: "dir", Message: "cannot open the migration directory: " + errText(err)}
+		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, File: r.o.Dir, Rule: "dir", Msg: "cannot open the migration directory: " + errText(err)}
 	}
 	defer root.Close()
 	dir, err := migrations.Read(root.FS(), migrations.Options{Format: r.o.Format, Path: r.o.Dir})
 	if err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	if err := dir.CheckSum(); err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	r.dir = dir
 	return nil
@@ -323,14 +271,14 @@ func (r *run) readDir() error {
 func (r *run) verify(ctx context.Context) (*engine.Plan, error) {
 	hist, _, err := engine.LoadHistory(ctx, r.target, r.o.RevisionsSchema)
 	if err != nil {
-		return nil, stageErr(StageVerify, err)
+		return nil, stageErr(failure.StageVerify, err)
 	}
 	var adopted []engine.Revision
 	if len(hist) == 0 {
 		var from string
 		adopted, from, err = engine.Adopt(ctx, r.target, r.dir)
 		if err != nil {
-			return nil, stageErr(StageVerify, err)
+			return nil, stageErr(failure.StageVerify, err)
 		}
 		if from != "" {
 			r.logf("adopting the history of %s: %d migrations already applied", from, len(adopted))
@@ -341,7 +289,7 @@ func (r *run) verify(ctx context.Context) (*engine.Plan, error) {
 		RevisionsSchema: r.o.RevisionsSchema,
 	})
 	if err != nil {
-		return nil, stageErr(StageVerify, err)
+		return nil, stageErr(failure.StageVerify, err)
 	}
 	plan.Mark = append(adopted, plan.Mark...)
 	r.logf("verified %d files (%s format) against %d recorded revisions", len(r.dir.Files), r.dir.Format, len(plan.History))
@@ -368,42 +316,54 @@ func (r *run) log(msg string) {
 
 func (r *run) logf(format string, args ...any) { r.log(fmt.Sprintf(format, args...)) }
 
-// stageErr turns an engine or migrations error into a hooks Error of stage; the exit code
-// is the error's own, or the stage's.
-func stageErr(stage string, err error) *Error {
-	var he *Error
-	if errors.As(err, &he) {
-		return he
+// stageErr makes err a *failure.Error of stage. An error that has a stage keeps it; one
+// without gets this one, and its own exit code, or for a migration directory's refusal the
+// code its rule means, or the stage's.
+func stageErr(stage string, err error) *failure.Error {
+	var fe *failure.Error
+	if !errors.As(err, &fe) {
+		return &failure.Error{Stage: stage, Msg: err.Error(), Exit: stageExit(stage)}
 	}
-	e := &Error{Stage: stage, Message: err.Error()}
-	var ee *engine.Error
-	var me *migrations.Error
-	switch {
-	case errors.As(err, &ee):
-		e.File, e.Line, e.Col, e.Rule, e.SQLState, e.Message, e.Code = ee.File, ee.Line, ee.Col, ee.Rule, ee.SQLState, ee.Msg, ee.Code
-	case errors.As(err, &me):
-		e.File, e.Line, e.Col, e.Rule, e.Message = me.File, me.Line, me.Col, me.Rule, me.Msg
-		switch me.Rule {
-		case "syntax", "encoding":
-			e.Code = ExitDev // Postgres would refuse it on the dev database
-		case "read", "unknown-format":
-			e.Code = ExitUsage
-		default:
-			e.Code = ExitHistory
-		}
+	if fe.Stage != "" {
+		return fe
 	}
-	if e.Code == 0 {
-		e.Code = map[string]int{StageVerify: ExitHistory, StageDev: ExitDev, StageLint: ExitLint, StageApply: ExitApply}[stage]
+	e := *fe
+	e.Stage = stage
+	if e.Exit == 0 { // a migrations refusal: only engine and hooks errors carry a code
+		e.Exit = dirExit(e.Rule)
 	}
-	if e.Code == 0 {
-		e.Code = ExitUsage
+	return &e
+}
+
+// dirExit is the exit code of a migration directory's refusal.
+func dirExit(rule string) failure.ExitCode {
+	switch rule {
+	case migrations.RuleSyntax, migrations.RuleEncoding:
+		return failure.ExitDev // Postgres would refuse it on the dev database
+	case migrations.RuleRead, migrations.RuleUnknownFormat:
+		return failure.ExitUsage
 	}
-	return e
+	return failure.ExitHistory
+}
+
+// stageExit is the exit code of a failure in stage that does not say its own.
+func stageExit(stage string) failure.ExitCode {
+	switch stage {
+	case failure.StageVerify:
+		return failure.ExitHistory
+	case failure.StageDev:
+		return failure.ExitDev
+	case failure.StageLint:
+		return failure.ExitLint
+	case failure.StageApply:
+		return failure.ExitApply
+	}
+	return failure.ExitUsage
 }
 
 // toError makes err a hooks Error with file names as the user knows them and no password.
-func (r *run) toError(err error) *Error {
-	e := stageErr(StageConfig, err)
+func (r *run) toError(err error) *failure.Error {
+	e := stageErr(failure.StageConfig, err)
 	if r.dir != nil && r.dir.Path != "" {
 		for _, f := range r.dir.Files {
 			if e.File == f.Name {
@@ -411,7 +371,7 @@ func (r *run) toError(err error) *Error {
 			}
 		}
 	}
-	e.Message = engine.RedactText(e.Message, r.o.URL, r.o.DevURL)
+	e.Msg = engine.RedactText(e.Msg, r.o.URL, r.o.DevURL)
 	return e
 }
 

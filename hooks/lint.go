@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -41,7 +42,7 @@ func lintPolicy(level string, rules []string) (lint.Policy, error) {
 func (r *run) lint(plan *engine.Plan) error {
 	policy, err := lintPolicy(r.o.Lint, r.o.LintRules)
 	if err != nil {
-		return &Error{Stage: StageConfig, Code: ExitUsage, Message: err.Error()}
+		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, Msg: err.Error()}
 	}
 	var l Linter = policyLinter{opts: lint.Options{Policy: policy, LockTimeout: r.o.LockTimeout > 0}}
 	pending := map[*migrations.File]bool{}
@@ -69,7 +70,7 @@ func (r *run) lint(plan *engine.Plan) error {
 				if f.Hint != "" {
 					msg += "; " + f.Hint
 				}
-				return &Error{Stage: StageLint, Code: ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code, Message: msg + ")"}
+				return &failure.Error{Stage: failure.StageLint, Exit: failure.ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code, Msg: msg + ")"}
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,7 @@ type integrityError struct{ err error }
 
 func (e integrityError) Error() string { return e.err.Error() }
 func (e integrityError) Unwrap() error { return e.err }
-func (e integrityError) ExitCode() int { return 4 }
+func (e integrityError) ExitCode() int { return int(failure.ExitHistory) }
 
 func init() { root.AddCommand(newHashCmd()) }
 
@@ -71,7 +72,7 @@ func newHashCmd() *cobra.Command {
 // readError makes a refused migration directory a configuration error (exit 1); the
 // message already names the file, line and rule.
 func readError(err error) error {
-	var me *migrations.Error
+	var me *failure.Error
 	if errors.As(err, &me) || errors.Is(err, fs.ErrNotExist) {
 		return usageError{err}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/version"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
@@ -22,7 +23,7 @@ type lintBlocked struct{ errors int }
 func (e lintBlocked) Error() string {
 	return fmt.Sprintf("lint policy blocked: %d error finding(s)", e.errors)
 }
-func (e lintBlocked) ExitCode() int { return 3 }
+func (e lintBlocked) ExitCode() int { return int(failure.ExitLint) }
 
 // lintFlags are the command's flags as given.
 type lintFlags struct {
