@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schemahook/schemahook/lint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -84,7 +85,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "url", d.Spec.URL.SecretKeyRef.Key)
 	assert.Equal(t, Migrations{Dir: "migrations", Format: "auto"}, d.Spec.Migrations)
 	assert.Equal(t, "ephemeral", d.Spec.Dev.Mode)
-	assert.Equal(t, Level("error"), d.Spec.Lint.Policy)
+	assert.Equal(t, lint.Level("error"), d.Spec.Lint.Policy)
 	assert.Equal(t, Apply{TxMode: "file", LockTimeout: "10s", Timeout: "30m"}, d.Spec.Apply)
 	assert.Equal(t, "schemahook", d.Spec.Revisions.Schema)
 	r := d.Spec.EffectiveResources()
@@ -101,8 +102,8 @@ func TestOffIsNotFalse(t *testing.T) {
 	d, err := Load("schemahook.yaml", []byte(head+"spec: {url: {secretKeyRef: {name: pg}}, lint: {policy: off, rules: {SH101: off}}}\n"))
 	require.NoError(t, err)
 	require.NoError(t, d.Validate())
-	assert.Equal(t, Level("off"), d.Spec.Lint.Policy)
-	assert.Equal(t, Level("off"), d.Spec.Lint.Rules["SH101"])
+	assert.Equal(t, lint.Level("off"), d.Spec.Lint.Policy)
+	assert.Equal(t, lint.Level("off"), d.Spec.Lint.Rules["SH101"])
 }
 
 // TestJobValidate covers spec.job: Kubernetes field names, strict, and every refusal names

@@ -145,7 +145,7 @@ ORDER BY 1, 2`)
 			err = readGolangMigrate(ctx, conn, qn, fh)
 		case t.name == "schema_migrations":
 			fh.tool = ToolDbmate
-			fh.versions, err = strings1(ctx, conn, `SELECT version::text FROM `+qn)
+			fh.versions, err = queryStrings(ctx, conn, `SELECT version::text FROM `+qn)
 		case t.name == "goose_db_version":
 			fh.tool = ToolGoose
 			err = readGoose(ctx, conn, qn, fh)
@@ -167,7 +167,8 @@ ORDER BY 1, 2`)
 	return out, nil
 }
 
-func strings1(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
+// queryStrings runs sql, which selects one text column, and returns its values.
+func queryStrings(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
 	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		return nil, err

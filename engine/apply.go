@@ -13,17 +13,26 @@ import (
 	"github.com/schemahook/schemahook/migrations"
 )
 
+// TxMode is how Apply groups statements into transactions (--tx-mode, spec.apply.txMode).
+type TxMode string
+
 // Transaction modes.
 const (
-	TxFile = "file" // one transaction per file (statement by statement where it cannot be)
-	TxAll  = "all"  // one transaction for every pending file
-	TxNone = "none" // every file statement by statement, progress recorded
+	TxFile TxMode = "file" // one transaction per file (statement by statement where it cannot be)
+	TxAll  TxMode = "all"  // one transaction for every pending file
+	TxNone TxMode = "none" // every file statement by statement, progress recorded
 )
+
+// TxModes lists the transaction modes, the default first.
+var TxModes = []TxMode{TxFile, TxAll, TxNone}
+
+// Valid reports whether m is one of TxModes.
+func (m TxMode) Valid() bool { return slices.Contains(TxModes, m) }
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
 	Schema string // revisions schema
-	TxMode string // TxFile ("" too), TxAll or TxNone
+	TxMode TxMode // TxFile ("" too), TxAll or TxNone
 	// Record writes revisions; false on dev replays, where only success matters.
 	Record           bool
 	App, GitRevision string

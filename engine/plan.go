@@ -17,7 +17,8 @@ type PlanOptions struct {
 	// ResumePartial names the version of a partial file a human has checked: its remaining
 	// statements run, starting with the one that failed.
 	ResumePartial string
-	// RevisionsSchema only shapes messages (the SQL a human can run).
+	// RevisionsSchema only shapes messages (the SQL a human can run). The caller passes the
+	// run's; its default is config.DefaultRevisionsSchema, the one place defaults live.
 	RevisionsSchema string
 }
 
@@ -35,10 +36,6 @@ type Plan struct {
 // error (exit 4) naming the file and what to do: a changed applied file, an applied file
 // gone from the directory, a new file older than the newest applied one, a partial file.
 func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, error) {
-	schema := o.RevisionsSchema
-	if schema == "" {
-		schema = "schemahook"
-	}
 	p := &Plan{History: history, Resume: map[string]int{}}
 	byKey := map[string]*migrations.File{}
 	for _, f := range dir.Files {
@@ -87,7 +84,7 @@ func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, erro
 			}
 			return nil, &failure.Error{Exit: failure.ExitHistory, File: f.Name, Rule: "partial-migration",
 				Msg: fmt.Sprintf("was partially applied: %d of %d statements ran (it is not transactional)%s. Check the database, then either rerun with --resume-partial %s to run the rest starting with statement %d, or finish it by hand and run: UPDATE %s SET status = 'applied' WHERE version = '%s'",
-					r.StatementsApplied, r.StatementsTotal, lastErr, r.Version, r.StatementsApplied+1, table(schema), r.Version)}
+					r.StatementsApplied, r.StatementsTotal, lastErr, r.Version, r.StatementsApplied+1, table(o.RevisionsSchema), r.Version)}
 		case repeatable:
 		case r.Checksum != "" && r.Checksum != f.Checksum:
 			return nil, &failure.Error{Exit: failure.ExitHistory, File: f.Name, Rule: "checksum-mismatch",

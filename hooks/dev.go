@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/devdb"
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
@@ -23,7 +24,7 @@ import (
 // pending files to a schema-only copy of the target, catching conflicts with the live schema
 // (objects created by hand, drift). The target is only read (pg_dump).
 func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
-	if r.o.DevURL == "none" {
+	if r.o.DevURL == config.DevNone {
 		r.logf("dev replay skipped (--dev-url none): pending migrations are not validated before the target")
 		return nil
 	}
@@ -34,7 +35,7 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 	}
 	var admin string
 	var client devdb.Bin
-	if r.o.DevURL == "ephemeral" {
+	if r.o.DevURL == config.DevEphemeral {
 		// Binaries first, so a machine without them fails before anything starts.
 		server, err := devdb.FindServer(major)
 		if err != nil {

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
+	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -24,10 +27,10 @@ type Options struct {
 	Dir         string
 	Format      migrations.Format
 	URL         string
-	DevURL      string // "ephemeral", "none" or a Postgres URL of a dev server
-	Lint        string // error, warn, off
+	DevURL      string // config.DevEphemeral, config.DevNone or a Postgres URL of a dev server
+	Lint        string // one of lint.Levels
 	LintRules   []string
-	TxMode      string
+	TxMode      engine.TxMode
 	LockTimeout time.Duration
 	Timeout     time.Duration
 	// LockRetries is how often a statement (or transactional file) that failed only on
@@ -42,7 +45,7 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
-	Output           string // text or json
+	Output           string // OutputText or OutputJSON
 	TerminationLog   string // "" writes none
 	App              string
 	GitRevision      string
@@ -54,8 +57,9 @@ type Mode int
 
 // The migrate subcommands.
 const (
-	ModePlan  Mode = iota // stages 1-3
-	ModeApply             // stages 1-5
+	ModePlan   Mode = iota // stages 1-3
+	ModeApply              // stages 1-5
+	ModeStatus             // the history against the files, without a lock or writes (Status)
 )
 
 // run is one invocation's state.
@@ -66,8 +70,16 @@ type run struct {
 	target *pgx.Conn
 	rep    Report
 	start  time.Time
+	policy lint.Policy // parsed by validate
 }
 
+// Summary formats of --output.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+)
+
+// defaults fills the zero options with config's defaults, as the migrate command's flags do.
 func (o *Options) defaults() {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -76,63 +88,68 @@ func (o *Options) defaults() {
 		o.Stderr = os.Stderr
 	}
 	if o.Dir == "" {
-		o.Dir = "migrations"
+		o.Dir = config.DefaultMigrationsDir
 	}
 	if o.DevURL == "" {
-		o.DevURL = "ephemeral"
+		o.DevURL = config.DefaultDevMode
 	}
 	if o.Lint == "" {
-		o.Lint = "error"
+		o.Lint = string(config.DefaultLintPolicy)
 	}
 	if o.TxMode == "" {
-		o.TxMode = engine.TxFile
+		o.TxMode = config.DefaultTxMode
 	}
 	if o.LockTimeout == 0 {
-		o.LockTimeout = 10 * time.Second
+		o.LockTimeout = config.DefaultLockTimeout
 	}
 	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Minute
+		o.Timeout = config.DefaultTimeout
 	}
 	if o.ConnectTimeout == 0 {
-		o.ConnectTimeout = time.Minute
+		o.ConnectTimeout = config.DefaultConnectTimeout
 	}
 	if o.RevisionsSchema == "" {
-		o.RevisionsSchema = "schemahook"
+		o.RevisionsSchema = config.DefaultRevisionsSchema
 	}
 	if o.Output == "" {
-		o.Output = "text"
+		o.Output = OutputText
 	}
 }
 
-func (o *Options) validate() error {
+// validate checks the options and parses the lint policy, once for the run.
+func (o *Options) validate() (lint.Policy, error) {
 	bad := func(msg string, args ...any) error {
 		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, Rule: "usage", Msg: fmt.Sprintf(msg, args...)}
 	}
 	switch {
 	case o.URL == "":
-		return bad("no target database: set --url or DATABASE_URL")
-	case o.Output != "text" && o.Output != "json":
-		return bad("--output %q: want text or json", o.Output)
-	case o.TxMode != engine.TxFile && o.TxMode != engine.TxAll && o.TxMode != engine.TxNone:
-		return bad("--tx-mode %q: want file, all or none", o.TxMode)
-	case o.Lint != "error" && o.Lint != "warn" && o.Lint != "off":
-		return bad("--lint %q: want error, warn or off", o.Lint)
+		return lint.Policy{}, bad("no target database: set --url or DATABASE_URL")
+	case o.Output != OutputText && o.Output != OutputJSON:
+		return lint.Policy{}, bad("--output %q: want %s or %s", o.Output, OutputText, OutputJSON)
+	case !o.TxMode.Valid():
+		return lint.Policy{}, bad("--tx-mode %q: want %s", o.TxMode, enum.Or(engine.TxModes))
+	case !lint.Level(o.Lint).Valid():
+		return lint.Policy{}, bad("--lint %q: want %s", o.Lint, enum.Or(lint.Levels))
 	case o.LockTimeout < 0 || o.Timeout < 0:
-		return bad("--lock-timeout and --timeout must be positive")
+		return lint.Policy{}, bad("--lock-timeout and --timeout must be positive")
 	case o.LockRetries < 0 || o.LockRetryWait < 0 || o.LockRetryMaxWait < 0 || o.ProgressInterval < 0:
-		return bad("--lock-retries, --lock-retry-wait, --lock-retry-max-wait and --progress-interval must not be negative")
+		return lint.Policy{}, bad("--lock-retries, --lock-retry-wait, --lock-retry-max-wait and --progress-interval must not be negative")
 	case o.RevisionsSchema == "" || strings.ContainsAny(o.RevisionsSchema, "\x00"):
-		return bad("--revisions-schema must name a schema")
+		return lint.Policy{}, bad("--revisions-schema must name a schema")
 	}
-	if _, err := lintPolicy(o.Lint, o.LintRules); err != nil {
-		return bad("%v", err)
+	policy, err := lint.ParsePolicy(o.Lint, o.LintRules)
+	if err != nil {
+		return lint.Policy{}, bad("%v", err)
 	}
-	return nil
+	return policy, nil
 }
 
 // Run runs the stages of mode and reports. The returned error is a *failure.Error whose ExitCode
 // is the process's; the report has been written by then (stdout, stderr, termination log).
 func Run(ctx context.Context, mode Mode, o Options) error {
+	if mode == ModeStatus {
+		return Status(ctx, o)
+	}
 	o.defaults()
 	r := &run{o: o, mode: mode, start: time.Now(), rep: newReport()}
 	err := r.stages(ctx)
@@ -150,9 +167,11 @@ func Run(ctx context.Context, mode Mode, o Options) error {
 }
 
 func (r *run) stages(ctx context.Context) error {
-	if err := r.o.validate(); err != nil {
+	policy, err := r.o.validate()
+	if err != nil {
 		return err
 	}
+	r.policy = policy
 	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
 

@@ -39,7 +39,7 @@ const MaxTerminationMessage = 4096
 
 // finish prints the summary (stdout) and writes the termination log.
 func (r *run) finish() {
-	if r.o.Output == "json" {
+	if r.o.Output == OutputJSON {
 		b, _ := json.MarshalIndent(r.rep, "", "  ")
 		fmt.Fprintln(r.o.Stdout, engine.RedactText(string(b), r.o.URL, r.o.DevURL))
 	} else {

@@ -31,7 +31,7 @@ func Status(ctx context.Context, o Options) error {
 	r := &run{o: o, start: time.Now(), rep: newReport()}
 	var entries []StatusEntry
 	err := func() error {
-		if err := r.o.validate(); err != nil {
+		if _, err := r.o.validate(); err != nil {
 			return err
 		}
 		if err := r.readDir(); err != nil {
@@ -58,7 +58,7 @@ func Status(ctx context.Context, o Options) error {
 	if err != nil {
 		herr = r.toError(err)
 	}
-	if r.o.Output == "json" {
+	if r.o.Output == OutputJSON {
 		b, _ := json.MarshalIndent(struct {
 			Migrations []StatusEntry  `json:"migrations"`
 			Error      *failure.Error `json:"error"`

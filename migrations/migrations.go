@@ -2,6 +2,8 @@
 // format, their order, checksums, sum file and statements split by the real Postgres parser.
 package migrations
 
+import "slices"
+
 // Format names a directory layout. FormatAuto detects it from the file names and markers.
 type Format string
 
@@ -14,6 +16,12 @@ const (
 	FormatFlyway        Format = "flyway"
 	FormatDbmate        Format = "dbmate"
 )
+
+// Formats lists the formats a user may name (--format, spec.migrations.format), auto first.
+var Formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
+
+// Valid reports whether f is one of Formats.
+func (f Format) Valid() bool { return slices.Contains(Formats, f) }
 
 // SumFileName is the integrity file kept beside the migrations.
 const SumFileName = "schemahook.sum"

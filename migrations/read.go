@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
 )
 
 // Read reads the migration directory fsys (rooted at the directory) and gives its files in
@@ -37,8 +38,8 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		return path.Join(opts.Path, n)
 	}
 	dirName := name(".")
-	if !slices.Contains(formats, opts.Format) {
-		return nil, &failure.Error{File: dirName, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q (want auto, schemahook, golang-migrate, goose, flyway or dbmate)", opts.Format)}
+	if !opts.Format.Valid() {
+		return nil, &failure.Error{File: dirName, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q (want %s)", opts.Format, enum.Or(Formats))}
 	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -130,8 +131,6 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	d.Files = files
 	return d, nil
 }
-
-var formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
 
 var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
 

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/spf13/cobra"
 )
@@ -65,7 +67,7 @@ func newHashCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&check, "check", false, "verify the sum file instead of writing it (exit 4 when stale)")
-	cmd.Flags().StringVar(&format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway or dbmate")
+	cmd.Flags().StringVar(&format, "format", string(config.DefaultFormat), "directory format: "+enum.Or(migrations.Formats))
 	return cmd
 }
 
