@@ -59,6 +59,9 @@ func newLintCmd() *cobra.Command {
 			if !slices.Contains(lint.Outputs, fl.output) {
 				return usageError{fmt.Errorf("--output %q: want %s", fl.output, enum.Or(lint.Outputs))}
 			}
+			if cmd.Flags().Changed("lock-timeout") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "schemahook lint: --lock-timeout is deprecated, use --%s (on migrate, --lock-timeout is a duration)\n", assumeLockTimeoutFlag)
+			}
 			dir, o, err := lintOptions(cmd, args[0], fl)
 			if err != nil {
 				return usageError{err}
@@ -77,9 +80,11 @@ func newLintCmd() *cobra.Command {
 	f.StringArrayVar(&fl.rules, "rule", nil, "override one rule, CODE="+enum.Join(lint.Levels, "|")+" (repeatable)")
 	f.StringVar(&fl.format, "format", string(config.DefaultFormat), "directory format: "+enum.Or(migrations.Formats))
 	f.BoolVar(&fl.lockTimeout, assumeLockTimeoutFlag, false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
-	// --lock-timeout was this flag's first name; on migrate the same name is a duration.
+	// --lock-timeout was this flag's first name; on migrate the same name is a duration. It
+	// still works, hidden, with a note on stderr (pflag's MarkDeprecated would print on
+	// stdout, into JSON and SARIF output).
 	f.BoolVar(&fl.lockTimeout, "lock-timeout", false, "deprecated: use --"+assumeLockTimeoutFlag)
-	f.MarkDeprecated("lock-timeout", "use --"+assumeLockTimeoutFlag+" (on migrate, --lock-timeout is a duration)")
+	f.MarkHidden("lock-timeout")
 	return cmd
 }
 
