@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schemahook/schemahook/lint"
 	"github.com/stretchr/testify/assert"
@@ -214,4 +215,22 @@ func TestEffectivePodAnnotations(t *testing.T) {
 	assert.Equal(t, "disabled", got["linkerd.io/inject"], "other mesh defaults stay")
 	assert.Equal(t, "a", got["team"])
 	assert.Equal(t, "false", Default().Spec.EffectivePodAnnotations()["sidecar.istio.io/inject"])
+}
+
+// TestShortDuration: defaults are written into the spec (and the rendered Job) as a user
+// writes them, which config_test's default spec and render's golden files rely on.
+func TestShortDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{DefaultLockTimeout, "10s"},
+		{DefaultTimeout, "30m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{1500 * time.Millisecond, "1.5s"},
+	} {
+		assert.Equal(t, tc.want, shortDuration(tc.d), "%v", tc.d)
+	}
 }
