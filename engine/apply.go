@@ -9,20 +9,30 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
+// TxMode is how Apply groups statements into transactions (--tx-mode, spec.apply.txMode).
+type TxMode string
+
 // Transaction modes.
 const (
-	TxFile = "file" // one transaction per file (statement by statement where it cannot be)
-	TxAll  = "all"  // one transaction for every pending file
-	TxNone = "none" // every file statement by statement, progress recorded
+	TxFile TxMode = "file" // one transaction per file (statement by statement where it cannot be)
+	TxAll  TxMode = "all"  // one transaction for every pending file
+	TxNone TxMode = "none" // every file statement by statement, progress recorded
 )
+
+// TxModes lists the transaction modes, the default first.
+var TxModes = []TxMode{TxFile, TxAll, TxNone}
+
+// Valid reports whether m is one of TxModes.
+func (m TxMode) Valid() bool { return slices.Contains(TxModes, m) }
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
 	Schema string // revisions schema
-	TxMode string // TxFile ("" too), TxAll or TxNone
+	TxMode TxMode // TxFile ("" too), TxAll or TxNone
 	// Record writes revisions; false on dev replays, where only success matters.
 	Record           bool
 	App, GitRevision string
@@ -53,7 +63,7 @@ type Result struct {
 // Apply writes the marks (adopted or baseline rows) and applies files in order on conn,
 // which must hold the migration lock when recording. A transactional file's revision row is
 // written in its transaction; a non-transactional one records progress after each
-// statement, so a failure or kill leaves an exact record. Errors are *Error with code 5
+// statement, so a failure or kill leaves an exact record. Errors are *failure.Error with code 5
 // (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
 func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
 	a := newApplier(conn, o)
@@ -65,11 +75,11 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 	}
 	if o.TxMode == TxAll {
 		if len(o.Resume) > 0 {
-			return nil, &Error{Code: CodeConfig, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
+			return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
 		}
 		for _, f := range files {
 			if !f.Transactional() {
-				return nil, &Error{Code: CodeConfig, File: f.Name, Rule: "tx-mode",
+				return nil, &failure.Error{Exit: failure.ExitUsage, File: f.Name, Rule: "tx-mode",
 					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
 			}
 		}
@@ -84,7 +94,7 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 			}
 			return nil
 		}); err != nil {
-			return nil, &Error{Code: CodeApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
 		}
 	}
 	var done []Result
@@ -158,7 +168,7 @@ func (a *applier) setTimeouts(ctx context.Context) error {
 			continue
 		}
 		if _, err := a.conn.Exec(ctx, fmt.Sprintf("SET %s = %d", name, d.Milliseconds())); err != nil {
-			return &Error{Code: CodeApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
+			return &failure.Error{Exit: failure.ExitApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
 		}
 	}
 	return nil
@@ -177,15 +187,15 @@ func (a *applier) revision(f *migrations.File, status string, applied int, d tim
 // inTx runs f in one transaction with its revision row, again after a backoff when it
 // failed only on lock_timeout.
 func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
-	if e := a.retryRolledBack(ctx, "the file was rolled back", func(e *Error) string {
+	if e := a.retryRolledBack(ctx, "the file was rolled back", func(e *failure.Error) string {
 		return fmt.Sprintf("%s:%d", a.o.Name(f), e.Line)
-	}, func() *Error { return a.inTxOnce(ctx, f) }); e != nil {
+	}, func() *failure.Error { return a.inTxOnce(ctx, f) }); e != nil {
 		return e
 	}
 	return nil
 }
 
-func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
+func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *failure.Error {
 	start := time.Now()
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
@@ -210,9 +220,9 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 // failed only on lock_timeout.
 func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, error) {
 	var res []Result
-	if e := a.retryRolledBack(ctx, "the whole run was rolled back", func(e *Error) string {
+	if e := a.retryRolledBack(ctx, "the whole run was rolled back", func(e *failure.Error) string {
 		return fmt.Sprintf("%s:%d", e.File, e.Line)
-	}, func() (e *Error) {
+	}, func() (e *failure.Error) {
 		res, e = a.applyAllOnce(ctx, marks, files)
 		return e
 	}); e != nil {
@@ -221,7 +231,7 @@ func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migra
 	return res, nil
 }
 
-func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *Error) {
+func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *failure.Error) {
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
 		return nil, a.failure(ctx, nil, nil, err, "")
@@ -266,7 +276,7 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 // execInTx runs f's statements in tx, leaving out the file's own plain BEGIN/COMMIT (see
 // migrations.PlainTxControl). On a failure it rolls tx back and returns the statement's
 // error, with tail saying what the rollback undid.
-func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, tail string) *Error {
+func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, tail string) *failure.Error {
 	for _, st := range f.Statements {
 		if migrations.PlainTxControl(st.SQL) {
 			continue
@@ -274,7 +284,7 @@ func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, t
 		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
 			rollback(tx)
 			e := a.failure(ctx, f, &st, err, tail)
-			e.blockers = blockers
+			withBlockers(e, blockers)
 			return e
 		}
 	}
@@ -284,7 +294,7 @@ func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, t
 // retryRolledBack runs once, a transaction, again after a backoff for as long as it fails
 // only on lock_timeout: the transaction rolled back cleanly, so running it again is safe.
 // undone says what the rollback undid and where names the failure in the log.
-func (a *applier) retryRolledBack(ctx context.Context, undone string, where func(*Error) string, once func() *Error) *Error {
+func (a *applier) retryRolledBack(ctx context.Context, undone string, where func(*failure.Error) string, once func() *failure.Error) *failure.Error {
 	for attempt := 1; ; attempt++ {
 		e := once()
 		if e == nil {
@@ -293,9 +303,9 @@ func (a *applier) retryRolledBack(ctx context.Context, undone string, where func
 		if !lockTimedOut(e.Err) || ctx.Err() != nil {
 			return e
 		}
-		if why := a.pause(ctx, attempt, where(e), e.blockers, undone); why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
+		if why := a.pause(ctx, attempt, where(e), blockersOf(e), undone); why != "" {
+			e.Rule = RuleLockTimeout
+			e.Msg += a.blockedBy(blockersOf(e)) + why
 			return e
 		}
 	}
@@ -340,13 +350,13 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 				tail += leftoverNote(kind, left, Key(f))
 			}
 			if a.o.Record {
-				e := statementError(f, st, err, CodeApply)
+				e := statementError(f, st, err, failure.ExitApply)
 				a.record(f, StatusPartial, i, time.Since(start), e.Error()+tail)
 				tail += fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
 			}
 			e := a.failure(ctx, f, &st, err, tail)
-			if lockTimedOut(err) && e.Rule == "statement-failed" {
-				e.Rule = "lock-timeout"
+			if lockTimedOut(err) && e.Rule == RuleStatementFailed {
+				e.Rule = RuleLockTimeout
 			}
 			return e
 		}
@@ -445,13 +455,13 @@ func rollback(tx pgx.Tx) {
 
 // failure builds the error of a failed file: the statement's position in the file and
 // Postgres's error, or what interrupted the run.
-func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *Error {
-	var e *Error
+func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *failure.Error {
+	var e *failure.Error
 	switch {
 	case f != nil && st != nil:
-		e = statementError(f, *st, err, CodeApply)
+		e = statementError(f, *st, err, failure.ExitApply)
 	default:
-		e = &Error{Code: CodeApply, Rule: "apply", Msg: err.Error(), Err: err}
+		e = &failure.Error{Exit: failure.ExitApply, Rule: "apply", Msg: err.Error(), Err: err}
 		if f != nil {
 			e.File = f.Name
 		}

@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -96,7 +97,7 @@ func TestNewErrors(t *testing.T) {
 	// A broken directory is refused with the reader's error.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "2_b.sql"), []byte("SELEC"), 0o644))
 	_, err = New(dir, "c", now)
-	var e *Error
+	var e *failure.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "syntax", e.Rule)
 }

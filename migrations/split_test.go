@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,7 +70,7 @@ func TestSplitErrors(t *testing.T) {
 		t.Run(tt.want, func(t *testing.T) {
 			_, err := Split(tt.sql)
 			require.EqualError(t, err, tt.want)
-			var e *Error
+			var e *failure.Error
 			require.ErrorAs(t, err, &e)
 		})
 	}
