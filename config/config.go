@@ -5,7 +5,6 @@ package config
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,7 +19,10 @@ import (
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/lint"
+	"github.com/schemahook/schemahook/migrations"
 )
 
 // FileName is the config file; its presence is what the plugin's discovery matches.
@@ -35,21 +37,57 @@ const (
 // MaxSize caps schemahook.yaml: a config is a few hundred bytes, anything near this is a mistake.
 const MaxSize = 64 << 10
 
-// Enumerations accepted by the spec.
-var (
-	Formats     = []string{"auto", "schemahook", "golang-migrate", "goose", "flyway", "dbmate"}
-	DevModes    = []string{"ephemeral", "none", "url"}
-	LintLevels  = []string{"error", "warn", "off"}
-	TxModes     = []string{"file", "all", "none"}
-	defaultSpec = Spec{
-		URL:        URLSource{SecretKeyRef: &SecretKeyRef{Key: "url"}},
-		Migrations: Migrations{Dir: "migrations", Format: "auto"},
-		Dev:        Dev{Mode: "ephemeral"},
-		Lint:       Lint{Policy: "error"},
-		Apply:      Apply{TxMode: "file", LockTimeout: "10s", Timeout: "30m"},
-		Revisions:  Revisions{Schema: "schemahook"},
-	}
+// The defaults of a run, in one place: the spec's (defaultSpec), the migrate command's
+// flags and the hook's Options take them from here. The value lists live with their
+// owners: migrations.Formats, engine.TxModes, lint.Levels, and DevModes below.
+const (
+	DefaultURLKey           = "url" // key of the URL in the Secret
+	DefaultMigrationsDir    = "migrations"
+	DefaultFormat           = migrations.FormatAuto
+	DefaultDevMode          = DevEphemeral
+	DefaultLintPolicy       = lint.LevelError
+	DefaultTxMode           = engine.TxFile
+	DefaultLockTimeout      = 10 * time.Second
+	DefaultTimeout          = 30 * time.Minute
+	DefaultConnectTimeout   = time.Minute
+	DefaultRevisionsSchema  = "schemahook"
+	DefaultLockRetries      = 5
+	DefaultLockRetryWait    = time.Second
+	DefaultLockRetryMaxWait = 30 * time.Second
+	DefaultProgressInterval = 10 * time.Second
 )
+
+// Dev modes: where the migrations are replayed before the target (spec.dev.mode). The hook's
+// --dev-url takes DevEphemeral, DevNone or a URL.
+const (
+	DevEphemeral = "ephemeral" // a throwaway Postgres inside the hook Job
+	DevNone      = "none"      // no replay
+	DevURL       = "url"       // the dev server of spec.dev.url
+)
+
+// DevModes lists the dev modes, the default first.
+var DevModes = []string{DevEphemeral, DevNone, DevURL}
+
+var defaultSpec = Spec{
+	URL:        URLSource{SecretKeyRef: &SecretKeyRef{Key: DefaultURLKey}},
+	Migrations: Migrations{Dir: DefaultMigrationsDir, Format: string(DefaultFormat)},
+	Dev:        Dev{Mode: DefaultDevMode},
+	Lint:       Lint{Policy: DefaultLintPolicy},
+	Apply:      Apply{TxMode: string(DefaultTxMode), LockTimeout: shortDuration(DefaultLockTimeout), Timeout: shortDuration(DefaultTimeout)},
+	Revisions:  Revisions{Schema: DefaultRevisionsSchema},
+}
+
+// shortDuration writes d as a user would ("30m", not time.Duration's "30m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // Database is the schemahook.yaml document.
 type Database struct {
@@ -100,32 +138,14 @@ type Migrations struct {
 
 // Dev chooses the database the migrations are first replayed on.
 type Dev struct {
-	Mode string     `json:"mode,omitempty"` // ephemeral | none | url (implied by url)
+	Mode string     `json:"mode,omitempty"` // one of DevModes (url is implied by url)
 	URL  *URLSource `json:"url,omitempty"`
 }
 
 // Lint sets the policy and per-rule overrides (CODE: error|warn|off).
 type Lint struct {
-	Policy Level            `json:"policy,omitempty"`
-	Rules  map[string]Level `json:"rules,omitempty"`
-}
-
-// Level is error, warn or off. YAML reads an unquoted off as false; Level takes it as "off",
-// so `policy: off` means what it says.
-type Level string
-
-// UnmarshalJSON accepts a string, or false for "off".
-func (l *Level) UnmarshalJSON(b []byte) error {
-	if string(b) == "false" {
-		*l = "off"
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("invalid value %s: want error, warn or off", b)
-	}
-	*l = Level(s)
-	return nil
+	Policy lint.Level            `json:"policy,omitempty"`
+	Rules  map[string]lint.Level `json:"rules,omitempty"`
 }
 
 // Apply tunes how the target is migrated. Durations are Go durations ("10s", "30m").
@@ -135,9 +155,11 @@ type Apply struct {
 	Timeout     string `json:"timeout,omitempty"`
 	OutOfOrder  bool   `json:"outOfOrder,omitempty"`
 	// LockRetries tunes how a statement that failed only on lock_timeout is retried; unset
-	// keeps the runtime's defaults (5 retries, 1s doubling to at most 30s).
+	// keeps the runtime's defaults (DefaultLockRetries retries, DefaultLockRetryWait
+	// doubling to at most DefaultLockRetryMaxWait).
 	LockRetries *LockRetries `json:"lockRetries,omitempty"`
-	// ProgressInterval is how often a long statement logs its progress (default 10s).
+	// ProgressInterval is how often a long statement logs its progress (default
+	// DefaultProgressInterval).
 	ProgressInterval string `json:"progressInterval,omitempty"`
 }
 
@@ -193,7 +215,7 @@ func Load(file string, data []byte) (*Database, error) {
 	}
 	// A secretKeyRef written without a key keeps the default key.
 	if r := d.Spec.URL.SecretKeyRef; r != nil && r.Key == "" {
-		r.Key = "url"
+		r.Key = DefaultURLKey
 	}
 	return d, nil
 }
@@ -250,33 +272,33 @@ func (d *Database) Validate() error {
 	if err := checkRelDir(s.Migrations.Dir); err != "" {
 		bad("spec.migrations.dir", s.Migrations.Dir, err)
 	}
-	if !oneOf(s.Migrations.Format, Formats) {
-		bad("spec.migrations.format", s.Migrations.Format, "one of "+strings.Join(Formats, ", "))
+	if !migrations.Format(s.Migrations.Format).Valid() {
+		bad("spec.migrations.format", s.Migrations.Format, "one of "+enum.Join(migrations.Formats, ", "))
 	}
 	switch {
-	case !oneOf(s.Dev.Mode, DevModes):
+	case !slices.Contains(DevModes, s.Dev.Mode):
 		bad("spec.dev.mode", s.Dev.Mode, "one of "+strings.Join(DevModes, ", "))
-	case s.Dev.Mode == "url" && (s.Dev.URL == nil || s.Dev.URL.SecretKeyRef == nil):
+	case s.Dev.Mode == DevURL && (s.Dev.URL == nil || s.Dev.URL.SecretKeyRef == nil):
 		errs = append(errs, "spec.dev.url.secretKeyRef: required when spec.dev.mode is url")
-	case s.Dev.Mode != "url" && s.Dev.URL != nil:
+	case s.Dev.Mode != DevURL && s.Dev.URL != nil:
 		errs = append(errs, fmt.Sprintf("spec.dev.url: set while spec.dev.mode is %q: remove one of them", s.Dev.Mode))
 	}
 	if s.Dev.URL != nil {
 		checkRef("spec.dev.url.secretKeyRef", s.Dev.URL.SecretKeyRef, true)
 	}
-	if !oneOf(string(s.Lint.Policy), LintLevels) {
-		bad("spec.lint.policy", string(s.Lint.Policy), "one of "+strings.Join(LintLevels, ", "))
+	if !s.Lint.Policy.Valid() {
+		bad("spec.lint.policy", string(s.Lint.Policy), "one of "+enum.Join(lint.Levels, ", "))
 	}
 	for _, code := range slices.Sorted(maps.Keys(s.Lint.Rules)) {
 		if _, ok := lint.RuleByCode(code); !ok {
 			bad("spec.lint.rules", code, "want a rule code that `schemahook lint` knows (see docs/lint.md)")
 		}
-		if lvl := s.Lint.Rules[code]; !oneOf(string(lvl), LintLevels) {
-			bad("spec.lint.rules."+code, string(lvl), "one of "+strings.Join(LintLevels, ", "))
+		if lvl := s.Lint.Rules[code]; !lvl.Valid() {
+			bad("spec.lint.rules."+code, string(lvl), "one of "+enum.Join(lint.Levels, ", "))
 		}
 	}
-	if !oneOf(s.Apply.TxMode, TxModes) {
-		bad("spec.apply.txMode", s.Apply.TxMode, "one of "+strings.Join(TxModes, ", "))
+	if !engine.TxMode(s.Apply.TxMode).Valid() {
+		bad("spec.apply.txMode", s.Apply.TxMode, "one of "+enum.Join(engine.TxModes, ", "))
 	}
 	durations := []struct{ field, v string }{{"spec.apply.lockTimeout", s.Apply.LockTimeout}, {"spec.apply.timeout", s.Apply.Timeout}}
 	if s.Apply.ProgressInterval != "" {
@@ -348,15 +370,6 @@ func checkRelDir(dir string) string {
 		}
 	}
 	return ""
-}
-
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultResources are the hook container's requests and limits: enough for a small

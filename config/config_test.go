@@ -3,7 +3,9 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/schemahook/schemahook/lint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -84,7 +86,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "url", d.Spec.URL.SecretKeyRef.Key)
 	assert.Equal(t, Migrations{Dir: "migrations", Format: "auto"}, d.Spec.Migrations)
 	assert.Equal(t, "ephemeral", d.Spec.Dev.Mode)
-	assert.Equal(t, Level("error"), d.Spec.Lint.Policy)
+	assert.Equal(t, lint.Level("error"), d.Spec.Lint.Policy)
 	assert.Equal(t, Apply{TxMode: "file", LockTimeout: "10s", Timeout: "30m"}, d.Spec.Apply)
 	assert.Equal(t, "schemahook", d.Spec.Revisions.Schema)
 	r := d.Spec.EffectiveResources()
@@ -101,8 +103,8 @@ func TestOffIsNotFalse(t *testing.T) {
 	d, err := Load("schemahook.yaml", []byte(head+"spec: {url: {secretKeyRef: {name: pg}}, lint: {policy: off, rules: {SH101: off}}}\n"))
 	require.NoError(t, err)
 	require.NoError(t, d.Validate())
-	assert.Equal(t, Level("off"), d.Spec.Lint.Policy)
-	assert.Equal(t, Level("off"), d.Spec.Lint.Rules["SH101"])
+	assert.Equal(t, lint.Level("off"), d.Spec.Lint.Policy)
+	assert.Equal(t, lint.Level("off"), d.Spec.Lint.Rules["SH101"])
 }
 
 // TestJobValidate covers spec.job: Kubernetes field names, strict, and every refusal names
@@ -213,4 +215,22 @@ func TestEffectivePodAnnotations(t *testing.T) {
 	assert.Equal(t, "disabled", got["linkerd.io/inject"], "other mesh defaults stay")
 	assert.Equal(t, "a", got["team"])
 	assert.Equal(t, "false", Default().Spec.EffectivePodAnnotations()["sidecar.istio.io/inject"])
+}
+
+// TestShortDuration: defaults are written into the spec (and the rendered Job) as a user
+// writes them, which config_test's default spec and render's golden files rely on.
+func TestShortDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{DefaultLockTimeout, "10s"},
+		{DefaultTimeout, "30m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{1500 * time.Millisecond, "1.5s"},
+	} {
+		assert.Equal(t, tc.want, shortDuration(tc.d), "%v", tc.d)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -58,7 +59,7 @@ func Adopt(ctx context.Context, conn *pgx.Conn, dir *migrations.Dir) (revs []Rev
 			for _, f := range nonEmpty {
 				names = append(names, f.tool+" ("+f.table+")")
 			}
-			return nil, "", &Error{Code: CodeHistory, Rule: "adopt-ambiguous",
+			return nil, "", &failure.Error{Exit: failure.ExitHistory, Rule: "adopt-ambiguous",
 				Msg: "found the history of several migration tools: " + strings.Join(names, ", ") +
 					"; drop the stale one or start with --baseline VERSION"}
 		}
@@ -120,7 +121,7 @@ WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ORDER BY 1, 2`)
 	if err != nil {
-		return nil, &Error{Code: CodeHistory, Rule: "adopt", Msg: "looking for other tools' history: " + err.Error(), Err: err}
+		return nil, &failure.Error{Exit: failure.ExitHistory, Rule: "adopt", Msg: "looking for other tools' history: " + err.Error(), Err: err}
 	}
 	type tbl struct {
 		schema, name string
@@ -131,7 +132,7 @@ ORDER BY 1, 2`)
 		return t, r.Scan(&t.schema, &t.name, &t.dirty)
 	})
 	if err != nil {
-		return nil, &Error{Code: CodeHistory, Rule: "adopt", Msg: "looking for other tools' history: " + err.Error(), Err: err}
+		return nil, &failure.Error{Exit: failure.ExitHistory, Rule: "adopt", Msg: "looking for other tools' history: " + err.Error(), Err: err}
 	}
 	var out []*foreign
 	for _, t := range tables {
@@ -144,7 +145,7 @@ ORDER BY 1, 2`)
 			err = readGolangMigrate(ctx, conn, qn, fh)
 		case t.name == "schema_migrations":
 			fh.tool = ToolDbmate
-			fh.versions, err = strings1(ctx, conn, `SELECT version::text FROM `+qn)
+			fh.versions, err = queryStrings(ctx, conn, `SELECT version::text FROM `+qn)
 		case t.name == "goose_db_version":
 			fh.tool = ToolGoose
 			err = readGoose(ctx, conn, qn, fh)
@@ -156,17 +157,18 @@ ORDER BY 1, 2`)
 			err = readAtlas(ctx, conn, qn, fh)
 		}
 		if err != nil {
-			if e, ok := err.(*Error); ok {
+			if e, ok := err.(*failure.Error); ok {
 				return nil, e
 			}
-			return nil, &Error{Code: CodeHistory, Rule: "adopt", Msg: fmt.Sprintf("reading %s's history %s: %v", fh.tool, fh.table, err), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitHistory, Rule: "adopt", Msg: fmt.Sprintf("reading %s's history %s: %v", fh.tool, fh.table, err), Err: err}
 		}
 		out = append(out, fh)
 	}
 	return out, nil
 }
 
-func strings1(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
+// queryStrings runs sql, which selects one text column, and returns its values.
+func queryStrings(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
 	rows, err := conn.Query(ctx, sql)
 	if err != nil {
 		return nil, err
@@ -188,7 +190,7 @@ func readGolangMigrate(ctx context.Context, conn *pgx.Conn, qn string, fh *forei
 			return err
 		}
 		if dirty {
-			return &Error{Code: CodeHistory, Rule: "adopt-dirty",
+			return &failure.Error{Exit: failure.ExitHistory, Rule: "adopt-dirty",
 				Msg: fmt.Sprintf("golang-migrate's %s says version %s failed half-way (dirty); fix the database and run `migrate force %s` (or its previous version) before switching", fh.table, v, v)}
 		}
 		fh.upTo = v
@@ -242,7 +244,7 @@ func readFlyway(ctx context.Context, conn *pgx.Conn, qn string, fh *foreign) err
 			return err
 		}
 		if !ok {
-			return &Error{Code: CodeHistory, Rule: "adopt-dirty",
+			return &failure.Error{Exit: failure.ExitHistory, Rule: "adopt-dirty",
 				Msg: fmt.Sprintf("Flyway's %s records a failed migration %s (%s); run `flyway repair` after fixing the database before switching", fh.table, v, script)}
 		}
 		switch {
@@ -275,7 +277,7 @@ func readAtlas(ctx context.Context, conn *pgx.Conn, qn string, fh *foreign) erro
 			continue
 		}
 		if applied < total {
-			return &Error{Code: CodeHistory, Rule: "adopt-dirty",
+			return &failure.Error{Exit: failure.ExitHistory, Rule: "adopt-dirty",
 				Msg: fmt.Sprintf("Atlas's %s records version %s as partially applied (%d of %d statements); resolve it with `atlas migrate apply` or `atlas migrate set` before switching", fh.table, v, applied, total)}
 		}
 		fh.versions = append(fh.versions, v)

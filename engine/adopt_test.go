@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,10 +108,10 @@ INSERT INTO atlas_schema_revisions.atlas_schema_revisions VALUES
 				_, err = conn.Exec(ctx, tc.dirty)
 				require.NoError(t, err)
 				_, _, err = Adopt(ctx, conn, dir)
-				var e *Error
+				var e *failure.Error
 				require.True(t, errors.As(err, &e), "dirty %s history must be refused", tc.tool)
 				assert.Equal(t, "adopt-dirty", e.Rule)
-				assert.Equal(t, CodeHistory, e.Code)
+				assert.Equal(t, failure.ExitHistory, e.Exit)
 			}
 		})
 	}

@@ -9,20 +9,30 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
+// TxMode is how Apply groups statements into transactions (--tx-mode, spec.apply.txMode).
+type TxMode string
+
 // Transaction modes.
 const (
-	TxFile = "file" // one transaction per file (statement by statement where it cannot be)
-	TxAll  = "all"  // one transaction for every pending file
-	TxNone = "none" // every file statement by statement, progress recorded
+	TxFile TxMode = "file" // one transaction per file (statement by statement where it cannot be)
+	TxAll  TxMode = "all"  // one transaction for every pending file
+	TxNone TxMode = "none" // every file statement by statement, progress recorded
 )
+
+// TxModes lists the transaction modes, the default first.
+var TxModes = []TxMode{TxFile, TxAll, TxNone}
+
+// Valid reports whether m is one of TxModes.
+func (m TxMode) Valid() bool { return slices.Contains(TxModes, m) }
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
 	Schema string // revisions schema
-	TxMode string // TxFile ("" too), TxAll or TxNone
+	TxMode TxMode // TxFile ("" too), TxAll or TxNone
 	// Record writes revisions; false on dev replays, where only success matters.
 	Record           bool
 	App, GitRevision string
@@ -53,28 +63,10 @@ type Result struct {
 // Apply writes the marks (adopted or baseline rows) and applies files in order on conn,
 // which must hold the migration lock when recording. A transactional file's revision row is
 // written in its transaction; a non-transactional one records progress after each
-// statement, so a failure or kill leaves an exact record. Errors are *Error with code 5
+// statement, so a failure or kill leaves an exact record. Errors are *failure.Error with code 5
 // (or 1 for a tx mode the files cannot run in); the results so far are returned with it.
 func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migrations.File, o ApplyOptions) ([]Result, error) {
-	a := &applier{conn: conn, o: o}
-	if a.o.Name == nil {
-		a.o.Name = func(f *migrations.File) string { return f.Name }
-	}
-	if a.o.Log == nil {
-		a.o.Log = func(string) {}
-	}
-	if o.Watch != nil {
-		sample := time.Second
-		if o.LockTimeout > 0 {
-			sample = min(max(o.LockTimeout/4, 20*time.Millisecond), time.Second)
-		}
-		progress := o.ProgressInterval
-		if progress <= 0 {
-			progress = 10 * time.Second
-		}
-		sample = min(sample, progress)
-		a.w = &watcher{conn: o.Watch, pid: conn.PgConn().PID(), sample: sample, progress: progress, log: a.o.Log}
-	}
+	a := newApplier(conn, o)
 	if err := a.setTimeouts(ctx); err != nil {
 		return nil, err
 	}
@@ -83,11 +75,11 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 	}
 	if o.TxMode == TxAll {
 		if len(o.Resume) > 0 {
-			return nil, &Error{Code: CodeConfig, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
+			return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "tx-mode", Msg: "a partially applied file resumes statement by statement: use --tx-mode file with --resume-partial"}
 		}
 		for _, f := range files {
 			if !f.Transactional() {
-				return nil, &Error{Code: CodeConfig, File: f.Name, Rule: "tx-mode",
+				return nil, &failure.Error{Exit: failure.ExitUsage, File: f.Name, Rule: "tx-mode",
 					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
 			}
 		}
@@ -102,7 +94,7 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 			}
 			return nil
 		}); err != nil {
-			return nil, &Error{Code: CodeApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitApply, Rule: "revisions-table", Msg: "recording adopted/baseline history: " + err.Error(), Err: err}
 		}
 	}
 	var done []Result
@@ -136,6 +128,32 @@ type applier struct {
 	w    *watcher
 }
 
+// newApplier fills o's unset callbacks and, with a Watch session, sets up the watcher: it
+// samples a lock wait a few times per lock_timeout (20ms to 1s) and at least as often as
+// progress is logged.
+func newApplier(conn *pgx.Conn, o ApplyOptions) *applier {
+	a := &applier{conn: conn, o: o}
+	if a.o.Name == nil {
+		a.o.Name = func(f *migrations.File) string { return f.Name }
+	}
+	if a.o.Log == nil {
+		a.o.Log = func(string) {}
+	}
+	if o.Watch != nil {
+		sample := time.Second
+		if o.LockTimeout > 0 {
+			sample = min(max(o.LockTimeout/4, 20*time.Millisecond), time.Second)
+		}
+		progress := o.ProgressInterval
+		if progress <= 0 {
+			progress = 10 * time.Second
+		}
+		sample = min(sample, progress)
+		a.w = &watcher{conn: o.Watch, pid: conn.PgConn().PID(), sample: sample, progress: progress, log: a.o.Log}
+	}
+	return a
+}
+
 // exec runs one statement on q under the watcher: its error and who blocked it last.
 func (a *applier) exec(ctx context.Context, q querier, f *migrations.File, st migrations.Statement) (error, []Session) {
 	return a.w.watch(fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), func() error {
@@ -150,7 +168,7 @@ func (a *applier) setTimeouts(ctx context.Context) error {
 			continue
 		}
 		if _, err := a.conn.Exec(ctx, fmt.Sprintf("SET %s = %d", name, d.Milliseconds())); err != nil {
-			return &Error{Code: CodeApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
+			return &failure.Error{Exit: failure.ExitApply, Rule: "settings", Msg: fmt.Sprintf("setting %s: %v", name, err), Err: err}
 		}
 	}
 	return nil
@@ -166,42 +184,25 @@ func (a *applier) revision(f *migrations.File, status string, applied int, d tim
 		ExecutionMs: d.Milliseconds(), StatementsTotal: len(f.Statements), StatementsApplied: applied, LastError: lastErr})
 }
 
-// inTx runs f in one transaction with its revision row. A file that failed only on
-// lock_timeout rolled back cleanly, so it is run again after a backoff.
+// inTx runs f in one transaction with its revision row, again after a backoff when it
+// failed only on lock_timeout.
 func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
-	for attempt := 1; ; attempt++ {
-		e := a.inTxOnce(ctx, f)
-		if e == nil {
-			return nil
-		}
-		if !lockTimedOut(e.Err) || ctx.Err() != nil {
-			return e
-		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), e.Line), e.blockers, "the file was rolled back")
-		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
-			return e
-		}
+	if e := a.retryRolledBack(ctx, "the file was rolled back", func(e *failure.Error) string {
+		return fmt.Sprintf("%s:%d", a.o.Name(f), e.Line)
+	}, func() *failure.Error { return a.inTxOnce(ctx, f) }); e != nil {
+		return e
 	}
+	return nil
 }
 
-func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
+func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *failure.Error {
 	start := time.Now()
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
 		return a.failure(ctx, f, nil, err, "")
 	}
-	for _, st := range f.Statements {
-		if txControl(st.SQL) {
-			continue
-		}
-		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
-			rollback(tx)
-			e := a.failure(ctx, f, &st, err, "; the file's transaction was rolled back, nothing of it was applied")
-			e.blockers = blockers
-			return e
-		}
+	if e := a.execInTx(ctx, tx, f, "; the file's transaction was rolled back, nothing of it was applied"); e != nil {
+		return e
 	}
 	if a.o.Record {
 		if err := insertRevision(ctx, tx, a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), time.Since(start), "")); err != nil {
@@ -216,26 +217,21 @@ func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *Error {
 }
 
 // applyAll runs the marks and every file in one transaction, again after a backoff when it
-// failed only on lock_timeout (the whole transaction rolled back).
+// failed only on lock_timeout.
 func (a *applier) applyAll(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, error) {
-	for attempt := 1; ; attempt++ {
-		res, e := a.applyAllOnce(ctx, marks, files)
-		if e == nil {
-			return res, nil
-		}
-		if !lockTimedOut(e.Err) || ctx.Err() != nil {
-			return nil, e
-		}
-		why := a.pause(ctx, attempt, fmt.Sprintf("%s:%d", e.File, e.Line), e.blockers, "the whole run was rolled back")
-		if why != "" {
-			e.Rule = "lock-timeout"
-			e.Msg += a.blockedBy(e.blockers) + why
-			return nil, e
-		}
+	var res []Result
+	if e := a.retryRolledBack(ctx, "the whole run was rolled back", func(e *failure.Error) string {
+		return fmt.Sprintf("%s:%d", e.File, e.Line)
+	}, func() (e *failure.Error) {
+		res, e = a.applyAllOnce(ctx, marks, files)
+		return e
+	}); e != nil {
+		return nil, e
 	}
+	return res, nil
 }
 
-func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *Error) {
+func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*migrations.File) ([]Result, *failure.Error) {
 	tx, err := a.conn.Begin(ctx)
 	if err != nil {
 		return nil, a.failure(ctx, nil, nil, err, "")
@@ -254,16 +250,8 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 			a.o.OnStart(f)
 		}
 		start := time.Now()
-		for _, st := range f.Statements {
-			if txControl(st.SQL) {
-				continue
-			}
-			if err, blockers := a.exec(ctx, tx, f, st); err != nil {
-				rollback(tx)
-				e := a.failure(ctx, f, &st, err, "; --tx-mode all: the whole run was rolled back, nothing was applied")
-				e.blockers = blockers
-				return nil, e
-			}
+		if e := a.execInTx(ctx, tx, f, "; --tx-mode all: the whole run was rolled back, nothing was applied"); e != nil {
+			return nil, e
 		}
 		d := time.Since(start)
 		if a.o.Record {
@@ -283,6 +271,44 @@ func (a *applier) applyAllOnce(ctx context.Context, marks []Revision, files []*m
 		}
 	}
 	return done, nil
+}
+
+// execInTx runs f's statements in tx, leaving out the file's own plain BEGIN/COMMIT (see
+// migrations.PlainTxControl). On a failure it rolls tx back and returns the statement's
+// error, with tail saying what the rollback undid.
+func (a *applier) execInTx(ctx context.Context, tx pgx.Tx, f *migrations.File, tail string) *failure.Error {
+	for _, st := range f.Statements {
+		if migrations.PlainTxControl(st.SQL) {
+			continue
+		}
+		if err, blockers := a.exec(ctx, tx, f, st); err != nil {
+			rollback(tx)
+			e := a.failure(ctx, f, &st, err, tail)
+			withBlockers(e, blockers)
+			return e
+		}
+	}
+	return nil
+}
+
+// retryRolledBack runs once, a transaction, again after a backoff for as long as it fails
+// only on lock_timeout: the transaction rolled back cleanly, so running it again is safe.
+// undone says what the rollback undid and where names the failure in the log.
+func (a *applier) retryRolledBack(ctx context.Context, undone string, where func(*failure.Error) string, once func() *failure.Error) *failure.Error {
+	for attempt := 1; ; attempt++ {
+		e := once()
+		if e == nil {
+			return nil
+		}
+		if !lockTimedOut(e.Err) || ctx.Err() != nil {
+			return e
+		}
+		if why := a.pause(ctx, attempt, where(e), blockersOf(e), undone); why != "" {
+			e.Rule = RuleLockTimeout
+			e.Msg += a.blockedBy(blockersOf(e)) + why
+			return e
+		}
+	}
 }
 
 // stepwise runs f statement by statement from statement `from`, recording progress after
@@ -314,31 +340,7 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 			a.record(f, StatusPartial, i, time.Since(start),
 				runningNote(fmt.Sprintf("%s:%d", f.Name, st.Line), kind, before, Key(f)))
 		}
-		var err error
-		var blockers []Session
-		var left []Index
-		why := ""
-		for attempt := 1; ; attempt++ {
-			err, blockers = a.exec(ctx, a.conn, f, st)
-			if err == nil {
-				break
-			}
-			if kind.build != "" {
-				if after, qerr := invalidIndexes(context.WithoutCancel(ctx), a.conn, kind); qerr == nil {
-					left = newIndexes(before, after)
-				}
-			}
-			if !lockTimedOut(err) || ctx.Err() != nil {
-				break
-			}
-			if len(left) > 0 || (kind.multiTx && kind.build == "") || a.conn.PgConn().TxStatus() != 'I' {
-				why = "; not retried: the statement may have done part of its work"
-				break
-			}
-			if why = a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), blockers, "the statement did no work"); why != "" {
-				break
-			}
-		}
+		err, blockers, left, why := a.attempt(ctx, f, st, kind, before)
 		if err != nil {
 			tail := ""
 			if lockTimedOut(err) {
@@ -348,13 +350,13 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 				tail += leftoverNote(kind, left, Key(f))
 			}
 			if a.o.Record {
-				e := statementError(f, st, err, CodeApply)
+				e := statementError(f, st, err, failure.ExitApply)
 				a.record(f, StatusPartial, i, time.Since(start), e.Error()+tail)
 				tail += fmt.Sprintf("; the file is not transactional: %d of %d statements were applied and it is recorded as partial, so the next run stops until it is resolved (see --resume-partial)", i, len(f.Statements))
 			}
 			e := a.failure(ctx, f, &st, err, tail)
-			if lockTimedOut(err) && e.Rule == "statement-failed" {
-				e.Rule = "lock-timeout"
+			if lockTimedOut(err) && e.Rule == RuleStatementFailed {
+				e.Rule = RuleLockTimeout
 			}
 			return e
 		}
@@ -371,6 +373,33 @@ func (a *applier) stepwise(ctx context.Context, f *migrations.File, from int, re
 		}
 	}
 	return nil
+}
+
+// attempt runs statement st of a non-transactional file, again after a backoff while it
+// fails only on lock_timeout and cannot have done any work. It gives the last error, who
+// blocked the statement, the INVALID indexes a failed concurrent build left (before are
+// those there were) and why it was not retried further.
+func (a *applier) attempt(ctx context.Context, f *migrations.File, st migrations.Statement, kind stmtKind, before []Index) (err error, blockers []Session, left []Index, why string) {
+	for attempt := 1; ; attempt++ {
+		err, blockers = a.exec(ctx, a.conn, f, st)
+		if err == nil {
+			return nil, blockers, left, ""
+		}
+		if kind.build != "" {
+			if after, qerr := invalidIndexes(context.WithoutCancel(ctx), a.conn, kind); qerr == nil {
+				left = newIndexes(before, after)
+			}
+		}
+		if !lockTimedOut(err) || ctx.Err() != nil {
+			return err, blockers, left, ""
+		}
+		if len(left) > 0 || (kind.multiTx && kind.build == "") || a.conn.PgConn().TxStatus() != 'I' {
+			return err, blockers, left, "; not retried: the statement may have done part of its work"
+		}
+		if why = a.pause(ctx, attempt, fmt.Sprintf("%s:%d", a.o.Name(f), st.Line), blockers, "the statement did no work"); why != "" {
+			return err, blockers, left, why
+		}
+	}
 }
 
 // dropLeftovers drops the INVALID indexes that the failed concurrent build st noted in
@@ -418,25 +447,6 @@ func (a *applier) record(f *migrations.File, status string, applied int, d time.
 	return insertRevision(ctx, a.conn, a.o.Schema, a.revision(f, status, applied, d, lastErr))
 }
 
-// txControl reports a file's own BEGIN/COMMIT (common in golang-migrate files). Inside the
-// transaction schemahook opens for the file they would end it early and break atomicity,
-// so they are skipped there; a non-transactional file runs them as written.
-func txControl(sql string) bool {
-	w := strings.Fields(strings.ToUpper(strings.TrimRight(sql, "; \t\r\n")))
-	if len(w) == 0 || len(w) > 3 {
-		return false
-	}
-	switch w[0] {
-	case "BEGIN", "COMMIT", "END", "ABORT":
-		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
-	case "START":
-		return len(w) == 2 && w[1] == "TRANSACTION"
-	case "ROLLBACK":
-		return len(w) == 1 || (len(w) == 2 && (w[1] == "WORK" || w[1] == "TRANSACTION"))
-	}
-	return false
-}
-
 func rollback(tx pgx.Tx) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -445,13 +455,13 @@ func rollback(tx pgx.Tx) {
 
 // failure builds the error of a failed file: the statement's position in the file and
 // Postgres's error, or what interrupted the run.
-func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *Error {
-	var e *Error
+func (a *applier) failure(ctx context.Context, f *migrations.File, st *migrations.Statement, err error, tail string) *failure.Error {
+	var e *failure.Error
 	switch {
 	case f != nil && st != nil:
-		e = statementError(f, *st, err, CodeApply)
+		e = statementError(f, *st, err, failure.ExitApply)
 	default:
-		e = &Error{Code: CodeApply, Rule: "apply", Msg: err.Error(), Err: err}
+		e = &failure.Error{Exit: failure.ExitApply, Rule: "apply", Msg: err.Error(), Err: err}
 		if f != nil {
 			e.File = f.Name
 		}

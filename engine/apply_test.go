@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/migrations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,9 +44,9 @@ func TestApplyTransactionalFailureRollsBack(t *testing.T) {
 	got, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
 	require.Error(t, err)
 	assert.Equal(t, []string{"001"}, got)
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, CodeApply, e.Code)
+	assert.Equal(t, failure.ExitApply, e.Exit)
 	assert.Equal(t, "002_b.sql", e.File)
 	assert.Equal(t, 4, e.Line, "line of the failing statement in the file")
 	assert.Equal(t, 9, e.Col, "column of Postgres's error position in the file")
@@ -77,9 +79,9 @@ func TestApplyTxModeAll(t *testing.T) {
 	files["003_c.sql"] = "CREATE INDEX CONCURRENTLY ON a (id);\n"
 	files["002_b.sql"] = "CREATE TABLE b (id int);\n"
 	_, err = run(t, conn, files, PlanOptions{}, ApplyOptions{TxMode: TxAll})
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, CodeConfig, e.Code)
+	assert.Equal(t, failure.ExitUsage, e.Exit)
 	assert.Equal(t, "003_c.sql", e.File)
 }
 
@@ -97,7 +99,7 @@ func TestApplyPartialNonTransactional(t *testing.T) {
 	got, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
 	require.Error(t, err)
 	assert.Equal(t, []string{"001"}, got)
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, 2, e.Line)
 	assert.Equal(t, "23505", e.SQLState)
@@ -111,7 +113,7 @@ func TestApplyPartialNonTransactional(t *testing.T) {
 	_, err = run(t, conn, files, PlanOptions{}, ApplyOptions{})
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, "partial-migration", e.Rule)
-	assert.Equal(t, CodeHistory, e.Code)
+	assert.Equal(t, failure.ExitHistory, e.Exit)
 
 	// The human fixes the data and drops the invalid index CONCURRENTLY left behind.
 	_, err = conn.Exec(ctx, "UPDATE t SET email = 'b' WHERE id = 2; DROP INDEX t_email")
@@ -147,7 +149,7 @@ func TestTxControl(t *testing.T) {
 		"ROLLBACK TO SAVEPOINT a": false, "BEGIN ISOLATION LEVEL SERIALIZABLE": false,
 		"CREATE TABLE begin (id int)": false, "SAVEPOINT a": false, "": false,
 	} {
-		assert.Equal(t, want, txControl(sql), sql)
+		assert.Equal(t, want, migrations.PlainTxControl(sql), sql)
 	}
 }
 

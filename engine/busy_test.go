@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,9 +87,9 @@ func TestLockTimeoutNamesBlockerAfterRetries(t *testing.T) {
 			l := newLogs("")
 			_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 200 * time.Millisecond,
 				Retry: RetryPolicy{Attempts: 2, Wait: 10 * time.Millisecond}, Log: l.log})
-			var e *Error
+			var e *failure.Error
 			require.True(t, errors.As(err, &e), "%v", err)
-			assert.Equal(t, CodeApply, e.Code)
+			assert.Equal(t, failure.ExitApply, e.Exit)
 			assert.Equal(t, "lock-timeout", e.Rule)
 			assert.Equal(t, "55P03", e.SQLState)
 			assert.Equal(t, "002_busy.sql", e.File)
@@ -147,7 +148,7 @@ func TestFailedConcurrentIndexResumes(t *testing.T) {
 	files["002_unique.sql"] = "CREATE INDEX CONCURRENTLY customers_id_note ON customers (id, note);\n" +
 		"CREATE UNIQUE INDEX CONCURRENTLY customers_note_key ON customers (note);\n"
 	_, err = run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch})
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, "23505", e.SQLState)
 	assert.Contains(t, e.Msg, "left INVALID index customers_note_key (oid ")
@@ -266,7 +267,7 @@ func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
 			l := newLogs("")
 			_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond,
 				Retry: RetryPolicy{Attempts: 5, Wait: 10 * time.Millisecond}, Log: l.log})
-			var e *Error
+			var e *failure.Error
 			require.True(t, errors.As(err, &e), "%v", err)
 			assert.Equal(t, "lock-timeout", e.Rule)
 			assert.Contains(t, e.Msg, `application_name "slow-writer"`)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/schemahook/schemahook/failure"
 )
 
 // ConnectOptions tune Connect.
@@ -26,15 +27,15 @@ type ConnectOptions struct {
 // Connect opens one connection to dbURL, retrying with backoff while the server is
 // unreachable or starting up. Authentication, TLS and configuration errors fail at once,
 // and so does a pooler that would not keep the connection on one server session
-// (checkSession). All errors are *Error (code 1 for a bad URL, 6 otherwise) and never
+// (checkSession). All errors are *failure.Error (code 1 for a bad URL, 6 otherwise) and never
 // contain the password.
 func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
 		if msg := tlsConfigProblem(err, dbURL); msg != "" {
-			return nil, &Error{Code: CodeConfig, Rule: "tls", Msg: fmt.Sprintf("database URL %s: %s", Redact(dbURL), RedactText(msg, dbURL))}
+			return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "tls", Msg: fmt.Sprintf("database URL %s: %s", Redact(dbURL), RedactText(msg, dbURL))}
 		}
-		return nil, &Error{Code: CodeConfig, Rule: "database-url",
+		return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "database-url",
 			Msg: fmt.Sprintf("invalid database URL %s: %s", Redact(dbURL), RedactText(err.Error(), dbURL))}
 	}
 	if o.AppName != "" {
@@ -57,7 +58,7 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 		if err == nil {
 			if err := checkSession(ctx, conn, attemptCfg, where); err != nil {
 				conn.Close(context.Background())
-				var e *Error
+				var e *failure.Error
 				if errors.As(err, &e) {
 					e.Msg = RedactText(e.Msg, dbURL)
 				}
@@ -71,16 +72,16 @@ func Connect(ctx context.Context, dbURL string, o ConnectOptions) (*pgx.Conn, er
 		}
 		msg := RedactText(err.Error(), dbURL)
 		if tlsMsg := tlsProblem(err, dbURL); tlsMsg != "" {
-			return nil, &Error{Code: CodeConnect, Rule: "tls", Msg: fmt.Sprintf("cannot connect to %s: %s", where, RedactText(tlsMsg, dbURL)), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitConnect, Rule: "tls", Msg: fmt.Sprintf("cannot connect to %s: %s", where, RedactText(tlsMsg, dbURL)), Err: err}
 		}
 		if permanent(err) {
-			return nil, &Error{Code: CodeConnect, Rule: "connect", Msg: fmt.Sprintf("cannot connect to %s: %s", where, msg), Err: err}
+			return nil, &failure.Error{Exit: failure.ExitConnect, Rule: "connect", Msg: fmt.Sprintf("cannot connect to %s: %s", where, msg), Err: err}
 		}
 		if ctx.Err() != nil {
-			return nil, &Error{Code: CodeConnect, Rule: "connect", Msg: fmt.Sprintf("interrupted while connecting to %s: %s", where, msg), Err: ctx.Err()}
+			return nil, &failure.Error{Exit: failure.ExitConnect, Rule: "connect", Msg: fmt.Sprintf("interrupted while connecting to %s: %s", where, msg), Err: ctx.Err()}
 		}
 		if time.Now().Add(backoff).After(deadline) {
-			return nil, &Error{Code: CodeConnect, Rule: "connect",
+			return nil, &failure.Error{Exit: failure.ExitConnect, Rule: "connect",
 				Msg: fmt.Sprintf("could not connect to %s within %v (%d attempts): %s", where, o.Timeout, attempt, msg), Err: err}
 		}
 		if o.Log != nil && msg != lastMsg {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/devdb"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,20 +26,20 @@ func TestConnectErrors(t *testing.T) {
 		name     string
 		url      string
 		timeout  time.Duration
-		code     int
+		code     failure.ExitCode
 		contains string
 		logs     bool
 	}{
-		{"bad url", "postgres://app:sup3rsecret@db:notaport/x", time.Minute, CodeConfig, "invalid database URL", false},
-		{"missing database fails at once", missingDB, time.Hour, CodeConnect, "cannot connect to", false},
-		{"unreachable retries until the timeout", "postgres://app:sup3rsecret@" + closedPort + "/x?sslmode=disable", 300 * time.Millisecond, CodeConnect, "could not connect to", true},
+		{"bad url", "postgres://app:sup3rsecret@db:notaport/x", time.Minute, failure.ExitUsage, "invalid database URL", false},
+		{"missing database fails at once", missingDB, time.Hour, failure.ExitConnect, "cannot connect to", false},
+		{"unreachable retries until the timeout", "postgres://app:sup3rsecret@" + closedPort + "/x?sslmode=disable", 300 * time.Millisecond, failure.ExitConnect, "could not connect to", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs []string
 			_, err := Connect(context.Background(), tc.url, ConnectOptions{Timeout: tc.timeout, Log: func(s string) { logs = append(logs, s) }})
-			var e *Error
+			var e *failure.Error
 			require.True(t, errors.As(err, &e), "%v", err)
-			assert.Equal(t, tc.code, e.Code)
+			assert.Equal(t, tc.code, e.Exit)
 			assert.Contains(t, e.Error(), tc.contains)
 			assert.NotContains(t, e.Error(), "sup3rsecret")
 			assert.Equal(t, tc.logs, len(logs) > 0, "retry log lines: %q", logs)
@@ -62,9 +63,9 @@ func TestLockWaitsAndNamesHolder(t *testing.T) {
 	defer second.Close(ctx)
 	var logs []string
 	err = Lock(ctx, second, "schemahook", 300*time.Millisecond, func(s string) { logs = append(logs, s) })
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, CodeConnect, e.Code)
+	assert.Equal(t, failure.ExitConnect, e.Exit)
 	assert.Contains(t, e.Error(), "pid "+itoa(firstPID))
 	require.NotEmpty(t, logs)
 	assert.Contains(t, logs[0], "held by pid "+itoa(firstPID))

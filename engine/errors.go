@@ -8,58 +8,48 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
-// Exit codes of DESIGN.md that engine errors carry.
+// Rules of engine errors that the engine itself tells apart; every error it returns is a
+// *failure.Error carrying one of the exit codes failure.ExitUsage, ExitHistory, ExitApply
+// or ExitConnect.
 const (
-	CodeConfig  = 1
-	CodeHistory = 4
-	CodeApply   = 5
-	CodeConnect = 6
+	RuleStatementFailed = "statement-failed" // Postgres refused a statement
+	RuleLockTimeout     = "lock-timeout"     // a statement gave up waiting for a lock
 )
 
-// Error is a refusal or failure that names the file, the position in it and the rule, with
-// the exit code the command returns for it.
-type Error struct {
-	Code     int
-	File     string
-	Line     int
-	Col      int
-	Rule     string // stable short name, e.g. "checksum-mismatch"
-	SQLState string
-	Msg      string
-	Err      error
-	blockers []Session // who blocked the statement's lock wait, when it timed out
+// blockedError is the cause of a statement's failure with who blocked its lock wait, so
+// the retry loop can name them; errors.As still reaches the Postgres error beneath.
+type blockedError struct {
+	err      error
+	blockers []Session
 }
 
-func (e *Error) Error() string {
-	pos := e.File
-	if pos != "" && e.Line > 0 {
-		pos = fmt.Sprintf("%s:%d", pos, e.Line)
-		if e.Col > 0 {
-			pos = fmt.Sprintf("%s:%d", pos, e.Col)
-		}
+func (e *blockedError) Error() string { return e.err.Error() }
+func (e *blockedError) Unwrap() error { return e.err }
+
+// withBlockers records on e who blocked the statement's lock wait (none: e is unchanged).
+func withBlockers(e *failure.Error, blockers []Session) {
+	if len(blockers) > 0 {
+		e.Err = &blockedError{err: e.Err, blockers: blockers}
 	}
-	msg := e.Msg
-	if pos != "" {
-		msg = pos + ": " + msg
-	}
-	if e.Rule != "" {
-		msg += " [" + e.Rule + "]"
-	}
-	return msg
 }
 
-func (e *Error) Unwrap() error { return e.Err }
-
-// ExitCode is the process exit code for this error.
-func (e *Error) ExitCode() int { return e.Code }
+// blockersOf returns the sessions withBlockers recorded on e.
+func blockersOf(e *failure.Error) []Session {
+	var be *blockedError
+	if errors.As(e.Err, &be) {
+		return be.blockers
+	}
+	return nil
+}
 
 // statementError describes err from running statement st of file f: the position Postgres
 // reported mapped into the file, the SQLSTATE and Postgres's own message.
-func statementError(f *migrations.File, st migrations.Statement, err error, code int) *Error {
-	e := &Error{Code: code, File: f.Name, Line: st.Line, Col: st.Col, Rule: "statement-failed", Err: err}
+func statementError(f *migrations.File, st migrations.Statement, err error, exit failure.ExitCode) *failure.Error {
+	e := &failure.Error{Exit: exit, File: f.Name, Line: st.Line, Col: st.Col, Rule: RuleStatementFailed, Err: err}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		e.SQLState = pe.Code

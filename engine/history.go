@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS %s (
   last_error         text
 )`, pgx.Identifier{schema}.Sanitize(), table(schema)))
 	if err != nil {
-		return &Error{Code: CodeApply, Rule: "revisions-table", Msg: fmt.Sprintf("creating %s: %v", table(schema), err), Err: err}
+		return &failure.Error{Exit: failure.ExitApply, Rule: "revisions-table", Msg: fmt.Sprintf("creating %s: %v", table(schema), err), Err: err}
 	}
 	return nil
 }
@@ -74,7 +75,7 @@ CREATE TABLE IF NOT EXISTS %s (
 func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Revision, exists bool, err error) {
 	var reg *string
 	if err := conn.QueryRow(ctx, `SELECT to_regclass($1)::text`, table(schema)).Scan(&reg); err != nil {
-		return nil, false, &Error{Code: CodeConnect, Rule: "revisions-table", Msg: "reading the revisions table: " + err.Error(), Err: err}
+		return nil, false, &failure.Error{Exit: failure.ExitConnect, Rule: "revisions-table", Msg: "reading the revisions table: " + err.Error(), Err: err}
 	}
 	if reg == nil {
 		return nil, false, nil
@@ -82,7 +83,7 @@ func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Rev
 	rows, err := conn.Query(ctx, `SELECT version, description, checksum, applied_at, execution_ms, app, git_revision,
   status, statements_total, statements_applied, coalesce(last_error, '') FROM `+table(schema))
 	if err != nil {
-		return nil, true, &Error{Code: CodeHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+		return nil, true, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
 	}
 	revs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Revision, error) {
 		var v Revision
@@ -91,7 +92,7 @@ func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Rev
 		return v, err
 	})
 	if err != nil {
-		return nil, true, &Error{Code: CodeHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+		return nil, true, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
 	}
 	return revs, true, nil
 }

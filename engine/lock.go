@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 )
 
 // The lock is a session-level advisory lock keyed by (hashtext('schemahook'),
@@ -23,7 +24,7 @@ func Lock(ctx context.Context, conn *pgx.Conn, schema string, wait time.Duration
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKeySQL+`)`, schema).Scan(&ok); err != nil {
-			return &Error{Code: CodeConnect, Rule: "lock", Msg: "taking the migration lock: " + err.Error(), Err: err}
+			return &failure.Error{Exit: failure.ExitConnect, Rule: "lock", Msg: "taking the migration lock: " + err.Error(), Err: err}
 		}
 		if ok {
 			return nil
@@ -34,7 +35,7 @@ func Lock(ctx context.Context, conn *pgx.Conn, schema string, wait time.Duration
 			who = h.String()
 		}
 		if time.Now().After(deadline) {
-			return &Error{Code: CodeConnect, Rule: "lock",
+			return &failure.Error{Exit: failure.ExitConnect, Rule: "lock",
 				Msg: fmt.Sprintf("another schemahook run holds the migration lock of revisions schema %q and did not release it within %v: %s", schema, wait, who)}
 		}
 		if log != nil && found && fmt.Sprint(h.PID) != said {
@@ -43,7 +44,7 @@ func Lock(ctx context.Context, conn *pgx.Conn, schema string, wait time.Duration
 		}
 		select {
 		case <-ctx.Done():
-			return &Error{Code: CodeConnect, Rule: "lock", Msg: "interrupted while waiting for the migration lock", Err: ctx.Err()}
+			return &failure.Error{Exit: failure.ExitConnect, Rule: "lock", Msg: "interrupted while waiting for the migration lock", Err: ctx.Err()}
 		case <-time.After(interval):
 		}
 		interval = min(interval*2, time.Second)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -16,7 +17,8 @@ type PlanOptions struct {
 	// ResumePartial names the version of a partial file a human has checked: its remaining
 	// statements run, starting with the one that failed.
 	ResumePartial string
-	// RevisionsSchema only shapes messages (the SQL a human can run).
+	// RevisionsSchema only shapes messages (the SQL a human can run). The caller passes the
+	// run's; its default is config.DefaultRevisionsSchema, the one place defaults live.
 	RevisionsSchema string
 }
 
@@ -34,10 +36,6 @@ type Plan struct {
 // error (exit 4) naming the file and what to do: a changed applied file, an applied file
 // gone from the directory, a new file older than the newest applied one, a partial file.
 func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, error) {
-	schema := o.RevisionsSchema
-	if schema == "" {
-		schema = "schemahook"
-	}
 	p := &Plan{History: history, Resume: map[string]int{}}
 	byKey := map[string]*migrations.File{}
 	for _, f := range dir.Files {
@@ -72,7 +70,7 @@ func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, erro
 			if r.Description != "" {
 				name += " (" + r.Description + ")"
 			}
-			return nil, &Error{Code: CodeHistory, File: name, Rule: "applied-file-missing",
+			return nil, &failure.Error{Exit: failure.ExitHistory, File: name, Rule: "applied-file-missing",
 				Msg: fmt.Sprintf("version %s is applied on the target (%s %s) but its file is no longer in the directory. schemahook never un-applies: restore the file, and undo the change with a new migration instead",
 					name, r.Status, r.AppliedAt.UTC().Format("2006-01-02 15:04:05Z"))}
 		}
@@ -84,19 +82,19 @@ func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, erro
 			if r.LastError != "" {
 				lastErr = "; it stopped on: " + r.LastError
 			}
-			return nil, &Error{Code: CodeHistory, File: f.Name, Rule: "partial-migration",
+			return nil, &failure.Error{Exit: failure.ExitHistory, File: f.Name, Rule: "partial-migration",
 				Msg: fmt.Sprintf("was partially applied: %d of %d statements ran (it is not transactional)%s. Check the database, then either rerun with --resume-partial %s to run the rest starting with statement %d, or finish it by hand and run: UPDATE %s SET status = 'applied' WHERE version = '%s'",
-					r.StatementsApplied, r.StatementsTotal, lastErr, r.Version, r.StatementsApplied+1, table(schema), r.Version)}
+					r.StatementsApplied, r.StatementsTotal, lastErr, r.Version, r.StatementsApplied+1, table(o.RevisionsSchema), r.Version)}
 		case repeatable:
 		case r.Checksum != "" && r.Checksum != f.Checksum:
-			return nil, &Error{Code: CodeHistory, File: f.Name, Rule: "checksum-mismatch",
+			return nil, &failure.Error{Exit: failure.ExitHistory, File: f.Name, Rule: "checksum-mismatch",
 				Msg: fmt.Sprintf("was changed after it was applied (checksum applied %s, now %s). Applied migrations must not change: restore the file from Git and put the change in a new migration",
 					short(r.Checksum), short(f.Checksum))}
 		}
 	}
 	if o.ResumePartial != "" {
 		if _, ok := done[canon(o.ResumePartial)]; !ok || len(p.Resume) == 0 {
-			return nil, &Error{Code: CodeConfig, Rule: "resume-partial",
+			return nil, &failure.Error{Exit: failure.ExitUsage, Rule: "resume-partial",
 				Msg: fmt.Sprintf("--resume-partial %s: no partially applied migration has that version", o.ResumePartial)}
 		}
 	}
@@ -122,7 +120,7 @@ func Verify(dir *migrations.Dir, history []Revision, o PlanOptions) (*Plan, erro
 			continue
 		}
 		if newest != "" && migrations.CompareVersions(f.Version, newest) < 0 && !o.AllowOutOfOrder {
-			return nil, &Error{Code: CodeHistory, File: f.Name, Rule: "out-of-order",
+			return nil, &failure.Error{Exit: failure.ExitHistory, File: f.Name, Rule: "out-of-order",
 				Msg: fmt.Sprintf("is not applied yet but is older than version %s (%s), the newest applied migration; give it a newer version (schemahook new), or allow it with --allow-out-of-order (apply.outOfOrder: true)",
 					newest, newestRev.Description)}
 		}

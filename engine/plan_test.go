@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,7 @@ func TestVerify(t *testing.T) {
 		marks    []string
 		resume   map[string]int
 		rule     string // expected error rule
-		code     int
+		code     failure.ExitCode
 		file     string
 		contains string
 	}{
@@ -63,10 +64,10 @@ func TestVerify(t *testing.T) {
 			p, err := Verify(dir, tc.hist, tc.opts)
 			if tc.rule != "" {
 				require.Error(t, err)
-				var e *Error
+				var e *failure.Error
 				require.True(t, errors.As(err, &e))
 				assert.Equal(t, tc.rule, e.Rule)
-				assert.Equal(t, tc.code, e.ExitCode())
+				assert.Equal(t, tc.code, e.Exit)
 				assert.Equal(t, tc.file, e.File)
 				assert.Contains(t, e.Error(), tc.contains)
 				return

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/schemahook/schemahook/failure"
 )
 
 // A run needs one server session for its whole life: the migration lock is a session
@@ -39,13 +40,13 @@ import (
 func checkSession(ctx context.Context, conn *pgx.Conn, cfg *pgx.ConnConfig, where string) error {
 	pid, err := backendPID(ctx, conn)
 	if err != nil {
-		return &Error{Code: CodeConnect, Rule: "connect", Msg: fmt.Sprintf("cannot query %s: %v", where, err), Err: err}
+		return &failure.Error{Exit: failure.ExitConnect, Rule: "connect", Msg: fmt.Sprintf("cannot query %s: %v", where, err), Err: err}
 	}
 	if pid == conn.PgConn().PID() {
 		return nil
 	}
 	refuse := func(why string) error {
-		return &Error{Code: CodeConnect, Rule: "pooler", Msg: fmt.Sprintf(
+		return &failure.Error{Exit: failure.ExitConnect, Rule: "pooler", Msg: fmt.Sprintf(
 			"%s is a connection pooler that does not keep one server session per client (PgBouncer pool_mode = transaction or statement): %s. "+
 				"schemahook needs one session for the whole run (session advisory lock, SET, progress of non-transactional files): "+
 				"point DATABASE_URL at the Postgres server directly, or at a pooler database or port with pool_mode = session; keep the transaction-pooled URL for the application",
@@ -60,7 +61,7 @@ func checkSession(ctx context.Context, conn *pgx.Conn, cfg *pgx.ConnConfig, wher
 	defer cancel()
 	probe, err := pgx.ConnectConfig(pctx, probeCfg)
 	if err != nil {
-		return &Error{Code: CodeConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
+		return &failure.Error{Exit: failure.ExitConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
 			"%s is behind a connection pooler, and a second connection to check its pooling mode failed: %v", where, err)}
 	}
 	defer probe.Close(context.Background())
@@ -74,13 +75,13 @@ func checkSession(ctx context.Context, conn *pgx.Conn, cfg *pgx.ConnConfig, wher
 		}
 		tx, err := probe.Begin(pctx)
 		if err != nil {
-			return &Error{Code: CodeConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
+			return &failure.Error{Exit: failure.ExitConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
 				"%s is behind a connection pooler, and a second connection to check its pooling mode got no server session (is the pool full? a run needs one spare): %v", where, err)}
 		}
 		other, err := backendPID(pctx, tx)
 		if err != nil {
 			tx.Rollback(context.Background())
-			return &Error{Code: CodeConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
+			return &failure.Error{Exit: failure.ExitConnect, Rule: "pooler", Err: err, Msg: fmt.Sprintf(
 				"%s is behind a connection pooler, and a second connection to check its pooling mode got no server session (is the pool full? a run needs one spare): %v", where, err)}
 		}
 		after, err := timedPID(ctx, conn)

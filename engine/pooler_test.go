@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgbouncer"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
@@ -20,9 +21,9 @@ func TestConnectThroughPgBouncer(t *testing.T) {
 	b := pgbouncer.Start(t, pgtest.URL(t))
 
 	_, err := Connect(ctx, b.TransactionURL, ConnectOptions{Timeout: time.Hour})
-	var e *Error
+	var e *failure.Error
 	require.True(t, errors.As(err, &e), "%v", err)
-	assert.Equal(t, CodeConnect, e.Code)
+	assert.Equal(t, failure.ExitConnect, e.Exit)
 	assert.Equal(t, "pooler", e.Rule)
 	assert.Contains(t, e.Error(), "pool_mode = transaction")
 	assert.Contains(t, e.Error(), "point DATABASE_URL at the Postgres server directly, or at a pooler database or port with pool_mode = session")

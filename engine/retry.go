@@ -14,15 +14,14 @@ import (
 // RetryPolicy says how often and how long to wait before running again a statement (or a
 // transactional file) that failed only because it waited past lock_timeout. On a busy
 // database a long report holds a lock now and then; a retry at a quieter moment succeeds
-// where failing the sync would only move the retry to a human.
+// where failing the sync would only move the retry to a human. A run's values come from
+// config (DefaultLockRetries, DefaultLockRetryWait, DefaultLockRetryMaxWait) through the
+// migrate flags; the zero-value waits below only keep a bare engine caller from spinning.
 type RetryPolicy struct {
 	Attempts int           // retries after the first attempt; 0 never retries
 	Wait     time.Duration // wait before the first retry, doubled for each next one (0: 1s)
 	MaxWait  time.Duration // cap of a single wait (0: 30s)
 }
-
-// DefaultRetry is the policy of a run that sets none.
-var DefaultRetry = RetryPolicy{Attempts: 5, Wait: time.Second, MaxWait: 30 * time.Second}
 
 // lockTimedOut reports a lock wait cancelled by lock_timeout (or a NOWAIT lock refused):
 // SQLSTATE 55P03 lock_not_available. Nothing of the statement ran.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtls"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,8 +29,8 @@ func TestConnectTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		query    string
-		env      string // PGSSLROOTCERT
-		code     int    // 0: connects
+		env      string           // PGSSLROOTCERT
+		code     failure.ExitCode // 0: connects
 		rule     string
 		contains string
 	}{
@@ -38,16 +39,16 @@ func TestConnectTLS(t *testing.T) {
 		{"verify-ca", "sslmode=verify-ca&sslrootcert=" + q(srv.CAFile), "", 0, "", ""},
 		{"require encrypts without checking", "sslmode=require", "", 0, "", ""},
 		{"prefer (the default) takes TLS when offered", "", "", 0, "", ""},
-		{"wrong CA in the URL", "sslmode=verify-full&sslrootcert=" + q(srv.WrongCAFile), "", CodeConnect, "tls",
+		{"wrong CA in the URL", "sslmode=verify-full&sslrootcert=" + q(srv.WrongCAFile), "", failure.ExitConnect, "tls",
 			"TLS: the server's certificate is not signed by the CA in sslrootcert=" + srv.WrongCAFile + " (from the URL)"},
-		{"wrong CA in PGSSLROOTCERT", "sslmode=verify-full", srv.WrongCAFile, CodeConnect, "tls",
+		{"wrong CA in PGSSLROOTCERT", "sslmode=verify-full", srv.WrongCAFile, failure.ExitConnect, "tls",
 			"not signed by the CA in sslrootcert=" + srv.WrongCAFile + " (from PGSSLROOTCERT)"},
-		{"verify-ca checks the CA too", "sslmode=verify-ca&sslrootcert=" + q(srv.WrongCAFile), "", CodeConnect, "tls",
+		{"verify-ca checks the CA too", "sslmode=verify-ca&sslrootcert=" + q(srv.WrongCAFile), "", failure.ExitConnect, "tls",
 			"not signed by the CA in sslrootcert=" + srv.WrongCAFile},
-		{"no CA given: the system's CAs do not know it", "sslmode=verify-full", "", CodeConnect, "tls",
+		{"no CA given: the system's CAs do not know it", "sslmode=verify-full", "", failure.ExitConnect, "tls",
 			"not signed by a CA this system trusts (it is issued by \"CN=schemahook test CA\")"},
-		{"TLS refused by sslmode=disable", "sslmode=disable", "", CodeConnect, "tls", "the server takes no connection without TLS from here; if pg_hba.conf has hostssl lines"},
-		{"CA file not mounted", "sslmode=verify-full&sslrootcert=" + q(missing), "", CodeConfig, "tls",
+		{"TLS refused by sslmode=disable", "sslmode=disable", "", failure.ExitConnect, "tls", "the server takes no connection without TLS from here; if pg_hba.conf has hostssl lines"},
+		{"CA file not mounted", "sslmode=verify-full&sslrootcert=" + q(missing), "", failure.ExitUsage, "tls",
 			"TLS: cannot use the CA file sslrootcert=" + missing + " (from the URL): no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,9 +67,9 @@ func TestConnectTLS(t *testing.T) {
 				assert.True(t, ssl, "the session is encrypted")
 				return
 			}
-			var e *Error
+			var e *failure.Error
 			require.True(t, errors.As(err, &e), "%v", err)
-			assert.Equal(t, tc.code, e.Code)
+			assert.Equal(t, tc.code, e.Exit)
 			assert.Equal(t, tc.rule, e.Rule)
 			assert.Contains(t, e.Error(), tc.contains)
 			assert.NotContains(t, e.Error(), pgtls.Password)

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/devdb"
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -22,29 +24,29 @@ import (
 // pending files to a schema-only copy of the target, catching conflicts with the live schema
 // (objects created by hand, drift). The target is only read (pg_dump).
 func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
-	if r.o.DevURL == "none" {
+	if r.o.DevURL == config.DevNone {
 		r.logf("dev replay skipped (--dev-url none): pending migrations are not validated before the target")
 		return nil
 	}
 	start := time.Now()
 	major, err := serverMajor(ctx, r.target)
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "server-version", Message: err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "server-version", Msg: err.Error()}
 	}
 	var admin string
 	var client devdb.Bin
-	if r.o.DevURL == "ephemeral" {
+	if r.o.DevURL == config.DevEphemeral {
 		// Binaries first, so a machine without them fails before anything starts.
 		server, err := devdb.FindServer(major)
 		if err != nil {
-			return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "the ephemeral dev Postgres: " + err.Error()}
+			return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "the ephemeral dev Postgres: " + err.Error()}
 		}
 		if client, err = r.findClient(major, server.Dir); err != nil {
 			return err
 		}
 		srv, err := devdb.Start(ctx, devdb.Options{BinDir: server.Dir})
 		if err != nil {
-			return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "starting the ephemeral dev Postgres: " + err.Error()}
+			return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "starting the ephemeral dev Postgres: " + err.Error()}
 		}
 		defer srv.Stop()
 		admin = srv.URL("postgres")
@@ -87,7 +89,7 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_dev")
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
 	defer db.Drop()
 	pending := map[*migrations.File]bool{}
@@ -118,7 +120,7 @@ func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) 
 func (r *run) findClient(major int, near ...string) (devdb.Bin, error) {
 	b, err := devdb.FindClient(major, near...)
 	if err != nil {
-		return b, &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy", Message: "pg_dump for the schema copy of the target: " + err.Error()}
+		return b, &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "schema-copy", Msg: "pg_dump for the schema copy of the target: " + err.Error()}
 	}
 	return b, nil
 }
@@ -129,16 +131,16 @@ func (r *run) findClient(major int, near ...string) (devdb.Bin, error) {
 func (r *run) checkDevServer(ctx context.Context, major int) error {
 	conn, err := engine.Connect(ctx, r.o.DevURL, engine.ConnectOptions{Timeout: 30 * time.Second, AppName: "schemahook dev"})
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
 	defer conn.Close(context.Background())
 	dev, err := serverMajor(ctx, conn)
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: "the dev server: " + err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "the dev server: " + err.Error()}
 	}
 	switch {
 	case dev < major:
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server-version", Message: fmt.Sprintf(
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server-version", Msg: fmt.Sprintf(
 			"the dev server (--dev-url, dev.url) runs Postgres %d, older than the target's %d: the target's schema and its migrations may use what Postgres %d lacks; point dev.url at a dev server of Postgres %d (or newer), or use the ephemeral dev replay (dev.mode ephemeral)",
 			dev, major, dev, major)}
 	case dev > major:
@@ -150,7 +152,7 @@ func (r *run) checkDevServer(ctx context.Context, major int) error {
 func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_copy")
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
 	defer db.Drop()
 	dump, err := r.dumpSchema(ctx, client.Dir)
@@ -158,8 +160,8 @@ func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, 
 		return err
 	}
 	if err := restore(ctx, client.Dir, db.URL, dump); err != nil {
-		e := &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy",
-			Message: "restoring the target's schema (pg_dump --schema-only) into the dev database failed: " + engine.RedactText(err.Error(), db.URL, r.o.DevURL)}
+		e := &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "schema-copy",
+			Msg: "restoring the target's schema (pg_dump --schema-only) into the dev database failed: " + engine.RedactText(err.Error(), db.URL, r.o.DevURL)}
 		missingExtension(e)
 		return e
 	}
@@ -175,7 +177,7 @@ func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, 
 func (r *run) devApply(ctx context.Context, url string, files []*migrations.File, resume map[string]int, where string) error {
 	conn, err := engine.Connect(ctx, url, engine.ConnectOptions{Timeout: 30 * time.Second, AppName: "schemahook dev"})
 	if err != nil {
-		return &Error{Stage: StageDev, Code: ExitDev, Rule: "dev-server", Message: err.Error()}
+		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
 	defer conn.Close(context.Background())
 	txMode := r.o.TxMode
@@ -184,10 +186,10 @@ func (r *run) devApply(ctx context.Context, url string, files []*migrations.File
 	}
 	_, err = engine.Apply(ctx, conn, nil, files, engine.ApplyOptions{TxMode: txMode, Resume: resume, StatementTimeout: r.o.Timeout})
 	if err != nil {
-		e := stageErr(StageDev, err)
-		e.Stage, e.Code = StageDev, ExitDev
-		msg := strings.TrimSuffix(e.Message, "; the file's transaction was rolled back, nothing of it was applied")
-		e.Message = fmt.Sprintf("failed on the dev database (%s), the target was not touched: %s", where, msg)
+		e := stageErr(failure.StageDev, err)
+		e.Stage, e.Exit = failure.StageDev, failure.ExitDev
+		msg := strings.TrimSuffix(e.Msg, "; the file's transaction was rolled back, nothing of it was applied")
+		e.Msg = fmt.Sprintf("failed on the dev database (%s), the target was not touched: %s", where, msg)
 		missingExtension(e)
 		return e
 	}
@@ -209,8 +211,8 @@ func (r *run) dumpSchema(ctx context.Context, bin string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, &Error{Stage: StageDev, Code: ExitDev, Rule: "schema-copy",
-			Message: fmt.Sprintf("pg_dump --schema-only of the target failed (%v): %s", err, engine.RedactText(strings.TrimSpace(stderr.String()), r.o.URL))}
+		return nil, &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "schema-copy",
+			Msg: fmt.Sprintf("pg_dump --schema-only of the target failed (%v): %s", err, engine.RedactText(strings.TrimSpace(stderr.String()), r.o.URL))}
 	}
 	return out, nil
 }
@@ -282,12 +284,12 @@ var (
 
 // missingExtension adds to a dev failure caused by an extension the dev server does not
 // have what to do about it: the migration is fine, the dev server lacks the extension's files.
-func missingExtension(e *Error) {
+func missingExtension(e *failure.Error) {
 	name, control := "", ""
-	if m := extControl.FindStringSubmatch(e.Message); m != nil {
+	if m := extControl.FindStringSubmatch(e.Msg); m != nil {
 		name, control = m[2], m[1]
 	}
-	if m := extUnavailable.FindStringSubmatch(e.Message); m != nil {
+	if m := extUnavailable.FindStringSubmatch(e.Msg); m != nil {
 		name = m[1]
 	}
 	if name == "" {
@@ -298,7 +300,7 @@ func missingExtension(e *Error) {
 		where = " (no " + control + ")"
 	}
 	e.Rule = "dev-extension-missing"
-	e.Message = strings.TrimSuffix(e.Message, ".") + fmt.Sprintf(". The dev server has no extension %q installed%s. "+
+	e.Msg = strings.TrimSuffix(e.Msg, ".") + fmt.Sprintf(". The dev server has no extension %q installed%s. "+
 		"Fix: point dev.url (--dev-url) at a dev server of the target's major that has %s installed, "+
 		"or run the hook in an image built FROM the schemahook image that installs %s for the Postgres server of the target's major",
 		name, where, name, name)

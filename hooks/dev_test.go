@@ -3,6 +3,7 @@ package hooks
 import (
 	"testing"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -33,20 +34,20 @@ func TestMissingExtension(t *testing.T) {
 		{"psql restoring the copy", `psql:<stdin>:20: ERROR:  extension "pg_partman" is not available`, "pg_partman", ""},
 		{"other failure", `ERROR: relation "x" does not exist (SQLSTATE 42P01)`, "", ""},
 	} {
-		e := &Error{Message: tc.msg, Rule: "statement-failed"}
+		e := &failure.Error{Msg: tc.msg, Rule: "statement-failed"}
 		missingExtension(e)
 		if tc.ext == "" {
-			assert.Equal(t, tc.msg, e.Message, tc.name)
+			assert.Equal(t, tc.msg, e.Msg, tc.name)
 			assert.Equal(t, "statement-failed", e.Rule, tc.name)
 			continue
 		}
 		assert.Equal(t, "dev-extension-missing", e.Rule, tc.name)
-		assert.Contains(t, e.Message, tc.msg, tc.name)
-		assert.Contains(t, e.Message, `The dev server has no extension "`+tc.ext+`" installed`, tc.name)
-		assert.Contains(t, e.Message, "point dev.url (--dev-url) at a dev server", tc.name)
-		assert.Contains(t, e.Message, "FROM the schemahook image", tc.name)
+		assert.Contains(t, e.Msg, tc.msg, tc.name)
+		assert.Contains(t, e.Msg, `The dev server has no extension "`+tc.ext+`" installed`, tc.name)
+		assert.Contains(t, e.Msg, "point dev.url (--dev-url) at a dev server", tc.name)
+		assert.Contains(t, e.Msg, "FROM the schemahook image", tc.name)
 		if tc.control != "" {
-			assert.Contains(t, e.Message, "(no "+tc.control+")", tc.name)
+			assert.Contains(t, e.Msg, "(no "+tc.control+")", tc.name)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package hooks is what runs inside the PreSync hook Job: verify the directory and history,
 // replay on a dev database, lint, apply to the target, report. Each stage's failure has its
-// own exit code (DESIGN.md), and nothing reaches the target before stages 1-3 passed.
+// own exit code (failure.ExitCode, docs/architecture.md), and nothing reaches the target before stages 1-3 passed.
 package hooks
 
 import (
@@ -14,27 +14,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
+	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
-)
-
-// Stages, as named in errors and the JSON report.
-const (
-	StageConfig = "config"
-	StageVerify = "verify"
-	StageDev    = "dev"
-	StageLint   = "lint"
-	StageApply  = "apply"
-)
-
-// Exit codes of DESIGN.md.
-const (
-	ExitUsage   = 1
-	ExitDev     = 2
-	ExitLint    = 3
-	ExitHistory = 4
-	ExitApply   = 5
-	ExitConnect = 6
 )
 
 // Options are the migrate command's flags.
@@ -42,10 +27,10 @@ type Options struct {
 	Dir         string
 	Format      migrations.Format
 	URL         string
-	DevURL      string // "ephemeral", "none" or a Postgres URL of a dev server
-	Lint        string // error, warn, off
+	DevURL      string // config.DevEphemeral, config.DevNone or a Postgres URL of a dev server
+	Lint        string // one of lint.Levels
 	LintRules   []string
-	TxMode      string
+	TxMode      engine.TxMode
 	LockTimeout time.Duration
 	Timeout     time.Duration
 	// LockRetries is how often a statement (or transactional file) that failed only on
@@ -60,54 +45,21 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
-	Output           string // text or json
+	Output           string // OutputText or OutputJSON
 	TerminationLog   string // "" writes none
 	App              string
 	GitRevision      string
 	Stdout, Stderr   io.Writer
 }
 
-// Error is a failed run: the stage, the place in a file, and the exit code.
-type Error struct {
-	Stage    string `json:"stage"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col,omitempty"`
-	Rule     string `json:"rule,omitempty"`
-	SQLState string `json:"sqlstate,omitempty"`
-	Message  string `json:"message"`
-	Code     int    `json:"exitCode"`
-}
-
-func (e *Error) Error() string {
-	pos := e.File
-	if pos != "" && e.Line > 0 {
-		pos = fmt.Sprintf("%s:%d", pos, e.Line)
-		if e.Col > 0 {
-			pos = fmt.Sprintf("%s:%d", pos, e.Col)
-		}
-	}
-	msg := e.Stage + ": "
-	if pos != "" {
-		msg += pos + ": "
-	}
-	msg += e.Message
-	if e.Rule != "" {
-		msg += " [" + e.Rule + "]"
-	}
-	return msg
-}
-
-// ExitCode is the process exit code (DESIGN.md).
-func (e *Error) ExitCode() int { return e.Code }
-
 // Mode selects what Run does.
 type Mode int
 
 // The migrate subcommands.
 const (
-	ModePlan  Mode = iota // stages 1-3
-	ModeApply             // stages 1-5
+	ModePlan   Mode = iota // stages 1-3
+	ModeApply              // stages 1-5
+	ModeStatus             // the history against the files, without a lock or writes (Status)
 )
 
 // run is one invocation's state.
@@ -118,8 +70,16 @@ type run struct {
 	target *pgx.Conn
 	rep    Report
 	start  time.Time
+	policy lint.Policy // parsed by validate
 }
 
+// Summary formats of --output.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+)
+
+// defaults fills the zero options with config's defaults, as the migrate command's flags do.
 func (o *Options) defaults() {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -128,67 +88,72 @@ func (o *Options) defaults() {
 		o.Stderr = os.Stderr
 	}
 	if o.Dir == "" {
-		o.Dir = "migrations"
+		o.Dir = config.DefaultMigrationsDir
 	}
 	if o.DevURL == "" {
-		o.DevURL = "ephemeral"
+		o.DevURL = config.DefaultDevMode
 	}
 	if o.Lint == "" {
-		o.Lint = "error"
+		o.Lint = string(config.DefaultLintPolicy)
 	}
 	if o.TxMode == "" {
-		o.TxMode = engine.TxFile
+		o.TxMode = config.DefaultTxMode
 	}
 	if o.LockTimeout == 0 {
-		o.LockTimeout = 10 * time.Second
+		o.LockTimeout = config.DefaultLockTimeout
 	}
 	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Minute
+		o.Timeout = config.DefaultTimeout
 	}
 	if o.ConnectTimeout == 0 {
-		o.ConnectTimeout = time.Minute
+		o.ConnectTimeout = config.DefaultConnectTimeout
 	}
 	if o.RevisionsSchema == "" {
-		o.RevisionsSchema = "schemahook"
+		o.RevisionsSchema = config.DefaultRevisionsSchema
 	}
 	if o.Output == "" {
-		o.Output = "text"
+		o.Output = OutputText
 	}
 }
 
-func (o *Options) validate() error {
+// validate checks the options and parses the lint policy, once for the run.
+func (o *Options) validate() (lint.Policy, error) {
 	bad := func(msg string, args ...any) error {
-		return &Error{Stage: StageConfig, Code: ExitUsage, Rule: "usage", Message: fmt.Sprintf(msg, args...)}
+		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, Rule: "usage", Msg: fmt.Sprintf(msg, args...)}
 	}
 	switch {
 	case o.URL == "":
-		return bad("no target database: set --url or DATABASE_URL")
-	case o.Output != "text" && o.Output != "json":
-		return bad("--output %q: want text or json", o.Output)
-	case o.TxMode != engine.TxFile && o.TxMode != engine.TxAll && o.TxMode != engine.TxNone:
-		return bad("--tx-mode %q: want file, all or none", o.TxMode)
-	case o.Lint != "error" && o.Lint != "warn" && o.Lint != "off":
-		return bad("--lint %q: want error, warn or off", o.Lint)
+		return lint.Policy{}, bad("no target database: set --url or DATABASE_URL")
+	case o.Output != OutputText && o.Output != OutputJSON:
+		return lint.Policy{}, bad("--output %q: want %s or %s", o.Output, OutputText, OutputJSON)
+	case !o.TxMode.Valid():
+		return lint.Policy{}, bad("--tx-mode %q: want %s", o.TxMode, enum.Or(engine.TxModes))
+	case !lint.Level(o.Lint).Valid():
+		return lint.Policy{}, bad("--lint %q: want %s", o.Lint, enum.Or(lint.Levels))
 	case o.LockTimeout < 0 || o.Timeout < 0:
-		return bad("--lock-timeout and --timeout must be positive")
+		return lint.Policy{}, bad("--lock-timeout and --timeout must be positive")
 	case o.LockRetries < 0 || o.LockRetryWait < 0 || o.LockRetryMaxWait < 0 || o.ProgressInterval < 0:
-		return bad("--lock-retries, --lock-retry-wait, --lock-retry-max-wait and --progress-interval must not be negative")
+		return lint.Policy{}, bad("--lock-retries, --lock-retry-wait, --lock-retry-max-wait and --progress-interval must not be negative")
 	case o.RevisionsSchema == "" || strings.ContainsAny(o.RevisionsSchema, "\x00"):
-		return bad("--revisions-schema must name a schema")
+		return lint.Policy{}, bad("--revisions-schema must name a schema")
 	}
-	if _, err := lintPolicy(o.Lint, o.LintRules); err != nil {
-		return bad("%v", err)
+	policy, err := lint.ParsePolicy(o.Lint, o.LintRules)
+	if err != nil {
+		return lint.Policy{}, bad("%v", err)
 	}
-	return nil
+	return policy, nil
 }
 
-// Run runs the stages of mode and reports. The returned error is an *Error whose ExitCode
+// Run runs the stages of mode and reports. The returned error is a *failure.Error whose ExitCode
 // is the process's; the report has been written by then (stdout, stderr, termination log).
 func Run(ctx context.Context, mode Mode, o Options) error {
+	if mode == ModeStatus {
+		return Status(ctx, o)
+	}
 	o.defaults()
 	r := &run{o: o, mode: mode, start: time.Now(), rep: newReport()}
 	err := r.stages(ctx)
-	var herr *Error
+	var herr *failure.Error
 	if err != nil {
 		herr = r.toError(err)
 		r.rep.Status = "failed"
@@ -202,9 +167,11 @@ func Run(ctx context.Context, mode Mode, o Options) error {
 }
 
 func (r *run) stages(ctx context.Context) error {
-	if err := r.o.validate(); err != nil {
+	policy, err := r.o.validate()
+	if err != nil {
 		return err
 	}
+	r.policy = policy
 	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
 
@@ -214,12 +181,12 @@ func (r *run) stages(ctx context.Context) error {
 	}
 	conn, err := engine.Connect(ctx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: r.log})
 	if err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	r.target = conn
 	defer conn.Close(context.Background())
 	if err := engine.Lock(ctx, conn, r.o.RevisionsSchema, r.o.LockTimeout, r.log); err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	defer engine.Unlock(context.Background(), conn, r.o.RevisionsSchema)
 	plan, err := r.verify(ctx)
@@ -238,8 +205,8 @@ func (r *run) stages(ctx context.Context) error {
 	if r.o.TxMode == engine.TxAll {
 		for _, f := range plan.Pending {
 			if !f.Transactional() {
-				return &Error{Stage: StageVerify, Code: ExitUsage, File: r.name(f), Rule: "tx-mode",
-					Message: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
+				return &failure.Error{Stage: failure.StageVerify, Exit: failure.ExitUsage, File: r.name(f), Rule: "tx-mode",
+					Msg: "cannot run inside a transaction, so it cannot run with --tx-mode all; use --tx-mode file"}
 			}
 		}
 	}
@@ -259,7 +226,7 @@ func (r *run) stages(ctx context.Context) error {
 
 	// 4. apply.
 	if err := engine.EnsureTable(ctx, conn, r.o.RevisionsSchema); err != nil {
-		return stageErr(StageApply, err)
+		return stageErr(failure.StageApply, err)
 	}
 	if len(plan.Mark) > 0 {
 		r.logf("recording %d migrations as already applied (adopted history or --baseline)", len(plan.Mark))
@@ -284,7 +251,7 @@ func (r *run) stages(ctx context.Context) error {
 	r.rep.Pending = len(plan.Pending) - len(results)
 	r.rep.PendingFiles = r.rep.PendingFiles[len(results):]
 	if err != nil {
-		return stageErr(StageApply, err)
+		return stageErr(failure.StageApply, err)
 	}
 	r.rep.Status = "applied"
 	return nil
@@ -305,15 +272,15 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 func (r *run) readDir() error {
 	root, err := os.OpenRoot(r.o.Dir)
 	if err != nil {
-		return &Error{Stage: StageConfig, Code: ExitUsage, File: r.o.Dir, Rule: "dir", Message: "cannot open the migration directory: " + errText(err)}
+		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, File: r.o.Dir, Rule: "dir", Msg: "cannot open the migration directory: " + errText(err)}
 	}
 	defer root.Close()
 	dir, err := migrations.Read(root.FS(), migrations.Options{Format: r.o.Format, Path: r.o.Dir})
 	if err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	if err := dir.CheckSum(); err != nil {
-		return stageErr(StageVerify, err)
+		return stageErr(failure.StageVerify, err)
 	}
 	r.dir = dir
 	return nil
@@ -323,14 +290,14 @@ func (r *run) readDir() error {
 func (r *run) verify(ctx context.Context) (*engine.Plan, error) {
 	hist, _, err := engine.LoadHistory(ctx, r.target, r.o.RevisionsSchema)
 	if err != nil {
-		return nil, stageErr(StageVerify, err)
+		return nil, stageErr(failure.StageVerify, err)
 	}
 	var adopted []engine.Revision
 	if len(hist) == 0 {
 		var from string
 		adopted, from, err = engine.Adopt(ctx, r.target, r.dir)
 		if err != nil {
-			return nil, stageErr(StageVerify, err)
+			return nil, stageErr(failure.StageVerify, err)
 		}
 		if from != "" {
 			r.logf("adopting the history of %s: %d migrations already applied", from, len(adopted))
@@ -341,7 +308,7 @@ func (r *run) verify(ctx context.Context) (*engine.Plan, error) {
 		RevisionsSchema: r.o.RevisionsSchema,
 	})
 	if err != nil {
-		return nil, stageErr(StageVerify, err)
+		return nil, stageErr(failure.StageVerify, err)
 	}
 	plan.Mark = append(adopted, plan.Mark...)
 	r.logf("verified %d files (%s format) against %d recorded revisions", len(r.dir.Files), r.dir.Format, len(plan.History))
@@ -368,42 +335,54 @@ func (r *run) log(msg string) {
 
 func (r *run) logf(format string, args ...any) { r.log(fmt.Sprintf(format, args...)) }
 
-// stageErr turns an engine or migrations error into a hooks Error of stage; the exit code
-// is the error's own, or the stage's.
-func stageErr(stage string, err error) *Error {
-	var he *Error
-	if errors.As(err, &he) {
-		return he
+// stageErr makes err a *failure.Error of stage. An error that has a stage keeps it; one
+// without gets this one, and its own exit code, or for a migration directory's refusal the
+// code its rule means, or the stage's.
+func stageErr(stage string, err error) *failure.Error {
+	var fe *failure.Error
+	if !errors.As(err, &fe) {
+		return &failure.Error{Stage: stage, Msg: err.Error(), Exit: stageExit(stage)}
 	}
-	e := &Error{Stage: stage, Message: err.Error()}
-	var ee *engine.Error
-	var me *migrations.Error
-	switch {
-	case errors.As(err, &ee):
-		e.File, e.Line, e.Col, e.Rule, e.SQLState, e.Message, e.Code = ee.File, ee.Line, ee.Col, ee.Rule, ee.SQLState, ee.Msg, ee.Code
-	case errors.As(err, &me):
-		e.File, e.Line, e.Col, e.Rule, e.Message = me.File, me.Line, me.Col, me.Rule, me.Msg
-		switch me.Rule {
-		case "syntax", "encoding":
-			e.Code = ExitDev // Postgres would refuse it on the dev database
-		case "read", "unknown-format":
-			e.Code = ExitUsage
-		default:
-			e.Code = ExitHistory
-		}
+	if fe.Stage != "" {
+		return fe
 	}
-	if e.Code == 0 {
-		e.Code = map[string]int{StageVerify: ExitHistory, StageDev: ExitDev, StageLint: ExitLint, StageApply: ExitApply}[stage]
+	e := *fe
+	e.Stage = stage
+	if e.Exit == 0 { // a migrations refusal: only engine and hooks errors carry a code
+		e.Exit = dirExit(e.Rule)
 	}
-	if e.Code == 0 {
-		e.Code = ExitUsage
+	return &e
+}
+
+// dirExit is the exit code of a migration directory's refusal.
+func dirExit(rule string) failure.ExitCode {
+	switch rule {
+	case migrations.RuleSyntax, migrations.RuleEncoding:
+		return failure.ExitDev // Postgres would refuse it on the dev database
+	case migrations.RuleRead, migrations.RuleUnknownFormat:
+		return failure.ExitUsage
 	}
-	return e
+	return failure.ExitHistory
+}
+
+// stageExit is the exit code of a failure in stage that does not say its own.
+func stageExit(stage string) failure.ExitCode {
+	switch stage {
+	case failure.StageVerify:
+		return failure.ExitHistory
+	case failure.StageDev:
+		return failure.ExitDev
+	case failure.StageLint:
+		return failure.ExitLint
+	case failure.StageApply:
+		return failure.ExitApply
+	}
+	return failure.ExitUsage
 }
 
 // toError makes err a hooks Error with file names as the user knows them and no password.
-func (r *run) toError(err error) *Error {
-	e := stageErr(StageConfig, err)
+func (r *run) toError(err error) *failure.Error {
+	e := stageErr(failure.StageConfig, err)
 	if r.dir != nil && r.dir.Path != "" {
 		for _, f := range r.dir.Files {
 			if e.File == f.Name {
@@ -411,7 +390,7 @@ func (r *run) toError(err error) *Error {
 			}
 		}
 	}
-	e.Message = engine.RedactText(e.Message, r.o.URL, r.o.DevURL)
+	e.Msg = engine.RedactText(e.Msg, r.o.URL, r.o.DevURL)
 	return e
 }
 

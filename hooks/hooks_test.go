@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/assert"
@@ -26,8 +27,8 @@ var writeDir = testfs.WriteDir
 
 // result is one in-process run: its exit code (0 on success), JSON report and stderr.
 type result struct {
-	code   int
-	err    *Error
+	code   failure.ExitCode
+	err    *failure.Error
 	report Report
 	stderr string
 }
@@ -46,7 +47,7 @@ func runMode(t testing.TB, mode Mode, o Options) result {
 	res := result{stderr: stderr.String()}
 	if err != nil {
 		require.True(t, errors.As(err, &res.err), "%T %v", err, err)
-		res.code = res.err.ExitCode()
+		res.code = res.err.Exit
 	}
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res.report), stdout.String())
 	return res
@@ -117,7 +118,7 @@ func TestApplyThenUpToDate(t *testing.T) {
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'"))
 }
 
-// TestExitCodes reaches every exit code of DESIGN.md through a real scenario.
+// TestExitCodes reaches every exit code (failure.ExitCode, docs/architecture.md) through a real scenario.
 func TestExitCodes(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -129,7 +130,7 @@ func TestExitCodes(t *testing.T) {
 		setup func(t *testing.T, url string) // runs on the target before the run
 		files map[string]string
 		opts  func(o *Options)
-		code  int
+		code  failure.ExitCode
 		stage string
 		rule  string
 		file  string
@@ -183,7 +184,7 @@ func TestExitCodes(t *testing.T) {
 			require.NotNil(t, r.report.Error)
 			assert.Equal(t, "failed", r.report.Status)
 			assert.Equal(t, tc.stage, r.report.Error.Stage)
-			assert.NotEmpty(t, r.report.Error.Message)
+			assert.NotEmpty(t, r.report.Error.Msg)
 			if tc.rule != "" {
 				assert.Equal(t, tc.rule, r.report.Error.Rule)
 			}
@@ -211,9 +212,9 @@ func TestLockHeldExits6(t *testing.T) {
 	_, err = conn.Exec(context.Background(), "SELECT pg_advisory_lock(hashtext('schemahook'), hashtext('schemahook'))")
 	require.NoError(t, err)
 	r := apply(t, Options{Dir: writeDir(t, base), URL: url, LockTimeout: 500 * time.Millisecond})
-	require.Equal(t, 6, r.code, "%v", r.err)
+	require.Equal(t, failure.ExitConnect, r.code, "%v", r.err)
 	assert.Equal(t, "lock", r.report.Error.Rule)
-	assert.Contains(t, r.report.Error.Message, "other-runner")
+	assert.Contains(t, r.report.Error.Msg, "other-runner")
 	assert.Contains(t, r.stderr, "waiting up to")
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM pg_tables WHERE tablename = 'customers'"))
 }
@@ -236,18 +237,18 @@ func TestLockTimeoutNamesBlocker(t *testing.T) {
 	files := with(base, "004_tier.sql", "ALTER TABLE customers ADD COLUMN tier int;\n")
 	r := apply(t, Options{Dir: writeDir(t, files), URL: url, LockTimeout: 300 * time.Millisecond,
 		LockRetries: 1, LockRetryWait: 10 * time.Millisecond})
-	require.Equal(t, 5, r.code, "%v\n%s", r.err, r.stderr)
+	require.Equal(t, failure.ExitApply, r.code, "%v\n%s", r.err, r.stderr)
 	e := r.report.Error
-	assert.Equal(t, StageApply, e.Stage)
+	assert.Equal(t, failure.StageApply, e.Stage)
 	assert.Equal(t, "lock-timeout", e.Rule)
 	assert.Equal(t, "55P03", e.SQLState)
 	assert.Contains(t, e.File, "004_tier.sql")
-	assert.Contains(t, e.Message, `application_name "nightly-report"`)
-	assert.Contains(t, e.Message, "idle in transaction")
-	assert.Contains(t, e.Message, "gave up after 2 attempts")
+	assert.Contains(t, e.Msg, `application_name "nightly-report"`)
+	assert.Contains(t, e.Msg, "idle in transaction")
+	assert.Contains(t, e.Msg, "gave up after 2 attempts")
 	assert.Contains(t, r.stderr, "warning: 1 session(s) hold locks on tables the pending migrations touch")
 	assert.Contains(t, r.stderr, "retrying in")
-	assert.NotContains(t, r.stderr+e.Message, "ceo@example.com")
+	assert.NotContains(t, r.stderr+e.Msg, "ceo@example.com")
 	assert.Equal(t, 1, r.report.Pending)
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tier'"))
 }
@@ -294,14 +295,14 @@ func TestBrokenThirdFileLeavesTargetUnchanged(t *testing.T) {
 		"005_after.sql", "CREATE TABLE after_broken (id int);\n")
 	dir := writeDir(t, broken)
 	r := apply(t, Options{Dir: dir, URL: url, DevURL: "ephemeral"})
-	require.Equal(t, 2, r.code, "%v\n%s", r.err, r.stderr)
+	require.Equal(t, failure.ExitDev, r.code, "%v\n%s", r.err, r.stderr)
 	e := r.report.Error
 	assert.Equal(t, "dev", e.Stage)
 	assert.Equal(t, filepath.Join(dir, "004_more.sql"), e.File)
 	assert.Equal(t, 5, e.Line, "the line of the bad column inside the statement")
 	assert.Equal(t, 3, e.Col)
 	assert.Equal(t, "42703", e.SQLState)
-	assert.Contains(t, e.Message, "target was not touched")
+	assert.Contains(t, e.Msg, "target was not touched")
 	assert.Empty(t, r.report.Applied)
 	assert.Equal(t, before, catalog(t, url), "the target's catalog changed")
 }
@@ -315,8 +316,8 @@ func TestSchemaConflictCaughtOnCopy(t *testing.T) {
 	before := catalog(t, url)
 	dir := writeDir(t, with(base, "003_total.sql", "CREATE TABLE items (id int);\n"))
 	r := apply(t, Options{Dir: dir, URL: url})
-	require.Equal(t, 2, r.code, "%v", r.err)
-	assert.Contains(t, r.report.Error.Message, "copy of the target's schema")
+	require.Equal(t, failure.ExitDev, r.code, "%v", r.err)
+	assert.Contains(t, r.report.Error.Msg, "copy of the target's schema")
 	assert.Equal(t, "42P07", r.report.Error.SQLState)
 	assert.Equal(t, before, catalog(t, url))
 }
@@ -330,15 +331,15 @@ func TestPartialFileBlocksThenResumes(t *testing.T) {
 		"CREATE INDEX CONCURRENTLY orders_customer ON orders (customer_id);\nCREATE UNIQUE INDEX CONCURRENTLY customers_email ON customers (email);\n")
 	dir := writeDir(t, files)
 	r := apply(t, Options{Dir: dir, URL: url})
-	require.Equal(t, 5, r.code, "%v\n%s", r.err, r.stderr)
-	assert.Contains(t, r.report.Error.Message, "recorded as partial")
-	assert.Contains(t, r.report.Error.Message, "left INVALID index customers_email (oid ")
+	require.Equal(t, failure.ExitApply, r.code, "%v\n%s", r.err, r.stderr)
+	assert.Contains(t, r.report.Error.Msg, "recorded as partial")
+	assert.Contains(t, r.report.Error.Msg, "left INVALID index customers_email (oid ")
 	assert.Equal(t, 2, r.report.Error.Line)
 
 	r = apply(t, Options{Dir: dir, URL: url})
-	require.Equal(t, 4, r.code)
+	require.Equal(t, failure.ExitHistory, r.code)
 	assert.Equal(t, "partial-migration", r.report.Error.Rule)
-	assert.Contains(t, r.report.Error.Message, "--resume-partial 004")
+	assert.Contains(t, r.report.Error.Msg, "--resume-partial 004")
 
 	var st bytes.Buffer
 	err := Status(context.Background(), Options{Dir: dir, URL: url, Stdout: &st, Stderr: &bytes.Buffer{}})

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -19,31 +20,10 @@ func (l policyLinter) Lint(earlier, pending []*migrations.File) lint.Result {
 	return lint.Files(earlier, pending, l.opts)
 }
 
-// lintPolicy reads --lint and the --lint-rule CODE=level overrides.
-func lintPolicy(level string, rules []string) (lint.Policy, error) {
-	def, err := lint.ParseLevel(level)
-	if err != nil {
-		return lint.Policy{}, err
-	}
-	p := lint.Policy{Default: def, Rules: map[string]lint.Level{}}
-	for _, s := range rules {
-		code, lvl, err := lint.ParseRule(s)
-		if err != nil {
-			return lint.Policy{}, err
-		}
-		p.Rules[code] = lvl
-	}
-	return p, nil
-}
-
 // lint runs stage 3 on the pending files; findings go to the report, and a blocking one
 // stops the run with exit 3 naming the first.
 func (r *run) lint(plan *engine.Plan) error {
-	policy, err := lintPolicy(r.o.Lint, r.o.LintRules)
-	if err != nil {
-		return &Error{Stage: StageConfig, Code: ExitUsage, Message: err.Error()}
-	}
-	var l Linter = policyLinter{opts: lint.Options{Policy: policy, LockTimeout: r.o.LockTimeout > 0}}
+	var l Linter = policyLinter{opts: lint.Options{Policy: r.policy, LockTimeout: r.o.LockTimeout > 0}}
 	pending := map[*migrations.File]bool{}
 	for _, f := range plan.Pending {
 		pending[f] = true
@@ -69,7 +49,7 @@ func (r *run) lint(plan *engine.Plan) error {
 				if f.Hint != "" {
 					msg += "; " + f.Hint
 				}
-				return &Error{Stage: StageLint, Code: ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code, Message: msg + ")"}
+				return &failure.Error{Stage: failure.StageLint, Exit: failure.ExitLint, File: f.File, Line: f.Line, Col: f.Col, Rule: f.Code, Msg: msg + ")"}
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/schemahook/schemahook/devdb"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,20 +81,20 @@ func TestDefaultRunOnEveryMajor(t *testing.T) {
 			// The fresh replay cannot know legacy exists; the copy of the target does.
 			before := catalog(t, url)
 			r = apply(t, Options{Dir: writeDir(t, with(extensionFiles, "004_legacy.sql", "CREATE SCHEMA legacy;\n")), URL: url, DevURL: "ephemeral", Lint: "error"})
-			require.Equal(t, ExitDev, r.code, "%v\n%s", r.err, r.stderr)
-			assert.Equal(t, StageDev, r.err.Stage)
-			assert.Contains(t, r.err.Message, "copy of the target's schema")
-			assert.Contains(t, r.err.Message, `schema "legacy" already exists`)
+			require.Equal(t, failure.ExitDev, r.code, "%v\n%s", r.err, r.stderr)
+			assert.Equal(t, failure.StageDev, r.err.Stage)
+			assert.Contains(t, r.err.Msg, "copy of the target's schema")
+			assert.Contains(t, r.err.Msg, `schema "legacy" already exists`)
 			assert.Equal(t, before, catalog(t, url), "target changed")
 
 			r = apply(t, Options{Dir: writeDir(t, with(extensionFiles, "004_geo.sql", "CREATE EXTENSION postgis;\n")), URL: url, DevURL: "ephemeral", Lint: "error"})
-			require.Equal(t, ExitDev, r.code, "%v\n%s", r.err, r.stderr)
-			assert.Equal(t, StageDev, r.err.Stage)
+			require.Equal(t, failure.ExitDev, r.code, "%v\n%s", r.err, r.stderr)
+			assert.Equal(t, failure.StageDev, r.err.Stage)
 			assert.Equal(t, "dev-extension-missing", r.err.Rule)
 			assert.Contains(t, r.err.File, "004_geo.sql")
-			assert.Contains(t, r.err.Message, `no extension "postgis" installed`)
-			assert.Contains(t, r.err.Message, "dev.url")
-			assert.Contains(t, r.err.Message, "FROM the schemahook image")
+			assert.Contains(t, r.err.Msg, `no extension "postgis" installed`)
+			assert.Contains(t, r.err.Msg, "dev.url")
+			assert.Contains(t, r.err.Msg, "FROM the schemahook image")
 			assert.Equal(t, before, catalog(t, url), "target changed")
 		})
 	}
@@ -119,11 +120,11 @@ func TestDevServerChoice(t *testing.T) {
 	}
 	refused := func(t *testing.T, r result, url, rule string, msg ...string) {
 		t.Helper()
-		require.Equal(t, ExitDev, r.code, "%v\n%s", r.err, r.stderr)
-		assert.Equal(t, StageDev, r.err.Stage)
+		require.Equal(t, failure.ExitDev, r.code, "%v\n%s", r.err, r.stderr)
+		assert.Equal(t, failure.StageDev, r.err.Stage)
 		assert.Equal(t, rule, r.err.Rule)
 		for _, m := range msg {
-			assert.Contains(t, r.err.Message, m)
+			assert.Contains(t, r.err.Msg, m)
 		}
 		assert.Zero(t, queryInt(t, url, "SELECT count(*) FROM pg_class WHERE relname IN ('customers', 'revisions')"), "target touched")
 	}

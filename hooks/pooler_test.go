@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgbouncer"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
@@ -42,7 +43,7 @@ func race(t *testing.T, n int, o Options) []result {
 			err := Run(context.Background(), ModeApply, o)
 			res := result{stderr: stderr.String()}
 			if errors.As(err, &res.err) {
-				res.code = res.err.ExitCode()
+				res.code = res.err.Exit
 			}
 			if jerr := json.Unmarshal(stdout.Bytes(), &res.report); jerr != nil {
 				res.stderr += "\nbad JSON report: " + jerr.Error()
@@ -71,15 +72,15 @@ func TestPgBouncer(t *testing.T) {
 
 	t.Run("transaction pooling is refused", func(t *testing.T) {
 		r := apply(t, Options{Dir: dir, URL: b.TransactionURL})
-		require.Equal(t, ExitConnect, r.code, "%v\n%s", r.err, r.stderr)
-		assert.Equal(t, StageVerify, r.err.Stage)
+		require.Equal(t, failure.ExitConnect, r.code, "%v\n%s", r.err, r.stderr)
+		assert.Equal(t, failure.StageVerify, r.err.Stage)
 		assert.Equal(t, "pooler", r.err.Rule)
-		assert.Contains(t, r.err.Message, "point DATABASE_URL at the Postgres server directly, or at a pooler database or port with pool_mode = session")
+		assert.Contains(t, r.err.Msg, "point DATABASE_URL at the Postgres server directly, or at a pooler database or port with pool_mode = session")
 		untouched()
 	})
 	t.Run("eight runners behind transaction pooling all refuse", func(t *testing.T) {
 		for i, r := range race(t, 8, Options{Dir: dir, URL: b.TransactionURL, DevURL: pgtest.AdminURL(t), LockTimeout: 5 * time.Minute}) {
-			require.Equal(t, ExitConnect, r.code, "runner %d: %v\n%s", i, r.err, r.stderr)
+			require.Equal(t, failure.ExitConnect, r.code, "runner %d: %v\n%s", i, r.err, r.stderr)
 			assert.Equal(t, "pooler", r.err.Rule, "runner %d", i)
 		}
 		untouched()

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
 )
 
@@ -19,7 +20,7 @@ type Report struct {
 	Pending      int            `json:"pending"`
 	PendingFiles []string       `json:"pendingFiles"` // what is still pending after the run
 	Findings     []lint.Finding `json:"findings"`
-	Error        *Error         `json:"error"`
+	Error        *failure.Error `json:"error"`
 }
 
 // AppliedFile is one file applied by this run.
@@ -38,7 +39,7 @@ const MaxTerminationMessage = 4096
 
 // finish prints the summary (stdout) and writes the termination log.
 func (r *run) finish() {
-	if r.o.Output == "json" {
+	if r.o.Output == OutputJSON {
 		b, _ := json.MarshalIndent(r.rep, "", "  ")
 		fmt.Fprintln(r.o.Stdout, engine.RedactText(string(b), r.o.URL, r.o.DevURL))
 	} else {
@@ -69,14 +70,14 @@ func (r *run) summary() string {
 		}
 	default:
 		e := r.rep.Error
-		fmt.Fprintf(&b, "schemahook FAILED at stage %s (exit %d): %s", e.Stage, e.Code, e.Error()[len(e.Stage)+2:])
+		fmt.Fprintf(&b, "schemahook FAILED at stage %s (exit %d): %s", e.Stage, e.Exit, e.Error()[len(e.Stage)+2:])
 		if len(r.rep.Applied) > 0 {
 			fmt.Fprintf(&b, "\napplied before the failure:")
 			for _, a := range r.rep.Applied {
 				fmt.Fprintf(&b, " %s", a.Name)
 			}
 		}
-		if e.Stage == StageDev || e.Stage == StageLint || (e.Stage == StageVerify && len(r.rep.Applied) == 0) {
+		if e.Stage == failure.StageDev || e.Stage == failure.StageLint || (e.Stage == failure.StageVerify && len(r.rep.Applied) == 0) {
 			b.WriteString("\nthe target database was not changed")
 		}
 		if r.rep.Pending > 0 {

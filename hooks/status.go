@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/engine"
+	"github.com/schemahook/schemahook/failure"
 )
 
 // StatusEntry is one migration's state on the target.
@@ -30,7 +31,7 @@ func Status(ctx context.Context, o Options) error {
 	r := &run{o: o, start: time.Now(), rep: newReport()}
 	var entries []StatusEntry
 	err := func() error {
-		if err := r.o.validate(); err != nil {
+		if _, err := r.o.validate(); err != nil {
 			return err
 		}
 		if err := r.readDir(); err != nil {
@@ -38,29 +39,29 @@ func Status(ctx context.Context, o Options) error {
 		}
 		conn, err := engine.Connect(ctx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: r.log})
 		if err != nil {
-			return stageErr(StageVerify, err)
+			return stageErr(failure.StageVerify, err)
 		}
 		defer conn.Close(context.Background())
 		r.target = conn
 		hist, _, err := engine.LoadHistory(ctx, conn, r.o.RevisionsSchema)
 		if err != nil {
-			return stageErr(StageVerify, err)
+			return stageErr(failure.StageVerify, err)
 		}
 		entries = r.statusEntries(hist)
 		_, verr := engine.Verify(r.dir, hist, engine.PlanOptions{AllowOutOfOrder: r.o.AllowOutOfOrder, Baseline: r.o.Baseline, RevisionsSchema: r.o.RevisionsSchema})
 		if verr != nil {
-			return stageErr(StageVerify, verr)
+			return stageErr(failure.StageVerify, verr)
 		}
 		return nil
 	}()
-	var herr *Error
+	var herr *failure.Error
 	if err != nil {
 		herr = r.toError(err)
 	}
-	if r.o.Output == "json" {
+	if r.o.Output == OutputJSON {
 		b, _ := json.MarshalIndent(struct {
-			Migrations []StatusEntry `json:"migrations"`
-			Error      *Error        `json:"error"`
+			Migrations []StatusEntry  `json:"migrations"`
+			Error      *failure.Error `json:"error"`
 		}{entries, herr}, "", "  ")
 		fmt.Fprintln(r.o.Stdout, string(b))
 	} else {

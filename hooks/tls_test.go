@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtls"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,14 +27,14 @@ func TestApplyOverTLS(t *testing.T) {
 		name  string
 		query string
 		env   map[string]string
-		code  int
+		code  failure.ExitCode
 		want  string
 	}{
 		// First: Go reads the system's CAs (SSL_CERT_FILE) once per process.
 		{"system CAs, no sslrootcert", "sslmode=verify-full", map[string]string{"SSL_CERT_FILE": srv.CAFile}, 0, ""},
 		{"CA in the URL", "sslmode=verify-full&sslrootcert=" + url.QueryEscape(srv.CAFile), nil, 0, ""},
 		{"CA in PGSSLROOTCERT", "sslmode=verify-full", map[string]string{"PGSSLROOTCERT": srv.CAFile}, 0, ""},
-		{"wrong CA", "sslmode=verify-full&sslrootcert=" + url.QueryEscape(srv.WrongCAFile), nil, ExitConnect,
+		{"wrong CA", "sslmode=verify-full&sslrootcert=" + url.QueryEscape(srv.WrongCAFile), nil, failure.ExitConnect,
 			"TLS: the server's certificate is not signed by the CA in sslrootcert=" + srv.WrongCAFile},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,10 +60,10 @@ func TestApplyOverTLS(t *testing.T) {
 			}
 			if tc.code != 0 {
 				require.Equal(t, tc.code, r.code, "%v\n%s", r.err, r.stderr)
-				assert.Equal(t, StageVerify, r.err.Stage)
+				assert.Equal(t, failure.StageVerify, r.err.Stage)
 				assert.Equal(t, "tls", r.err.Rule)
-				assert.Contains(t, r.err.Message, tc.want)
-				assert.NotContains(t, r.err.Message, pgtls.Password)
+				assert.Contains(t, r.err.Msg, tc.want)
+				assert.NotContains(t, r.err.Msg, pgtls.Password)
 				assert.Zero(t, queryInt(t, srv.AdminURL(db), "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemahook'"), "target untouched")
 				return
 			}

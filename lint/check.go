@@ -56,7 +56,7 @@ func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
 				sc.add(codeNotAtomic, sc.start, "statement cannot run inside a transaction, so this whole file runs statement by statement and is not atomic")
 			}
 		}
-		covering := dirs.claim(f, st.Offset+sc.start, prevEnd)
+		covering := dirs.claim(st.Offset+sc.start, prevEnd)
 		prevEnd = st.Offset + len(st.SQL)
 		for _, fd := range sc.out {
 			if !covering.allows(fd.Code) {
@@ -99,30 +99,11 @@ func (sc *stmtCheck) add(code string, off int, msg string) {
 	if off < 0 || off > len(sc.st.SQL) {
 		off = sc.start
 	}
-	line, col := advance(sc.st.Line, sc.st.Col, sc.st.SQL[:off])
+	line, col := sc.file.Pos(sc.st.Offset + off)
 	sc.out = append(sc.out, Finding{
 		File: sc.file.Name, Line: line, Col: col, Code: code,
 		Message: msg, Hint: ruleByCode[code].Hint,
 	})
-}
-
-// advance moves a 1-based line and column (in characters) over text.
-func advance(line, col int, text string) (int, int) {
-	if line < 1 {
-		line = 1
-	}
-	if col < 1 {
-		col = 1
-	}
-	for _, r := range text {
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // skipSpaceAndComments returns the offset of the first token of sql, past leading
@@ -214,7 +195,7 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 			sc.lockSet = true
 		}
 	case n.GetTransactionStmt() != nil:
-		if what := txControl[n.GetTransactionStmt().Kind]; what != "" {
+		if what := migrations.TxControl(n); what != "" {
 			sc.add(codeTxControl, at, what+" in a migration file: schemahook runs and records each file's transaction itself")
 		}
 	case n.GetDropStmt() != nil:
@@ -272,18 +253,6 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 			}
 		}
 	}
-}
-
-// txControl names the transaction statements a migration must not hold; SAVEPOINT and
-// its kin work inside the runner's transaction and are left out.
-var txControl = map[pg_query.TransactionStmtKind]string{
-	pg_query.TransactionStmtKind_TRANS_STMT_BEGIN:             "BEGIN",
-	pg_query.TransactionStmtKind_TRANS_STMT_START:             "START TRANSACTION",
-	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:            "COMMIT",
-	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:          "ROLLBACK",
-	pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:           "PREPARE TRANSACTION",
-	pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:   "COMMIT PREPARED",
-	pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
 }
 
 // setsLockTimeout finds SELECT set_config('lock_timeout', '5s', ...) with a non-zero value.

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
@@ -56,14 +57,14 @@ func Dir(dir string, o DirOptions) (Result, error) {
 // into a SH000 finding, so it comes out like every other problem (in SARIF, on its line).
 // ok is false for other errors, which are not about SQL.
 func ReadError(err error, p Policy) (res Result, ok bool) {
-	var me *migrations.Error
-	if !errors.As(err, &me) || (me.Rule != "syntax" && me.Rule != "encoding") {
+	var me *failure.Error
+	if !errors.As(err, &me) || (me.Rule != migrations.RuleSyntax && me.Rule != migrations.RuleEncoding) {
 		return Result{}, false
 	}
 	return syntaxResult(me, p), true
 }
 
-func syntaxResult(me *migrations.Error, p Policy) Result {
+func syntaxResult(me *failure.Error, p Policy) Result {
 	res := Result{Findings: []Finding{}}
 	lvl := p.level(codeParseError)
 	if lvl == LevelOff {

@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -23,25 +22,20 @@ type directive struct {
 
 // fileDirectives are a file's directives by line (1-based, in File.Content).
 type fileDirectives struct {
-	byLine    map[int]*directive
-	lineStart []int // byte offset of each line's start in File.Content
+	byLine map[int]*directive
+	f      *migrations.File
 }
 
 // readDirectives finds every line of the Up section that is a -- comment holding a
 // directive. Lines are looked at, not SQL: a directive must be a whole comment line.
 func readDirectives(f *migrations.File) *fileDirectives {
-	d := &fileDirectives{byLine: map[int]*directive{}, lineStart: []int{0}}
-	for i := 0; i < len(f.Content); i++ {
-		if f.Content[i] == '\n' {
-			d.lineStart = append(d.lineStart, i+1)
-		}
-	}
+	d := &fileDirectives{byLine: map[int]*directive{}, f: f}
 	upEnd := f.UpOffset + len(f.Up)
-	for ln, start := range d.lineStart {
+	for ln := 1; ln <= f.LineCount(); ln++ {
+		start, text := f.Line(ln)
 		if start < f.UpOffset || start >= upEnd {
 			continue
 		}
-		text := d.lineText(f, ln+1)
 		trimmed := strings.TrimLeft(text, " \t")
 		if !strings.HasPrefix(trimmed, "--") {
 			continue
@@ -51,38 +45,15 @@ func readDirectives(f *migrations.File) *fileDirectives {
 			continue
 		}
 		fields := strings.Fields(strings.TrimPrefix(body, directivePrefix))
-		dir := &directive{line: ln + 1, col: 1 + utf8.RuneCountInString(text[:len(text)-len(trimmed)])}
+		_, col := f.Pos(start + len(text) - len(trimmed))
+		dir := &directive{line: ln, col: col}
 		if len(fields) > 0 {
 			dir.code = strings.ToUpper(strings.TrimRight(fields[0], ":,;"))
 			dir.reason = strings.Join(fields[1:], " ")
 		}
-		d.byLine[ln+1] = dir
+		d.byLine[ln] = dir
 	}
 	return d
-}
-
-// lineText is line ln (1-based) of the file without its line break.
-func (d *fileDirectives) lineText(f *migrations.File, ln int) string {
-	start := d.lineStart[ln-1]
-	end := len(f.Content)
-	if ln < len(d.lineStart) {
-		end = d.lineStart[ln] - 1
-	}
-	return strings.TrimSuffix(f.Content[start:end], "\r")
-}
-
-// lineOf is the 1-based line holding byte offset off of File.Content.
-func (d *fileDirectives) lineOf(off int) int {
-	lo, hi := 0, len(d.lineStart)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if d.lineStart[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return lo + 1
 }
 
 // covering is the set of codes allowed for one statement.
@@ -93,13 +64,17 @@ func (c covering) allows(code string) bool { return c[code] }
 // claim returns the directives on the comment lines directly above the statement whose
 // first token is at byte offset first of the file, not reaching back before prevEnd (the
 // end of the previous statement). Only directives with a known code and a reason allow.
-func (d *fileDirectives) claim(f *migrations.File, first, prevEnd int) covering {
+func (d *fileDirectives) claim(first, prevEnd int) covering {
 	c := covering{}
 	if len(d.byLine) == 0 {
 		return c
 	}
-	for ln := d.lineOf(first) - 1; ln >= 1 && d.lineStart[ln-1] >= prevEnd; ln-- {
-		trimmed := strings.TrimSpace(d.lineText(f, ln))
+	for ln := d.f.LineAt(first) - 1; ln >= 1; ln-- {
+		start, text := d.f.Line(ln)
+		if start < prevEnd {
+			break
+		}
+		trimmed := strings.TrimSpace(text)
 		if !strings.HasPrefix(trimmed, "--") {
 			break
 		}

@@ -4,15 +4,19 @@
 package lint
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/migrations"
 )
 
 // Level is how seriously a rule is taken: an error blocks, a warning is reported, off is
-// silent.
+// silent. It is the one level type: the policy of a lint run, of schemahook.yaml's
+// spec.lint and of the migrate and lint commands' flags.
 type Level string
 
 // The levels, from strictest to quietest.
@@ -21,6 +25,28 @@ const (
 	LevelWarn  Level = "warn"
 	LevelOff   Level = "off"
 )
+
+// Levels lists the levels as they are written, strictest first.
+var Levels = []Level{LevelError, LevelWarn, LevelOff}
+
+// Valid reports whether l is one of Levels as written (without ParseLevel's "warning").
+func (l Level) Valid() bool { return slices.Contains(Levels, l) }
+
+// UnmarshalJSON accepts a string, or false for "off": YAML reads an unquoted off as false,
+// and `policy: off` must mean what it says. The value is checked by Valid, not here, so
+// a config can name the field of a bad value.
+func (l *Level) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*l = LevelOff
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("invalid value %s: want %s", b, enum.Or(Levels))
+	}
+	*l = Level(s)
+	return nil
+}
 
 // ParseLevel reads a level as written in a flag or schemahook.yaml. "warning" is accepted
 // for "warn" since SARIF and the finding severities spell it that way.
@@ -33,7 +59,7 @@ func ParseLevel(s string) (Level, error) {
 	case "off":
 		return LevelOff, nil
 	}
-	return "", fmt.Errorf("lint level %q: want error, warn or off", s)
+	return "", fmt.Errorf("lint level %q: want %s", s, enum.Or(Levels))
 }
 
 func (l Level) rank() int {
@@ -167,7 +193,7 @@ func sortFindings(fs []Finding) {
 func ParseRule(s string) (code string, lvl Level, err error) {
 	c, l, ok := strings.Cut(s, "=")
 	if !ok {
-		return "", "", fmt.Errorf("lint rule %q: want CODE=error|warn|off", s)
+		return "", "", fmt.Errorf("lint rule %q: want CODE=%s", s, enum.Join(Levels, "|"))
 	}
 	code = strings.ToUpper(strings.TrimSpace(c))
 	if _, known := ruleByCode[code]; !known {
@@ -178,4 +204,26 @@ func ParseRule(s string) (code string, lvl Level, err error) {
 		return "", "", fmt.Errorf("lint rule %q: %w", s, err)
 	}
 	return code, lvl, nil
+}
+
+// ParsePolicy reads the overall level and the CODE=level overrides as the commands take
+// them (--lint or --policy, and --lint-rule or --rule, already merged with
+// schemahook.yaml's), once for a run.
+func ParsePolicy(level string, rules []string) (Policy, error) {
+	def, err := ParseLevel(level)
+	if err != nil {
+		return Policy{}, fmt.Errorf("lint policy: %w", err)
+	}
+	p := Policy{Default: def}
+	for _, s := range rules {
+		code, lvl, err := ParseRule(s)
+		if err != nil {
+			return Policy{}, err
+		}
+		if p.Rules == nil {
+			p.Rules = map[string]Level{}
+		}
+		p.Rules[code] = lvl
+	}
+	return p, nil
 }

@@ -7,6 +7,16 @@ import (
 	"strings"
 )
 
+// Outputs of a lint result: WriteText, WriteJSON and WriteSARIF.
+const (
+	OutputText  = "text"
+	OutputJSON  = "json"
+	OutputSARIF = "sarif"
+)
+
+// Outputs lists the outputs, the default first.
+var Outputs = []string{OutputText, OutputJSON, OutputSARIF}
+
 // DocsURL is where each rule is explained; SARIF viewers link a finding to it.
 const DocsURL = "https://github.com/schemahook/schemahook/blob/main/docs/lint.md"
 

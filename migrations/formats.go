@@ -5,6 +5,8 @@ import (
 	"iter"
 	"regexp"
 	"strings"
+
+	"github.com/schemahook/schemahook/failure"
 )
 
 // File name shapes per format. Versions are digits (Flyway: digits joined by '.' or '_').
@@ -38,7 +40,7 @@ type source struct {
 // that are present win. A directory with both goose and dbmate markers is ambiguous and an
 // error naming one file of each. Once chosen, the format is strict: a .sql file that does not
 // fit it is an error rather than silently skipped.
-func detectFormat(files []source, atlasSum bool) (Format, *Error) {
+func detectFormat(files []source, atlasSum bool) (Format, *failure.Error) {
 	if atlasSum {
 		return FormatNative, nil
 	}
@@ -59,7 +61,7 @@ func detectFormat(files []source, atlasSum bool) (Format, *Error) {
 	}
 	switch {
 	case goose != "" && dbmate != "":
-		return "", &Error{File: dbmate, Rule: "ambiguous-format",
+		return "", &failure.Error{File: dbmate, Rule: "ambiguous-format",
 			Msg: fmt.Sprintf("has dbmate markers while %s has goose markers; set the format explicitly", goose)}
 	case goose != "":
 		return FormatGoose, nil
@@ -145,12 +147,12 @@ func hasDbmateUp(content string) bool {
 // parseName gives a file its version and description from its name in format f, and its
 // kind: "up", "repeatable" (Flyway R__), or "down"/"undo" for golang-migrate's .down.sql and
 // Flyway's U files, which attach to the file of the same version.
-func parseName(f Format, name string) (version, desc, kind string, err *Error) {
-	bad := func(shape string) *Error {
-		return &Error{File: name, Rule: "file-name", Msg: fmt.Sprintf("name does not fit the %s format %s", f, shape)}
+func parseName(f Format, name string) (version, desc, kind string, err *failure.Error) {
+	bad := func(shape string) *failure.Error {
+		return &failure.Error{File: name, Rule: "file-name", Msg: fmt.Sprintf("name does not fit the %s format %s", f, shape)}
 	}
-	badVersion := func(v, want string) *Error {
-		return &Error{File: name, Rule: "version", Msg: fmt.Sprintf("version %q is not %s", v, want)}
+	badVersion := func(v, want string) *failure.Error {
+		return &failure.Error{File: name, Rule: "version", Msg: fmt.Sprintf("version %q is not %s", v, want)}
 	}
 	switch f {
 	case FormatNative:
@@ -185,7 +187,7 @@ func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 			return "", strings.ReplaceAll(m[1], "_", " "), "repeatable", nil
 		}
 		if reFlywayCallback.MatchString(name) {
-			return "", "", "", &Error{File: name, Rule: "flyway-callback", Msg: "Flyway callbacks are not supported: schemahook runs only V and R migrations; make it a migration"}
+			return "", "", "", &failure.Error{File: name, Rule: "flyway-callback", Msg: "Flyway callbacks are not supported: schemahook runs only V and R migrations; make it a migration"}
 		}
 		m := reFlyway.FindStringSubmatch(name)
 		if m == nil || m[2] == "" {
@@ -201,7 +203,7 @@ func parseName(f Format, name string) (version, desc, kind string, err *Error) {
 		// Flyway records 1_2 as 1.2; so do we, so a rename between the two is no new version.
 		return strings.ReplaceAll(m[2], "_", "."), strings.ReplaceAll(m[3], "_", " "), kind, nil
 	}
-	return "", "", "", &Error{File: name, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q", f)}
+	return "", "", "", &failure.Error{File: name, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q", f)}
 }
 
 // matchNative is reNative.FindStringSubmatch(name) without the regexp, which dominated
@@ -246,7 +248,7 @@ func isDotted(v string) bool {
 // parseAtlasMarkers reads Atlas's directives ("-- atlas:txmode none"), which Atlas takes
 // only from the file's header: the comment lines before the first SQL. Up starts after the
 // last directive, so the directive does not become part of the first statement.
-func parseAtlasMarkers(f *File) *Error {
+func parseAtlasMarkers(f *File) *failure.Error {
 	f.Up, f.UpOffset = f.Content, 0
 	for l := range lines(f.Content) {
 		if isSQLLine(l.text) {
@@ -261,7 +263,7 @@ func parseAtlasMarkers(f *File) *Error {
 			f.NoTx = true
 		case "file", "all":
 		default:
-			return &Error{File: f.Name, Line: l.num, Rule: "atlas-txmode", Msg: fmt.Sprintf("unknown atlas:txmode %q (want none, file or all)", mode)}
+			return &failure.Error{File: f.Name, Line: l.num, Rule: "atlas-txmode", Msg: fmt.Sprintf("unknown atlas:txmode %q (want none, file or all)", mode)}
 		}
 		f.Up, f.UpOffset = f.Content[l.end:], l.end
 	}
@@ -269,7 +271,7 @@ func parseAtlasMarkers(f *File) *Error {
 }
 
 // parseDbmate finds the -- migrate:up and -- migrate:down sections.
-func parseDbmate(f *File) *Error {
+func parseDbmate(f *File) *failure.Error {
 	upAt, downAt := -1, -1
 	upEnd := len(f.Content)
 	for l := range lines(f.Content) {
@@ -279,7 +281,7 @@ func parseDbmate(f *File) *Error {
 		}
 		if m == nil {
 			if upAt < 0 && downAt < 0 && isSQLLine(l.text) {
-				return &Error{File: f.Name, Line: l.num, Rule: "dbmate-sql-outside-block", Msg: "SQL before \"-- migrate:up\"; dbmate runs only the up and down sections"}
+				return &failure.Error{File: f.Name, Line: l.num, Rule: "dbmate-sql-outside-block", Msg: "SQL before \"-- migrate:up\"; dbmate runs only the up and down sections"}
 			}
 			continue
 		}
@@ -291,16 +293,16 @@ func parseDbmate(f *File) *Error {
 				noTx = true
 			case "transaction:true":
 			default:
-				return &Error{File: f.Name, Line: l.num, Rule: "dbmate-option", Msg: fmt.Sprintf("unknown dbmate option %q (want transaction:false or transaction:true)", opt)}
+				return &failure.Error{File: f.Name, Line: l.num, Rule: "dbmate-option", Msg: fmt.Sprintf("unknown dbmate option %q (want transaction:false or transaction:true)", opt)}
 			}
 		}
 		switch {
 		case dir == "up" && upAt >= 0:
-			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:up\""}
+			return &failure.Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:up\""}
 		case dir == "down" && downAt >= 0:
-			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:down\""}
+			return &failure.Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "second \"-- migrate:down\""}
 		case dir == "down" && upAt < 0:
-			return &Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "\"-- migrate:down\" before \"-- migrate:up\""}
+			return &failure.Error{File: f.Name, Line: l.num, Rule: "dbmate-marker", Msg: "\"-- migrate:down\" before \"-- migrate:up\""}
 		case dir == "up":
 			upAt, f.NoTx = l.end, noTx
 		default:
@@ -308,7 +310,7 @@ func parseDbmate(f *File) *Error {
 		}
 	}
 	if upAt < 0 {
-		return &Error{File: f.Name, Rule: "dbmate-missing-up", Msg: "no \"-- migrate:up\" line; dbmate files need one"}
+		return &failure.Error{File: f.Name, Rule: "dbmate-missing-up", Msg: "no \"-- migrate:up\" line; dbmate files need one"}
 	}
 	f.Up, f.UpOffset = f.Content[upAt:upEnd], upAt
 	if downAt >= 0 {
@@ -323,7 +325,7 @@ type gooseBlock struct{ start, end, next int }
 
 // parseGoose finds the Up and Down sections, the StatementBegin/End blocks of Up and the
 // NO TRANSACTION marker, following goose's own annotation rules (case-insensitive).
-func parseGoose(f *File) ([]gooseBlock, *Error) {
+func parseGoose(f *File) ([]gooseBlock, *failure.Error) {
 	const (
 		before = iota
 		inUp
@@ -337,12 +339,12 @@ func parseGoose(f *File) ([]gooseBlock, *Error) {
 		a, ok := gooseAnnotation(l.text)
 		if !ok {
 			if state == before && isSQLLine(l.text) {
-				return nil, &Error{File: f.Name, Line: l.num, Rule: "goose-sql-before-up", Msg: "SQL before \"-- +goose Up\""}
+				return nil, &failure.Error{File: f.Name, Line: l.num, Rule: "goose-sql-before-up", Msg: "SQL before \"-- +goose Up\""}
 			}
 			continue
 		}
-		bad := func(msg string) *Error {
-			return &Error{File: f.Name, Line: l.num, Rule: "goose-annotation", Msg: msg}
+		bad := func(msg string) *failure.Error {
+			return &failure.Error{File: f.Name, Line: l.num, Rule: "goose-annotation", Msg: msg}
 		}
 		switch a {
 		case "up":
@@ -381,16 +383,16 @@ func parseGoose(f *File) ([]gooseBlock, *Error) {
 		case "no transaction":
 			f.NoTx = true
 		case "envsub on", "envsub off":
-			return nil, &Error{File: f.Name, Line: l.num, Rule: "goose-envsub", Msg: "goose ENVSUB is not supported: the SQL must not depend on the environment it renders in"}
+			return nil, &failure.Error{File: f.Name, Line: l.num, Rule: "goose-envsub", Msg: "goose ENVSUB is not supported: the SQL must not depend on the environment it renders in"}
 		default:
 			return nil, bad(fmt.Sprintf("unknown goose annotation %q", a))
 		}
 	}
 	if blockAt >= 0 {
-		return nil, &Error{File: f.Name, Line: blockLine, Rule: "goose-annotation", Msg: "StatementBegin without StatementEnd"}
+		return nil, &failure.Error{File: f.Name, Line: blockLine, Rule: "goose-annotation", Msg: "StatementBegin without StatementEnd"}
 	}
 	if upAt < 0 {
-		return nil, &Error{File: f.Name, Rule: "goose-missing-up", Msg: "no \"-- +goose Up\" line; goose files need one"}
+		return nil, &failure.Error{File: f.Name, Rule: "goose-missing-up", Msg: "no \"-- +goose Up\" line; goose files need one"}
 	}
 	f.Up, f.UpOffset = f.Content[upAt:upEnd], upAt
 	return blocks, nil

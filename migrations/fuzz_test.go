@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/schemahook/schemahook/failure"
 )
 
 // FuzzRead feeds arbitrary names and contents to Read: it must never panic, every refusal
-// must be an *Error, and what it accepts must be consistent (ordered, offsets in range).
+// must be a *failure.Error, and what it accepts must be consistent (ordered, offsets in range).
 func FuzzRead(f *testing.F) {
 	f.Add("1_a.sql", "SELECT 1;", "2_b.sql", "-- +goose Up\nSELECT 2;", "")
 	f.Add("V1__a.sql", "CREATE TABLE t (a int);", "R__v.sql", "CREATE VIEW v AS SELECT 1;", "flyway")
@@ -25,9 +27,9 @@ func FuzzRead(f *testing.F) {
 		}
 		d, err := Read(fsys, Options{Format: Format(format)})
 		if err != nil {
-			var e *Error
+			var e *failure.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error %v is a %T, not *Error", err, err)
+				t.Fatalf("error %v is a %T, not *failure.Error", err, err)
 			}
 			return
 		}
@@ -52,7 +54,7 @@ func FuzzRead(f *testing.F) {
 	})
 }
 
-// FuzzSplit: Split never panics, refusals are *Error, and statements are where they say.
+// FuzzSplit: Split never panics, refusals are *failure.Error, and statements are where they say.
 func FuzzSplit(f *testing.F) {
 	for _, s := range []string{"SELECT 1; SELECT 2", "CREATE FUNCTION f() AS $x$ ; $x$ LANGUAGE sql;", "-- c\n/* d */", "SELECT 'é';;", "SELECT $$"} {
 		f.Add(s)
@@ -60,9 +62,9 @@ func FuzzSplit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sql string) {
 		stmts, err := Split(sql)
 		if err != nil {
-			var e *Error
+			var e *failure.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error %v is a %T, not *Error", err, err)
+				t.Fatalf("error %v is a %T, not *failure.Error", err, err)
 			}
 			return
 		}

@@ -2,9 +2,7 @@
 // format, their order, checksums, sum file and statements split by the real Postgres parser.
 package migrations
 
-import (
-	"fmt"
-)
+import "slices"
 
 // Format names a directory layout. FormatAuto detects it from the file names and markers.
 type Format string
@@ -18,6 +16,12 @@ const (
 	FormatFlyway        Format = "flyway"
 	FormatDbmate        Format = "dbmate"
 )
+
+// Formats lists the formats a user may name (--format, spec.migrations.format), auto first.
+var Formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
+
+// Valid reports whether f is one of Formats.
+func (f Format) Valid() bool { return slices.Contains(Formats, f) }
 
 // SumFileName is the integrity file kept beside the migrations.
 const SumFileName = "schemahook.sum"
@@ -73,6 +77,8 @@ type File struct {
 	MarkerFormat bool
 	Checksum     string // lowercase hex sha256 of Content
 	Statements   []Statement
+
+	lines fileLines // the position index of Content, see Pos
 }
 
 // Statement is one SQL statement of a file's Up section.
@@ -106,31 +112,11 @@ func (f *File) Transactional() bool {
 	return true
 }
 
-// Error is a refusal that names the file, the position and the rule broken.
-type Error struct {
-	File string // path as the user knows it
-	Line int    // 1-based; 0 when the whole file is meant
-	Col  int    // 1-based; 0 when unknown
-	Rule string // short stable name, e.g. "duplicate-version"
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	var pos string
-	switch {
-	case e.File != "" && e.Line > 0 && e.Col > 0:
-		pos = fmt.Sprintf("%s:%d:%d: ", e.File, e.Line, e.Col)
-	case e.File != "" && e.Line > 0:
-		pos = fmt.Sprintf("%s:%d: ", e.File, e.Line)
-	case e.File != "":
-		pos = e.File + ": "
-	case e.Line > 0 && e.Col > 0: // text without a file, e.g. from Split
-		pos = fmt.Sprintf("line %d:%d: ", e.Line, e.Col)
-	case e.Line > 0:
-		pos = fmt.Sprintf("line %d: ", e.Line)
-	}
-	if e.Rule == "" {
-		return pos + e.Msg
-	}
-	return fmt.Sprintf("%s%s [%s]", pos, e.Msg, e.Rule)
-}
+// Rules of the refusals that callers tell apart (a refusal is a *failure.Error whose Rule
+// names what was broken; the others are named where they are raised).
+const (
+	RuleSyntax        = "syntax"         // Postgres's parser refuses the SQL
+	RuleEncoding      = "encoding"       // the file is not valid UTF-8 text
+	RuleRead          = "read"           // the directory or a file cannot be read
+	RuleUnknownFormat = "unknown-format" // no format matches the directory
+)

@@ -82,38 +82,10 @@ func New(dirPath, name string, now time.Time) (string, error) {
 	}
 	sumWasCurrent := d.Sum != nil && d.CheckSum() == nil
 
-	v := NextVersion(d, now)
-	files := map[string]string{}
-	var main string
-	switch d.Format {
-	case FormatGolangMigrate:
-		main = v + "_" + name + ".up.sql"
-		files[main] = ""
-		files[v+"_"+name+".down.sql"] = ""
-	case FormatGoose:
-		main = v + "_" + name + ".sql"
-		files[main] = "-- +goose Up\n\n\n-- +goose Down\n\n"
-	case FormatDbmate:
-		main = v + "_" + name + ".sql"
-		files[main] = "-- migrate:up\n\n\n-- migrate:down\n\n"
-	case FormatFlyway:
-		main = "V" + v + "__" + name + ".sql"
-		files[main] = ""
-	default:
-		main = v + "_" + name + ".sql"
-		files[main] = ""
-	}
-	for n, content := range files {
-		f, err := root.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return "", fmt.Errorf("create migration: %w", err)
-		}
-		_, werr := f.WriteString(content)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return "", fmt.Errorf("write %s: %w", filepath.Join(dirPath, n), werr)
+	files := newFiles(d.Format, NextVersion(d, now), name)
+	for _, f := range files {
+		if err := createFile(root, dirPath, f); err != nil {
+			return "", err
 		}
 	}
 	if sumWasCurrent {
@@ -121,7 +93,43 @@ func New(dirPath, name string, now time.Time) (string, error) {
 			return "", err
 		}
 	}
-	return filepath.Join(dirPath, main), nil
+	return filepath.Join(dirPath, files[0].name), nil
+}
+
+// newFile is a file New writes.
+type newFile struct{ name, content string }
+
+// newFiles are the files of a new migration of format f at version v: the migration first,
+// then its separate down file where the format has one.
+func newFiles(f Format, v, name string) []newFile {
+	switch f {
+	case FormatGolangMigrate:
+		return []newFile{{v + "_" + name + ".up.sql", ""}, {v + "_" + name + ".down.sql", ""}}
+	case FormatGoose:
+		return []newFile{{v + "_" + name + ".sql", "-- +goose Up\n\n\n-- +goose Down\n\n"}}
+	case FormatDbmate:
+		return []newFile{{v + "_" + name + ".sql", "-- migrate:up\n\n\n-- migrate:down\n\n"}}
+	case FormatFlyway:
+		return []newFile{{"V" + v + "__" + name + ".sql", ""}}
+	}
+	return []newFile{{v + "_" + name + ".sql", ""}}
+}
+
+// createFile writes a new file into root (the directory at dirPath), refusing to replace
+// one that exists.
+func createFile(root *os.Root, dirPath string, f newFile) error {
+	w, err := root.OpenFile(f.name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create migration: %w", err)
+	}
+	_, werr := w.WriteString(f.content)
+	if cerr := w.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(dirPath, f.name), werr)
+	}
+	return nil
 }
 
 // WriteSum reads the directory held by root and writes its schemahook.sum. Going through

@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/require"
 )
@@ -97,7 +98,26 @@ func TestNewErrors(t *testing.T) {
 	// A broken directory is refused with the reader's error.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "2_b.sql"), []byte("SELEC"), 0o644))
 	_, err = New(dir, "c", now)
-	var e *Error
+	var e *failure.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "syntax", e.Rule)
+}
+
+// TestNewFiles: every format's new migration reads back in that format as one empty
+// migration of the version given, with the down file or section the format keeps.
+func TestNewFiles(t *testing.T) {
+	for _, f := range []Format{FormatNative, FormatGolangMigrate, FormatGoose, FormatDbmate, FormatFlyway} {
+		t.Run(string(f), func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, nf := range newFiles(f, "7", "addx") {
+				fsys[nf.name] = &fstest.MapFile{Data: []byte(nf.content)}
+			}
+			d, err := Read(fsys, Options{Format: f})
+			require.NoError(t, err)
+			require.Len(t, d.Files, 1)
+			require.Equal(t, "7", d.Files[0].Version)
+			require.Equal(t, "addx", d.Files[0].Description)
+			require.Empty(t, d.Files[0].Statements)
+		})
+	}
 }

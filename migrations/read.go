@@ -12,10 +12,13 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
+
+	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
 )
 
 // Read reads the migration directory fsys (rooted at the directory) and gives its files in
-// order with their statements. Every refusal is an *Error naming the file, line and rule.
+// order with their statements. Every refusal is a *failure.Error naming the file, line and rule.
 //
 // What Read looks at: the files at the top of the directory whose names end in .sql, and
 // schemahook.sum. It ignores dotfiles, README*, atlas.sum (whose presence marks an Atlas
@@ -35,15 +38,15 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		return path.Join(opts.Path, n)
 	}
 	dirName := name(".")
-	if !slices.Contains(formats, opts.Format) {
-		return nil, &Error{File: dirName, Rule: "unknown-format", Msg: fmt.Sprintf("unknown format %q (want auto, schemahook, golang-migrate, goose, flyway or dbmate)", opts.Format)}
+	if !opts.Format.Valid() {
+		return nil, &failure.Error{File: dirName, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q (want %s)", opts.Format, enum.Or(Formats))}
 	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, &Error{File: dirName, Rule: "read", Msg: err.Error()}
+		return nil, &failure.Error{File: dirName, Rule: RuleRead, Msg: err.Error()}
 	}
 	if len(entries) > opts.MaxFiles {
-		return nil, &Error{File: dirName, Rule: "limit-files", Msg: fmt.Sprintf("directory holds %d entries, more than the limit of %d", len(entries), opts.MaxFiles)}
+		return nil, &failure.Error{File: dirName, Rule: "limit-files", Msg: fmt.Sprintf("directory holds %d entries, more than the limit of %d", len(entries), opts.MaxFiles)}
 	}
 
 	d := &Dir{Path: opts.Path}
@@ -53,23 +56,21 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	var total int64
 	for _, e := range entries {
 		n := e.Name()
-		switch {
-		case strings.HasPrefix(n, "."), strings.HasPrefix(n, "README"):
+		switch kindOf(e) {
+		case entryIgnored:
 			continue
-		case e.IsDir():
+		case entrySubdir:
 			subdirs = append(subdirs, n)
 			continue
-		case n == "atlas.sum":
+		case entryAtlasSum:
 			atlasSum = true
 			continue
-		case n != SumFileName && !strings.HasSuffix(n, ".sql"):
-			if strings.HasSuffix(n, ".go") {
-				goFiles = append(goFiles, n)
-			}
+		case entryGo:
+			goFiles = append(goFiles, n)
 			continue
 		}
 		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return nil, &Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
+			return nil, &failure.Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
 		}
 		if err := checkRegular(fsys, e); err != nil {
 			err.File = name(n)
@@ -88,7 +89,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		}
 		total += int64(len(b))
 		if total > opts.MaxTotalSize {
-			return nil, &Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to %d bytes by %s, more than the limit of %d", total, n, opts.MaxTotalSize)}
+			return nil, &failure.Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to %d bytes by %s, more than the limit of %d", total, n, opts.MaxTotalSize)}
 		}
 		if n == SumFileName {
 			d.Sum = b
@@ -110,7 +111,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	if d.Format == FormatGoose {
 		for _, g := range goFiles {
 			if reGoMigration.MatchString(g) {
-				return nil, &Error{File: name(g), Rule: "goose-go-migration", Msg: "goose Go migrations cannot run from SQL; rewrite it as a .sql migration"}
+				return nil, &failure.Error{File: name(g), Rule: "goose-go-migration", Msg: "goose Go migrations cannot run from SQL; rewrite it as a .sql migration"}
 			}
 		}
 	}
@@ -129,14 +130,12 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	return d, nil
 }
 
-var formats = []Format{FormatAuto, FormatNative, FormatGolangMigrate, FormatGoose, FormatFlyway, FormatDbmate}
-
 var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
 
 // flywaySubdirs refuses a .sql file below the top level of a Flyway directory: Flyway scans
 // subdirectories, schemahook does not, so such a file would silently never run. At most max
 // entries are looked at.
-func flywaySubdirs(fsys fs.FS, subdirs []string, max int) *Error {
+func flywaySubdirs(fsys fs.FS, subdirs []string, max int) *failure.Error {
 	seen := 0
 	var found string
 	for _, sub := range subdirs {
@@ -154,7 +153,7 @@ func flywaySubdirs(fsys fs.FS, subdirs []string, max int) *Error {
 			return nil
 		})
 		if found != "" {
-			return &Error{File: found, Rule: "flyway-subdirectory", Msg: "Flyway would run this file from a subdirectory, schemahook reads only the top level: move it up"}
+			return &failure.Error{File: found, Rule: "flyway-subdirectory", Msg: "Flyway would run this file from a subdirectory, schemahook reads only the top level: move it up"}
 		}
 	}
 	return nil
@@ -181,10 +180,10 @@ func (o Options) withDefaults() Options {
 // reads to the end of the file (a wrapping fs.FS may watch for io.EOF) into one buffer
 // sized from Stat, so a file's bytes are copied once, from the file into that buffer. info,
 // when not nil, is the file's FileInfo as already known, used instead of a Stat.
-func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte, *Error) {
+func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte, *failure.Error) {
 	f, err := fsys.Open(n)
 	if err != nil {
-		return nil, &Error{Rule: "read", Msg: err.Error()}
+		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
 	}
 	defer f.Close()
 	limit := maxSize + 1
@@ -194,7 +193,7 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 	}
 	if st := info; st != nil {
 		if st.Size() > maxSize {
-			return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
+			return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
 		}
 		if st.Size() > 0 {
 			size = st.Size() + 1 // the extra byte is where io.EOF shows
@@ -215,11 +214,11 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 			break
 		}
 		if err != nil {
-			return nil, &Error{Rule: "read", Msg: err.Error()}
+			return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
 		}
 	}
 	if int64(len(b)) > maxSize {
-		return nil, &Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
+		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
 	}
 	return b, nil
 }
@@ -237,7 +236,7 @@ func stringBytes(s string) []byte {
 // checkRegular refuses an entry that is not a regular file. A symlink is resolved through
 // fsys only, so it is followed exactly as far as fsys confines it (an os.Root refuses one
 // that leads outside).
-func checkRegular(fsys fs.FS, e fs.DirEntry) *Error {
+func checkRegular(fsys fs.FS, e fs.DirEntry) *failure.Error {
 	mode := e.Type()
 	if mode&fs.ModeSymlink != 0 {
 		st, err := fs.Stat(fsys, e.Name())
@@ -246,15 +245,15 @@ func checkRegular(fsys fs.FS, e fs.DirEntry) *Error {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return &Error{Rule: "not-regular-file", Msg: "is a symlink that does not resolve inside the directory: " + err.Error()}
+			return &failure.Error{Rule: "not-regular-file", Msg: "is a symlink that does not resolve inside the directory: " + err.Error()}
 		}
 		if target := st.Mode().Type(); !target.IsRegular() {
-			return &Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a symlink to a %s, not to a regular file", typeName(target))}
+			return &failure.Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a symlink to a %s, not to a regular file", typeName(target))}
 		}
 		return nil
 	}
 	if !mode.IsRegular() {
-		return &Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a %s, not a regular file", typeName(mode))}
+		return &failure.Error{Rule: "not-regular-file", Msg: fmt.Sprintf("is a %s, not a regular file", typeName(mode))}
 	}
 	return nil
 }
@@ -276,7 +275,7 @@ func typeName(m fs.FileMode) string {
 }
 
 // buildFiles gives the sources their meaning in format f, orders them and refuses duplicates.
-func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
+func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Error) {
 	var files []*File
 	type attached struct {
 		src     source
@@ -294,7 +293,7 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 		}
 		if strings.HasPrefix(s.content, "\ufeff") {
 			// Postgres would read the mark as part of the first token, and it hides markers.
-			return nil, &Error{File: s.name, Line: 1, Col: 1, Rule: "encoding", Msg: "file starts with a UTF-8 byte order mark; save it without one"}
+			return nil, &failure.Error{File: s.name, Line: 1, Col: 1, Rule: RuleEncoding, Msg: "file starts with a UTF-8 byte order mark; save it without one"}
 		}
 		if kind == "down" || kind == "undo" {
 			downs = append(downs, attached{s, version})
@@ -330,10 +329,10 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 			continue
 		}
 		if !a.Repeatable && CompareVersions(a.Version, b.Version) == 0 {
-			return nil, &Error{File: b.Name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s is also the version of %s", b.Version, a.Name)}
+			return nil, &failure.Error{File: b.Name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s is also the version of %s", b.Version, a.Name)}
 		}
 		if a.Repeatable && a.Description == b.Description {
-			return nil, &Error{File: b.Name, Rule: "duplicate-description", Msg: fmt.Sprintf("repeatable %q is also described by %s", b.Description, a.Name)}
+			return nil, &failure.Error{File: b.Name, Rule: "duplicate-description", Msg: fmt.Sprintf("repeatable %q is also described by %s", b.Description, a.Name)}
 		}
 	}
 
@@ -344,10 +343,10 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 			if f == FormatFlyway {
 				want = "a V file of the same version"
 			}
-			return nil, &Error{File: dn.src.name, Rule: "orphan-down", Msg: fmt.Sprintf("no migration with version %s: a down file needs %s", dn.version, want)}
+			return nil, &failure.Error{File: dn.src.name, Rule: "orphan-down", Msg: fmt.Sprintf("no migration with version %s: a down file needs %s", dn.version, want)}
 		}
 		if files[i].DownName != "" {
-			return nil, &Error{File: dn.src.name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s already has the down file %s", dn.version, files[i].DownName)}
+			return nil, &failure.Error{File: dn.src.name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s already has the down file %s", dn.version, files[i].DownName)}
 		}
 		files[i].Down, files[i].DownName = dn.src.content, dn.src.name
 	}
@@ -364,10 +363,10 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *Error) {
 }
 
 // parseSections finds a file's Up and Down sections and markers, then its statements.
-func parseSections(f Format, file *File) *Error {
-	idx := newLineIndex(file.Content)
+func parseSections(f Format, file *File) *failure.Error {
+	idx := file.index()
 	var blocks []gooseBlock
-	var err *Error
+	var err *failure.Error
 	switch f {
 	case FormatGoose:
 		blocks, err = parseGoose(file)

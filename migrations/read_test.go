@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/stretchr/testify/require"
 )
@@ -266,7 +267,7 @@ func TestReadErrors(t *testing.T) {
 			_, err := Read(tt.fsys, tt.opts)
 			require.Error(t, err)
 			require.Equal(t, tt.want, err.Error())
-			var e *Error
+			var e *failure.Error
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, []any{tt.rule, tt.file, tt.line, tt.column}, []any{e.Rule, e.File, e.Line, e.Col})
 		})

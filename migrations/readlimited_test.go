@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -106,7 +107,7 @@ func TestReadWhateverStatSays(t *testing.T) {
 	require.EqualError(t, err, "1_a.sql: file is more than 100 bytes, the limit [limit-file-size]")
 	fsys = &statFS{fsys: fstest.MapFS{"1_a.sql": {Data: []byte(strings.Repeat("x", 100))}}, size: 10, chunk: 7, eof: map[string]bool{}}
 	_, err = Read(fsys, Options{MaxFileSize: 100})
-	var e *Error
+	var e *failure.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "syntax", e.Rule) // read whole, then refused as SQL
 }

@@ -3,19 +3,19 @@ package migrations
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
+	"github.com/schemahook/schemahook/failure"
 )
 
 // Split cuts sql into statements with the real Postgres parser, so dollar-quoted bodies,
 // semicolons inside strings and comments stay byte-exact. Each Statement.SQL equals what
 // pg_query.SplitWithParser(sql, true) returns; Offset, Line and Col are relative to sql.
-// A syntax error is an *Error with rule "syntax" at the parser's cursor position.
+// A syntax error is a *failure.Error with rule "syntax" at the parser's cursor position.
 // SQL holding only comments or whitespace gives zero statements.
 func Split(sql string) ([]Statement, error) {
 	if err := checkText(sql); err != nil {
@@ -35,7 +35,7 @@ func Split(sql string) ([]Statement, error) {
 // objects, which cost about ten times the parse itself. Only a statement that could refuse
 // a transaction, by the keywords it holds (mayRefuseTx), is parsed into a tree to decide
 // NoTx. Whatever looks unexpected falls back to splitRangeTree, the one-parse way.
-func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *failure.Error) {
 	sql := content[start:end]
 	texts, err := pg_query.SplitWithParser(sql, false)
 	if err != nil {
@@ -77,7 +77,7 @@ func splitRange(content string, idx *lineIndex, start, end int) ([]Statement, *E
 // splitRangeTree is splitRange by one pg_query.Parse of the whole range: the statement
 // boundaries are the raw parser locations SplitWithParser cuts at, and the tree decides NoTx.
 // It is the fallback of splitRange and the reference its tests compare against.
-func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement, *Error) {
+func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement, *failure.Error) {
 	sql := content[start:end]
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
@@ -90,7 +90,7 @@ func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement
 			n = len(sql) - loc
 		}
 		if loc < 0 || n < 0 || loc+n > len(sql) {
-			return nil, &Error{Rule: "syntax", Msg: fmt.Sprintf("parser reported a statement outside the text (%d+%d)", loc, n)}
+			return nil, &failure.Error{Rule: RuleSyntax, Msg: fmt.Sprintf("parser reported a statement outside the text (%d+%d)", loc, n)}
 		}
 		text := sql[loc : loc+n]
 		trimmed := strings.TrimSpace(text)
@@ -104,10 +104,10 @@ func splitRangeTree(content string, idx *lineIndex, start, end int) ([]Statement
 	return out, nil
 }
 
-// syntaxError turns the parser's refusal of content[start:] (sql) into an *Error at its
+// syntaxError turns the parser's refusal of content[start:] (sql) into a *failure.Error at its
 // cursor.
-func syntaxError(sql string, idx *lineIndex, start int, err error) *Error {
-	e := &Error{Rule: "syntax", Msg: err.Error()}
+func syntaxError(sql string, idx *lineIndex, start int, err error) *failure.Error {
+	e := &failure.Error{Rule: RuleSyntax, Msg: err.Error()}
 	var pe *parser.Error
 	if errors.As(err, &pe) {
 		// Keep the message on one line: Postgres quotes the offending text, breaks included.
@@ -181,10 +181,10 @@ func ByteOffset(s string, chars int) int {
 
 // checkText refuses what Postgres would refuse before parsing: NUL bytes (which would also
 // cut the text short on its way into the C parser) and invalid UTF-8.
-func checkText(s string) *Error {
+func checkText(s string) *failure.Error {
 	if i := strings.IndexByte(s, 0); i >= 0 {
 		line, col := newLineIndex(s).pos(i)
-		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "NUL byte in SQL text"}
+		return &failure.Error{Line: line, Col: col, Rule: RuleEncoding, Msg: "NUL byte in SQL text"}
 	}
 	if !utf8.ValidString(s) {
 		i := 0
@@ -196,7 +196,7 @@ func checkText(s string) *Error {
 			i += size
 		}
 		line, col := newLineIndex(s).pos(i)
-		return &Error{Line: line, Col: col, Rule: "encoding", Msg: "invalid UTF-8 (migration files must be UTF-8)"}
+		return &failure.Error{Line: line, Col: col, Rule: RuleEncoding, Msg: "invalid UTF-8 (migration files must be UTF-8)"}
 	}
 	return nil
 }
@@ -287,32 +287,4 @@ func optionOn(opts []*pg_query.Node, name string, def bool) bool {
 		return true
 	}
 	return def
-}
-
-// lineIndex maps byte offsets of one text to 1-based lines and columns (in characters).
-type lineIndex struct {
-	text   string
-	starts []int
-}
-
-func newLineIndex(text string) *lineIndex {
-	starts := make([]int, 1, strings.Count(text, "\n")+1)
-	for i := 0; i < len(text); i++ {
-		if text[i] == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return &lineIndex{text: text, starts: starts}
-}
-
-func (x *lineIndex) pos(offset int) (line, col int) {
-	offset = max(0, min(offset, len(x.text)))
-	i := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > offset }) - 1
-	return i + 1, utf8.RuneCountInString(x.text[x.starts[i]:offset]) + 1
-}
-
-// Pos gives the 1-based line and column (in characters) of a byte offset of f.Content, for
-// messages that point into the file.
-func (f *File) Pos(offset int) (line, col int) {
-	return newLineIndex(f.Content).pos(offset)
 }

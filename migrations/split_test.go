@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,7 +70,7 @@ func TestSplitErrors(t *testing.T) {
 		t.Run(tt.want, func(t *testing.T) {
 			_, err := Split(tt.sql)
 			require.EqualError(t, err, tt.want)
-			var e *Error
+			var e *failure.Error
 			require.ErrorAs(t, err, &e)
 		})
 	}
@@ -137,5 +138,28 @@ func TestPos(t *testing.T) {
 	for _, tt := range tests {
 		line, col := f.Pos(tt.offset)
 		require.Equal(t, []int{tt.line, tt.col}, []int{line, col}, "offset %d", tt.offset)
+	}
+}
+
+// TestTxControlAgree: the runner's text check never skips a statement lint does not name,
+// and lint names the forms the runner leaves to Postgres (options, PREPARED) too.
+func TestTxControlAgree(t *testing.T) {
+	plain := map[string]string{ // SQL: what lint names it
+		"BEGIN": "BEGIN", "begin transaction": "BEGIN", "START TRANSACTION": "START TRANSACTION",
+		"COMMIT WORK": "COMMIT", "END": "COMMIT", "ABORT": "ROLLBACK", "ROLLBACK": "ROLLBACK",
+	}
+	notPlain := map[string]string{
+		"BEGIN ISOLATION LEVEL SERIALIZABLE": "BEGIN", "COMMIT PREPARED 'x'": "COMMIT PREPARED",
+		"PREPARE TRANSACTION 'x'": "PREPARE TRANSACTION", "ROLLBACK TO SAVEPOINT a": "",
+		"SAVEPOINT a": "", "CREATE TABLE begin (id int)": "",
+	}
+	for isPlain, cases := range map[bool]map[string]string{true: plain, false: notPlain} {
+		for sql, name := range cases {
+			require.Equal(t, isPlain, PlainTxControl(sql), sql)
+			tree, err := pg_query.Parse(sql)
+			require.NoError(t, err)
+			require.Len(t, tree.Stmts, 1)
+			require.Equal(t, name, TxControl(tree.Stmts[0].Stmt), sql)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/schemahook/schemahook/failure"
 )
 
 // The sum file pins the exact bytes of every migration file so that an edit, an addition or
@@ -47,7 +49,7 @@ func h1(s string) string {
 }
 
 // CheckSum compares d.Sum with the files read. It returns nil when the directory has no sum
-// file or when it matches; otherwise an *Error (rule "stale-sum", or "sum-syntax" for a line
+// file or when it matches; otherwise a *failure.Error (rule "stale-sum", or "sum-syntax" for a line
 // that is not a sum line) naming every file added, changed or removed since the sum was
 // written, or saying that the first line was edited by hand.
 func (d *Dir) CheckSum() error {
@@ -62,18 +64,18 @@ func (d *Dir) CheckSum() error {
 	text := strings.ReplaceAll(string(d.Sum), "\r\n", "\n")
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if !strings.HasPrefix(lines[0], "h1:") {
-		return &Error{File: file, Line: 1, Rule: "sum-syntax", Msg: "first line is not \"h1:<hash>\"; " + hint}
+		return &failure.Error{File: file, Line: 1, Rule: "sum-syntax", Msg: "first line is not \"h1:<hash>\"; " + hint}
 	}
 	recorded := map[string]string{}
 	var body strings.Builder
 	for i, l := range lines[1:] {
 		at := strings.LastIndex(l, " h1:")
 		if at <= 0 {
-			return &Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: "not a \"<file> h1:<hash>\" line; " + hint}
+			return &failure.Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: "not a \"<file> h1:<hash>\" line; " + hint}
 		}
 		name := l[:at]
 		if _, dup := recorded[name]; dup {
-			return &Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: fmt.Sprintf("%s is listed twice; %s", name, hint)}
+			return &failure.Error{File: file, Line: i + 2, Rule: "sum-syntax", Msg: fmt.Sprintf("%s is listed twice; %s", name, hint)}
 		}
 		recorded[name] = l[at+len(" h1:"):]
 		body.WriteString(l + "\n")
@@ -107,10 +109,10 @@ func (d *Dir) CheckSum() error {
 		}
 	}
 	if len(parts) > 0 {
-		return &Error{File: file, Rule: "stale-sum", Msg: fmt.Sprintf("does not match the directory: %s; %s", strings.Join(parts, "; "), hint)}
+		return &failure.Error{File: file, Rule: "stale-sum", Msg: fmt.Sprintf("does not match the directory: %s; %s", strings.Join(parts, "; "), hint)}
 	}
 	if lines[0] != "h1:"+h1(body.String()) {
-		return &Error{File: file, Line: 1, Rule: "stale-sum", Msg: "first line does not match the lines below it (edited by hand?); " + hint}
+		return &failure.Error{File: file, Line: 1, Rule: "stale-sum", Msg: "first line does not match the lines below it (edited by hand?); " + hint}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,7 +78,7 @@ func TestCheckSum(t *testing.T) {
 				return
 			}
 			require.EqualError(t, err, tt.want)
-			var e *Error
+			var e *failure.Error
 			require.ErrorAs(t, err, &e)
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/internal/version"
+	"github.com/schemahook/schemahook/lint"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -87,7 +88,7 @@ var params = []param{
 		set: func(c *config.Database, v string) error { devRef(c, true).Key = v; return nil }},
 	{name: "lint-policy", title: "Lint policy", tooltip: "error blocks the apply on a lint error, warn only reports, off skips lint.",
 		get: func(c *config.Database) string { return string(c.Spec.Lint.Policy) },
-		set: func(c *config.Database, v string) error { c.Spec.Lint.Policy = config.Level(v); return nil }},
+		set: func(c *config.Database, v string) error { c.Spec.Lint.Policy = lint.Level(v); return nil }},
 	{name: "lint-rules", title: "Lint rule levels", tooltip: "Per-rule overrides: rule code → error, warn or off. Merged over spec.lint.rules.", isMap: true,
 		getMap: func(c *config.Database) map[string]string {
 			m := map[string]string{}
@@ -98,10 +99,10 @@ var params = []param{
 		},
 		setMap: func(c *config.Database, m map[string]string) error {
 			if c.Spec.Lint.Rules == nil {
-				c.Spec.Lint.Rules = map[string]config.Level{}
+				c.Spec.Lint.Rules = map[string]lint.Level{}
 			}
 			for k, v := range m {
-				c.Spec.Lint.Rules[k] = config.Level(v)
+				c.Spec.Lint.Rules[k] = lint.Level(v)
 			}
 			return nil
 		}},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/lint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -109,7 +110,7 @@ spec:
 	assert.Equal(t, "1h", cfg.Spec.Apply.Timeout, "parameter over file")
 	assert.Equal(t, "dsn", cfg.Spec.URL.SecretKeyRef.Key)
 	assert.Equal(t, "pg-credentials", cfg.Spec.URL.SecretKeyRef.Name)
-	assert.Equal(t, map[string]config.Level{"SH101": "error", "SH102": "off"}, cfg.Spec.Lint.Rules, "maps merge")
+	assert.Equal(t, map[string]lint.Level{"SH101": "error", "SH102": "off"}, cfg.Spec.Lint.Rules, "maps merge")
 	assert.Equal(t, "url", cfg.Spec.Dev.Mode, "dev-url-secret implies dev-mode url")
 	assert.Equal(t, "pg-dev", cfg.Spec.Dev.URL.SecretKeyRef.Name)
 	assert.Equal(t, "orders", cfg.Metadata.Name, "an empty parameter keeps the file's value")

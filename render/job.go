@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schemahook/schemahook/config"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -33,38 +34,65 @@ const (
 // migrateJob is the PreSync hook that runs `schemahook migrate apply` on the files of the
 // migrations ConfigMap(s). The database URL reaches it only as a secretKeyRef.
 func migrateJob(in Input, cmNames []string, shards []map[string]string, paths map[string]string) (Object, error) {
-	c := in.Config
-	s := &c.Spec
+	s := &in.Config.Spec
 	timeout, err := time.ParseDuration(s.Apply.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("spec.apply.timeout %q: %w", s.Apply.Timeout, err)
 	}
-	deadline := int64((timeout + DeadlineMargin) / time.Second)
+	lbls := stringLabels(labels(in, "migrate"))
+	podLabels := maps.Clone(lbls)
+	maps.Copy(podLabels, s.Job.Labels) // config refuses keys render sets
+	job := batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        ObjectName(in.Name, "migrate"),
+			Labels:      lbls,
+			Annotations: hookAnnotations(in.Revision),
+		},
+		Spec: batchv1.JobSpec{
+			// A failed migration is not retried by Kubernetes: it fails the sync, and an
+			// Argo CD retry recreates the Job, which resumes idempotently.
+			BackoffLimit:          ptr(int32(0)),
+			ActiveDeadlineSeconds: ptr(int64((timeout + DeadlineMargin) / time.Second)),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: s.EffectivePodAnnotations()},
+				Spec:       hookPodSpec(s, migrateContainer(in), migrationsProjection(cmNames, shards, paths)),
+			},
+		},
+	}
+	if err := checkRestricted(&job.Spec.Template); err != nil {
+		src := in.ConfigSource
+		if src == "" {
+			src = "config"
+		}
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	return ToObject(job)
+}
 
+// hookAnnotations make the Job a PreSync hook of the migrate wave, replaced on every sync.
+func hookAnnotations(revision string) map[string]string {
+	annotations := map[string]string{
+		AnnotationHook:             "PreSync",
+		AnnotationHookDeletePolicy: "BeforeHookCreation",
+		AnnotationSyncWave:         WaveMigrate,
+	}
+	if revision != "" {
+		annotations[AnnotationRevision] = revision
+	}
+	return annotations
+}
+
+// migrateArgs is the hook container's command: every setting of the spec as a flag of
+// `schemahook migrate apply`.
+func migrateArgs(s *config.Spec) []string {
 	args := []string{"schemahook", "migrate", "apply", "--dir=" + MigrationsPath}
 	if s.Migrations.Format != "" && s.Migrations.Format != "auto" {
 		args = append(args, "--format="+s.Migrations.Format)
 	}
-	env := []corev1.EnvVar{{
-		Name: "DATABASE_URL",
-		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: s.URL.SecretKeyRef.Name},
-			Key:                  s.URL.SecretKeyRef.Key,
-		}},
-	}}
-	switch s.Dev.Mode {
-	case "url":
-		ref := s.Dev.URL.SecretKeyRef
-		env = append(env, corev1.EnvVar{
-			Name: "SCHEMAHOOK_DEV_URL",
-			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name},
-				Key:                  ref.Key,
-			}},
-		})
-		// No --dev-url flag: the runtime reads SCHEMAHOOK_DEV_URL itself, so the URL is
-		// neither in the manifest nor in the process's arguments.
-	default:
+	// With a dev URL there is no --dev-url flag: the runtime reads SCHEMAHOOK_DEV_URL
+	// itself, so the URL is neither in the manifest nor in the process's arguments.
+	if s.Dev.Mode != "url" {
 		args = append(args, "--dev-url="+s.Dev.Mode)
 	}
 	args = append(args, "--lint="+string(s.Lint.Policy))
@@ -95,7 +123,16 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	if s.Apply.ProgressInterval != "" {
 		args = append(args, "--progress-interval="+s.Apply.ProgressInterval)
 	}
-	args = append(args, "--termination-log="+TerminationLog)
+	return append(args, "--termination-log="+TerminationLog)
+}
+
+// migrateEnv is the hook container's environment: the URLs as secretKeyRefs, never values.
+func migrateEnv(in Input) []corev1.EnvVar {
+	s := &in.Config.Spec
+	env := []corev1.EnvVar{secretEnv("DATABASE_URL", s.URL.SecretKeyRef)}
+	if s.Dev.Mode == "url" {
+		env = append(env, secretEnv("SCHEMAHOOK_DEV_URL", s.Dev.URL.SecretKeyRef))
+	}
 	env = append(env,
 		corev1.EnvVar{Name: "SCHEMAHOOK_APP", Value: in.PartOf},
 		corev1.EnvVar{Name: "SCHEMAHOOK_REVISION", Value: in.Revision},
@@ -103,11 +140,25 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	)
 	// spec.job's env comes after render's own, so it may refer to them as $(NAME);
 	// config refuses the names render sets.
-	env = append(env, s.Job.Env...)
+	return append(env, s.Job.Env...)
+}
 
-	// One projected volume over every shard. A shard whose keys are all their own paths (a
-	// flat directory) is projected whole; only a shard with a renamed key lists its items,
-	// which keeps the Job small: one item per file would make a 10,000-file Job about 1 MB.
+// secretEnv is an environment variable read from a key of a Secret.
+func secretEnv(name string, ref *config.SecretKeyRef) corev1.EnvVar {
+	return corev1.EnvVar{
+		Name: name,
+		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name},
+			Key:                  ref.Key,
+		}},
+	}
+}
+
+// migrationsProjection is one projected volume source per shard. A shard whose keys are all
+// their own paths (a flat directory) is projected whole; only a shard with a renamed key
+// lists its items, which keeps the Job small: one item per file would make a 10,000-file
+// Job about 1 MB.
+func migrationsProjection(cmNames []string, shards []map[string]string, paths map[string]string) []corev1.VolumeProjection {
 	var sources []corev1.VolumeProjection
 	for i, sh := range shards {
 		var items []corev1.KeyToPath
@@ -124,91 +175,68 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 			Items:                items,
 		}})
 	}
+	return sources
+}
+
+// migrateContainer runs the migration with a read-only root, no privileges and nothing
+// but the migrations, /tmp and /dev/shm writable or mounted (plus spec.job's mounts).
+func migrateContainer(in Input) corev1.Container {
+	s := &in.Config.Spec
+	return corev1.Container{
+		Name:    "migrate",
+		Image:   in.Image,
+		Command: migrateArgs(s),
+		Env:     migrateEnv(in),
+		VolumeMounts: append([]corev1.VolumeMount{
+			{Name: "migrations", MountPath: MigrationsPath, ReadOnly: true},
+			{Name: "tmp", MountPath: "/tmp"},
+			{Name: "dshm", MountPath: "/dev/shm"},
+		}, s.Job.VolumeMounts...),
+		Resources:                s.EffectiveResources(),
+		TerminationMessagePath:   TerminationLog,
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			ReadOnlyRootFilesystem:   ptr(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}
+}
+
+// hookPodSpec is the hook pod: container c as the image's non-root user, with the
+// migrations projected from sources and spec.job's scheduling and volumes.
+func hookPodSpec(s *config.Spec, c corev1.Container, sources []corev1.VolumeProjection) corev1.PodSpec {
 	shmLimit := resource.MustParse("64Mi")
-	lbls := stringLabels(labels(in, "migrate"))
-	podLabels := maps.Clone(lbls)
-	maps.Copy(podLabels, s.Job.Labels) // config refuses keys render sets
-	annotations := map[string]string{
-		AnnotationHook:             "PreSync",
-		AnnotationHookDeletePolicy: "BeforeHookCreation",
-		AnnotationSyncWave:         WaveMigrate,
-	}
-	if in.Revision != "" {
-		annotations[AnnotationRevision] = in.Revision
-	}
-	job := batchv1.Job{
-		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        ObjectName(in.Name, "migrate"),
-			Labels:      lbls,
-			Annotations: annotations,
+	return corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		// A named service account is there for its token (IRSA, Workload
+		// Identity); the default one's token is of no use to the hook.
+		ServiceAccountName:            s.Job.ServiceAccountName,
+		AutomountServiceAccountToken:  ptr(s.Job.ServiceAccountName != ""),
+		NodeSelector:                  s.Job.NodeSelector,
+		Tolerations:                   s.Job.Tolerations,
+		Affinity:                      s.Job.Affinity,
+		PriorityClassName:             s.Job.PriorityClassName,
+		ImagePullSecrets:              s.Job.ImagePullSecrets,
+		EnableServiceLinks:            ptr(false),
+		TerminationGracePeriodSeconds: ptr(int64(30)),
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(int64(RunAs)),
+			RunAsGroup:     ptr(int64(RunAs)),
+			FSGroup:        ptr(int64(RunAs)),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
-		Spec: batchv1.JobSpec{
-			// A failed migration is not retried by Kubernetes: it fails the sync, and an
-			// Argo CD retry recreates the Job, which resumes idempotently.
-			BackoffLimit:          ptr(int32(0)),
-			ActiveDeadlineSeconds: ptr(deadline),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: s.EffectivePodAnnotations()},
-				Spec: corev1.PodSpec{
-					RestartPolicy: corev1.RestartPolicyNever,
-					// A named service account is there for its token (IRSA, Workload
-					// Identity); the default one's token is of no use to the hook.
-					ServiceAccountName:            s.Job.ServiceAccountName,
-					AutomountServiceAccountToken:  ptr(s.Job.ServiceAccountName != ""),
-					NodeSelector:                  s.Job.NodeSelector,
-					Tolerations:                   s.Job.Tolerations,
-					Affinity:                      s.Job.Affinity,
-					PriorityClassName:             s.Job.PriorityClassName,
-					ImagePullSecrets:              s.Job.ImagePullSecrets,
-					EnableServiceLinks:            ptr(false),
-					TerminationGracePeriodSeconds: ptr(int64(30)),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr(true),
-						RunAsUser:      ptr(int64(RunAs)),
-						RunAsGroup:     ptr(int64(RunAs)),
-						FSGroup:        ptr(int64(RunAs)),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{{
-						Name:    "migrate",
-						Image:   in.Image,
-						Command: args,
-						Env:     env,
-						VolumeMounts: append([]corev1.VolumeMount{
-							{Name: "migrations", MountPath: MigrationsPath, ReadOnly: true},
-							{Name: "tmp", MountPath: "/tmp"},
-							{Name: "dshm", MountPath: "/dev/shm"},
-						}, s.Job.VolumeMounts...),
-						Resources:                s.EffectiveResources(),
-						TerminationMessagePath:   TerminationLog,
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot:             ptr(true),
-							AllowPrivilegeEscalation: ptr(false),
-							ReadOnlyRootFilesystem:   ptr(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-					}},
-					Volumes: append([]corev1.Volume{
-						{Name: "migrations", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}},
-						// The dev database's data directory and socket live under /tmp.
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "dshm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-							Medium: corev1.StorageMediumMemory, SizeLimit: &shmLimit}}},
-					}, s.Job.Volumes...),
-				},
-			},
-		},
+		Containers: []corev1.Container{c},
+		Volumes: append([]corev1.Volume{
+			{Name: "migrations", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}},
+			// The dev database's data directory and socket live under /tmp.
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "dshm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+				Medium: corev1.StorageMediumMemory, SizeLimit: &shmLimit}}},
+		}, s.Job.Volumes...),
 	}
-	if err := checkRestricted(&job.Spec.Template); err != nil {
-		src := in.ConfigSource
-		if src == "" {
-			src = "config"
-		}
-		return nil, fmt.Errorf("%s: %w", src, err)
-	}
-	return ToObject(job)
 }
 
 // restricted is the Pod Security level every hook pod must meet, in its latest version.

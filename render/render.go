@@ -1,6 +1,6 @@
 // Package render turns an effective config and a migration directory into the Kubernetes
-// objects of DESIGN.md's table. It is a pure function: no clock, no environment, no map
-// order leaks, so the same input always gives byte-identical output and Argo CD's diff
+// objects docs/architecture.md lists. It is a pure function: no clock, no environment, no
+// map order leaks, so the same input always gives byte-identical output and Argo CD's diff
 // only moves when Git does.
 package render
 

@@ -13,6 +13,7 @@ import (
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/plugin"
 	"github.com/schemahook/schemahook/render"
 	"github.com/stretchr/testify/assert"
@@ -91,7 +92,7 @@ func kindOf(t testing.TB, doc string) (string, string) {
 }
 
 // TestObjectsDecodeStrictly decodes every rendered object into its k8s.io/api or
-// sealed-secrets type, refusing unknown fields, and checks the table of DESIGN.md.
+// sealed-secrets type, refusing unknown fields, and checks the table of docs/architecture.md.
 func TestObjectsDecodeStrictly(t *testing.T) {
 	for _, ex := range examples {
 		t.Run(ex, func(t *testing.T) {
@@ -217,7 +218,7 @@ func TestJobPodSecurityRestricted(t *testing.T) {
 		})
 	}
 
-	// What restricted does not check but DESIGN.md requires of the pod.
+	// What restricted does not check but docs/architecture.md requires of the pod.
 	spec := job.Spec.Template.Spec
 	c := spec.Containers[0]
 	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
@@ -400,7 +401,7 @@ func TestSubdirectoryPathsMapBack(t *testing.T) {
 func TestPassThroughAndDevURL(t *testing.T) {
 	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
 	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
-	in.Config.Spec.Lint.Rules = map[string]config.Level{"SH102": "warn", "SH101": "off"}
+	in.Config.Spec.Lint.Rules = map[string]lint.Level{"SH102": "warn", "SH101": "off"}
 	in.Config.Spec.Apply.OutOfOrder = true
 	zero := 0
 	in.Config.Spec.Apply.LockRetries = &config.LockRetries{Attempts: &zero, MaxWait: "1m"}

@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +19,7 @@ type integrityError struct{ err error }
 
 func (e integrityError) Error() string { return e.err.Error() }
 func (e integrityError) Unwrap() error { return e.err }
-func (e integrityError) ExitCode() int { return 4 }
+func (e integrityError) ExitCode() int { return int(failure.ExitHistory) }
 
 func init() { root.AddCommand(newHashCmd()) }
 
@@ -64,14 +67,14 @@ func newHashCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&check, "check", false, "verify the sum file instead of writing it (exit 4 when stale)")
-	cmd.Flags().StringVar(&format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway or dbmate")
+	cmd.Flags().StringVar(&format, "format", string(config.DefaultFormat), "directory format: "+enum.Or(migrations.Formats))
 	return cmd
 }
 
 // readError makes a refused migration directory a configuration error (exit 1); the
 // message already names the file, line and rule.
 func readError(err error) error {
-	var me *migrations.Error
+	var me *failure.Error
 	if errors.As(err, &me) || errors.Is(err, fs.ErrNotExist) {
 		return usageError{err}
 	}

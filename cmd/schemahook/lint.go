@@ -6,10 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/internal/version"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
@@ -22,7 +25,11 @@ type lintBlocked struct{ errors int }
 func (e lintBlocked) Error() string {
 	return fmt.Sprintf("lint policy blocked: %d error finding(s)", e.errors)
 }
-func (e lintBlocked) ExitCode() int { return 3 }
+func (e lintBlocked) ExitCode() int { return int(failure.ExitLint) }
+
+// assumeLockTimeoutFlag says that the runner sets lock_timeout, as the hook does from
+// apply.lockTimeout, so SH310 need not ask each file to.
+const assumeLockTimeoutFlag = "assume-lock-timeout"
 
 // lintFlags are the command's flags as given.
 type lintFlags struct {
@@ -49,8 +56,11 @@ func newLintCmd() *cobra.Command {
 			"Rules: docs/lint.md.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if fl.output != "text" && fl.output != "json" && fl.output != "sarif" {
-				return usageError{fmt.Errorf("--output %q: want text, json or sarif", fl.output)}
+			if !slices.Contains(lint.Outputs, fl.output) {
+				return usageError{fmt.Errorf("--output %q: want %s", fl.output, enum.Or(lint.Outputs))}
+			}
+			if cmd.Flags().Changed("lock-timeout") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "schemahook lint: --lock-timeout is deprecated, use --%s (on migrate, --lock-timeout is a duration)\n", assumeLockTimeoutFlag)
 			}
 			dir, o, err := lintOptions(cmd, args[0], fl)
 			if err != nil {
@@ -64,12 +74,17 @@ func newLintCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.policy, "policy", "error", "overall level: error (findings of error rules block), warn (report only) or off")
-	f.StringVar(&fl.output, "output", "text", "text, json or sarif")
+	f.StringVar(&fl.policy, "policy", string(config.DefaultLintPolicy), "overall level: error (findings of error rules block), warn (report only) or off")
+	f.StringVar(&fl.output, "output", lint.OutputText, enum.Or(lint.Outputs))
 	f.StringVar(&fl.since, "since", "", "lint only files newer than this version; older files only tell which tables exist")
-	f.StringArrayVar(&fl.rules, "rule", nil, "override one rule, CODE=error|warn|off (repeatable)")
-	f.StringVar(&fl.format, "format", "auto", "directory format: auto, schemahook, golang-migrate, goose, flyway or dbmate")
-	f.BoolVar(&fl.lockTimeout, "lock-timeout", false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
+	f.StringArrayVar(&fl.rules, "rule", nil, "override one rule, CODE="+enum.Join(lint.Levels, "|")+" (repeatable)")
+	f.StringVar(&fl.format, "format", string(config.DefaultFormat), "directory format: "+enum.Or(migrations.Formats))
+	f.BoolVar(&fl.lockTimeout, assumeLockTimeoutFlag, false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
+	// --lock-timeout was this flag's first name; on migrate the same name is a duration. It
+	// still works, hidden, with a note on stderr (pflag's MarkDeprecated would print on
+	// stdout, into JSON and SARIF output).
+	f.BoolVar(&fl.lockTimeout, "lock-timeout", false, "deprecated: use --"+assumeLockTimeoutFlag)
+	f.MarkHidden("lock-timeout")
 	return cmd
 }
 
@@ -95,7 +110,7 @@ func lintOptions(cmd *cobra.Command, arg string, fl lintFlags) (string, lint.Dir
 		if !changed("policy") && s.Lint.Policy != "" {
 			fl.policy = string(s.Lint.Policy)
 		}
-		if !changed("lock-timeout") {
+		if !changed(assumeLockTimeoutFlag) && !changed("lock-timeout") {
 			d, err := time.ParseDuration(s.Apply.LockTimeout)
 			fl.lockTimeout = err == nil && d > 0
 		}
@@ -109,18 +124,8 @@ func lintOptions(cmd *cobra.Command, arg string, fl lintFlags) (string, lint.Dir
 
 	o := lint.DirOptions{Format: migrations.Format(fl.format), Since: fl.since}
 	o.LockTimeout = fl.lockTimeout
-	if o.Policy.Default, err = lint.ParseLevel(fl.policy); err != nil {
-		return "", o, fmt.Errorf("lint policy: %w", err)
-	}
-	for _, r := range append(rules, fl.rules...) {
-		code, lvl, err := lint.ParseRule(r)
-		if err != nil {
-			return "", o, err
-		}
-		if o.Policy.Rules == nil {
-			o.Policy.Rules = map[string]lint.Level{}
-		}
-		o.Policy.Rules[code] = lvl
+	if o.Policy, err = lint.ParsePolicy(fl.policy, append(rules, fl.rules...)); err != nil {
+		return "", o, err
 	}
 	return dir, o, nil
 }
@@ -130,9 +135,9 @@ func writeLint(cmd *cobra.Command, output string, res lint.Result) error {
 	out := cmd.OutOrStdout()
 	var err error
 	switch output {
-	case "json":
+	case lint.OutputJSON:
 		err = lint.WriteJSON(out, res)
-	case "sarif":
+	case lint.OutputSARIF:
 		err = lint.WriteSARIF(out, res, version.Version)
 	default:
 		err = lint.WriteText(out, res)
@@ -146,7 +151,7 @@ func writeLint(cmd *cobra.Command, output string, res lint.Result) error {
 			errs++
 		}
 	}
-	if output == "text" && !res.Blocked {
+	if output == lint.OutputText && !res.Blocked {
 		fmt.Fprintf(cmd.ErrOrStderr(), "schemahook lint: %d finding(s), none blocking\n", len(res.Findings))
 	}
 	if res.Blocked {

@@ -93,3 +93,36 @@ func TestLintCommandOutputs(t *testing.T) {
 	require.Len(t, log.Runs, 1)
 	assert.Equal(t, "SH106", log.Runs[0].Results[0].RuleID)
 }
+
+// TestLintAssumeLockTimeout: --assume-lock-timeout and its deprecated spelling --lock-timeout
+// both silence SH310, and the deprecation note stays off stdout (which may be JSON).
+func TestLintAssumeLockTimeout(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"20240101000000_init.sql": "CREATE TABLE orders (note text);\n",
+		"20240102000000_drop.sql": "-- schemahook:allow SH102 note moved to order_notes\nALTER TABLE orders DROP COLUMN note;\n",
+	})
+	for _, tc := range []struct {
+		flag, want string
+	}{
+		{"", "SH310"},
+		{"--assume-lock-timeout", ""},
+		{"--lock-timeout", ""},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			args := []string{dir, "--since", "20240101000000", "--output", "json"}
+			if tc.flag != "" {
+				args = append(args, tc.flag)
+			}
+			out, code := runLint(t, args...)
+			require.Equal(t, 0, code, out)
+			var res struct{ Findings []struct{ Code string } }
+			require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+			var codes string
+			for _, f := range res.Findings {
+				codes += f.Code
+			}
+			assert.Equal(t, tc.want, codes)
+		})
+	}
+}

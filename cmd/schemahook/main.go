@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/schemahook/schemahook/failure"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +20,8 @@ var root = &cobra.Command{
 	SilenceErrors: true,
 }
 
-// exitCoder is implemented by errors that carry the exit code DESIGN.md assigns them.
+// exitCoder is implemented by errors that carry their exit code (failure.ExitCode, listed
+// in docs/architecture.md): *failure.Error and the command's own usageError and friends.
 type exitCoder interface{ ExitCode() int }
 
 // usageError marks a usage or configuration error (exit 1).
@@ -27,7 +29,7 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
-func (e usageError) ExitCode() int { return 1 }
+func (e usageError) ExitCode() int { return int(failure.ExitUsage) }
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -38,12 +40,12 @@ func run(args []string) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
-		return 0
+		return int(failure.ExitOK)
 	}
 	fmt.Fprintln(os.Stderr, "schemahook:", err)
 	var ec exitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
 	}
-	return 1
+	return int(failure.ExitUsage)
 }
