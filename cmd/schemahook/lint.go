@@ -1,18 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-	"time"
 
-	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/internal/version"
 	"github.com/schemahook/schemahook/lint"
-	"github.com/schemahook/schemahook/migrations"
+	"github.com/schemahook/schemahook/review"
 	"github.com/spf13/cobra"
 )
 
@@ -52,13 +45,15 @@ func newLintCmd() *cobra.Command {
 			if fl.output != "text" && fl.output != "json" && fl.output != "sarif" {
 				return usageError{fmt.Errorf("--output %q: want text, json or sarif", fl.output)}
 			}
-			dir, o, err := lintOptions(cmd, args[0], fl)
+			// lint is check's variant that applies the lint policy and nothing else.
+			rep, err := review.Run(args, review.Options{Since: fl.since, LintOnly: true, Lint: overrides(cmd, fl)})
 			if err != nil {
 				return usageError{err}
 			}
-			res, err := lint.Dir(dir, o)
-			if err != nil {
-				return usageError{err}
+			res := lint.Result{Findings: []lint.Finding{}, Blocked: rep.Blocked()}
+			for _, f := range rep.Findings {
+				res.Findings = append(res.Findings, lint.Finding{File: f.File, Line: f.Line, Col: f.Col,
+					Code: f.Rule, Severity: f.Severity, Message: f.Message, Hint: f.Hint})
 			}
 			return writeLint(cmd, fl.output, res)
 		},
@@ -73,56 +68,21 @@ func newLintCmd() *cobra.Command {
 	return cmd
 }
 
-// lintOptions resolves the migration directory and options: schemahook.yaml in arg (if
-// any) first, then the flags the user set.
-func lintOptions(cmd *cobra.Command, arg string, fl lintFlags) (string, lint.DirOptions, error) {
-	dir := arg
-	var rules []string
-	cfgFile := filepath.Join(arg, config.FileName)
-	data, err := os.ReadFile(cfgFile)
-	switch {
-	case err == nil:
-		cfg, err := config.Load(cfgFile, data)
-		if err != nil {
-			return "", lint.DirOptions{}, err
-		}
-		s := cfg.Spec
-		dir = filepath.Join(arg, filepath.FromSlash(s.Migrations.Dir))
-		changed := cmd.Flags().Changed
-		if !changed("format") && s.Migrations.Format != "" {
-			fl.format = string(s.Migrations.Format)
-		}
-		if !changed("policy") && s.Lint.Policy != "" {
-			fl.policy = string(s.Lint.Policy)
-		}
-		if !changed("lock-timeout") {
-			d, err := time.ParseDuration(s.Apply.LockTimeout)
-			fl.lockTimeout = err == nil && d > 0
-		}
-		for code, lvl := range s.Lint.Rules {
-			rules = append(rules, fmt.Sprintf("%s=%s", code, lvl))
-		}
-		sort.Strings(rules)
-	case !errors.Is(err, fs.ErrNotExist):
-		return "", lint.DirOptions{}, fmt.Errorf("reading %s: %w", cfgFile, err)
+// overrides are the lint flags the user set; the others keep schemahook.yaml's values.
+func overrides(cmd *cobra.Command, fl lintFlags) review.Overrides {
+	changed := cmd.Flags().Changed
+	var o review.Overrides
+	if changed("format") {
+		o.Format = fl.format
 	}
-
-	o := lint.DirOptions{Format: migrations.Format(fl.format), Since: fl.since}
-	o.LockTimeout = fl.lockTimeout
-	if o.Policy.Default, err = lint.ParseLevel(fl.policy); err != nil {
-		return "", o, fmt.Errorf("lint policy: %w", err)
+	if changed("policy") {
+		o.Policy = fl.policy
 	}
-	for _, r := range append(rules, fl.rules...) {
-		code, lvl, err := lint.ParseRule(r)
-		if err != nil {
-			return "", o, err
-		}
-		if o.Policy.Rules == nil {
-			o.Policy.Rules = map[string]lint.Level{}
-		}
-		o.Policy.Rules[code] = lvl
+	if changed("lock-timeout") {
+		o.LockTimeout = &fl.lockTimeout
 	}
-	return dir, o, nil
+	o.Rules = fl.rules
+	return o
 }
 
 // writeLint prints the result and turns a blocking one into exit code 3.
