@@ -324,7 +324,7 @@ func checkDir(arg string, o Options, s settings, g *gitBase) (App, []Finding, er
 	head, err := migrations.Read(root.FS(), migrations.Options{Format: t.format, Path: t.shown})
 	if err != nil {
 		if res, ok := lint.ReadError(err, t.lint.Policy); ok {
-			found = append(found, fromLint(res.Findings, t.shown)...)
+			found = append(found, fromLint(res.Findings, "")...) // named under t.shown already
 			return app, found, nil
 		}
 		if o.LintOnly {
