@@ -190,7 +190,6 @@ type settings struct {
 	format      string
 	policy      *lint.Level
 	rules       map[string]lint.Level
-	ruleOrder   []string
 	lockTimeout *bool
 }
 
@@ -223,9 +222,10 @@ type target struct {
 	format     migrations.Format
 	lint       lint.Options
 	outOfOrder bool
+	txAll      bool // apply.txMode all: every pending file must run in a transaction
 }
 
-// errNoDir is a directory argument that does not exist (a usage error).
+// configError is a schemahook.yaml the render refuses: a finding for check, an error for lint.
 type configError struct{ f Finding }
 
 func (e *configError) Error() string { return e.f.String() }
@@ -276,6 +276,7 @@ func resolve(arg string, s settings) (target, error) {
 		d, err := time.ParseDuration(sp.Apply.LockTimeout)
 		t.lint.LockTimeout = err == nil && d > 0
 		t.outOfOrder = sp.Apply.OutOfOrder
+		t.txAll = sp.Apply.TxMode == "all"
 	case !errors.Is(err, fs.ErrNotExist):
 		return t, fmt.Errorf("reading %s: %w", cfgFile, err)
 	}
@@ -368,6 +369,15 @@ func checkDir(arg string, o Options, s settings, g *gitBase) (App, []Finding, er
 	}
 	for _, f := range pending {
 		app.Changed = append(app.Changed, path.Join(t.shown, f.Name))
+	}
+	if t.txAll && !o.LintOnly {
+		for _, f := range pending {
+			if !f.Transactional() {
+				add(Finding{File: path.Join(t.shown, f.Name), Rule: "tx-mode", Severity: lint.SeverityError, Stage: StageConfig,
+					Message: "cannot run inside a transaction, so the hook refuses it under apply.txMode all",
+					Hint:    "use apply.txMode file"})
+			}
+		}
 	}
 	res := lint.Files(earlier, pending, t.lint)
 	found = append(found, fromLint(res.Findings, t.shown)...)

@@ -157,6 +157,16 @@ func TestCheckAgainstGitBase(t *testing.T) {
 			wantRules: map[string]string{"schemahook.yaml": "config"},
 		},
 		{
+			name: "a non-transactional new file under apply.txMode all is refused as the hook would",
+			change: func(t *testing.T, repo string) {
+				write(t, repo, map[string]string{"db/orders/schemahook.yaml": strings.Replace(appConfig, "apply: {", "apply: {txMode: all, ", 1)})
+				addFile(t, repo, "20240103000000_index.sql", "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\n")
+			},
+			wantExit:  ExitUsage,
+			wantRules: map[string]string{"20240103000000_index.sql": "tx-mode"},
+			changed:   []string{mig + "/20240103000000_index.sql"},
+		},
+		{
 			name: "a plaintext Secret beside the migrations is refused by the render",
 			change: func(t *testing.T, repo string) {
 				write(t, repo, map[string]string{"db/orders/pg.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: orders-pg}\nstringData: {url: postgres://x}\n"})

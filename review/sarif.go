@@ -19,6 +19,7 @@ var checkRules = []struct{ id, summary, hint string }{
 	{"stale-sum", "schemahook.sum does not match the directory.", "review the change, then run schemahook hash on the migrations directory"},
 	{"sum-syntax", "schemahook.sum has a line that is not a sum line.", "run schemahook hash on the migrations directory"},
 	{"stale-schema", "schema.sql is not the schema the migrations directory builds.", "run schemahook schema on the app directory"},
+	{"tx-mode", "A new migration cannot run in a transaction, which apply.txMode all requires.", "use apply.txMode file"},
 	{"config", "schemahook.yaml is refused.", "fix the field the message names"},
 	{"render", "The plugin's render refuses the app directory.", "fix what the message names"},
 	{"base-unreadable", "The base revision's migrations directory cannot be read.", "check the base revision's directory"},
