@@ -55,7 +55,8 @@ func (g *gitBase) dir(t target, format migrations.Format) (*migrations.Dir, erro
 }
 
 // changedApps finds the app directories (those holding schemahook.yaml) under roots that
-// have a file differing from the base. A root that is itself an app directory counts.
+// have a file differing from the base. Git lists the candidates (tracked and untracked, not
+// ignored), so ignored trees such as node_modules are never walked.
 func (g *gitBase) changedApps(roots []string) ([]string, error) {
 	changed, err := g.repo.changed(g.commit)
 	if err != nil {
@@ -64,32 +65,30 @@ func (g *gitBase) changedApps(roots []string) ([]string, error) {
 	var apps []string
 	seen := map[string]bool{}
 	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
+		out, err := gitCmd(root, nil, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+			config.FileName, ":(glob)**/"+config.FileName)
+		if err != nil {
+			return nil, fmt.Errorf("finding app directories under %s: %w", root, err)
+		}
+		for _, name := range strings.Split(string(out), "\x00") {
+			if name == "" {
+				continue
 			}
-			if d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
+			dir := filepath.Join(root, filepath.Dir(filepath.FromSlash(name)))
+			if _, err := os.Stat(filepath.Join(dir, config.FileName)); err != nil || seen[dir] {
+				continue // deleted in the work tree, or listed twice
 			}
-			if d.IsDir() || d.Name() != config.FileName {
-				return nil
-			}
-			dir := filepath.Dir(p)
+			seen[dir] = true
 			rel, err := g.repo.rel(dir)
-			if err != nil || seen[dir] {
-				return err
+			if err != nil {
+				return nil, err
 			}
 			for _, c := range changed {
 				if rel == "." || c == rel || strings.HasPrefix(c, rel+"/") {
-					seen[dir] = true
 					apps = append(apps, dir)
 					break
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("finding app directories under %s: %w", root, err)
 		}
 	}
 	sort.Strings(apps)

@@ -284,11 +284,17 @@ func TestMultipleAppDirectories(t *testing.T) {
 		assert.True(t, strings.HasPrefix(f.File, f.App+"/"), "finding %s outside its app %s", f.File, f.App)
 	}
 
-	// An untracked file counts as a change (pre-commit runs before git add).
-	write(t, repo, map[string]string{"db/untouched/migrations/20240102000000_more.sql": safe})
+	// An untracked file counts as a change (pre-commit runs before git add); an ignored
+	// tree is never searched.
+	write(t, repo, map[string]string{
+		"db/untouched/migrations/20240102000000_more.sql": safe,
+		".gitignore":                                  "vendor/\n",
+		"vendor/db/x/schemahook.yaml":                 appConfig,
+		"vendor/db/x/migrations/20240101000000_a.sql": "SELEC 1;\n",
+	})
 	rep, err = Run([]string{"."}, Options{Base: "HEAD", Changed: true})
 	require.NoError(t, err)
-	require.Len(t, rep.Apps, 1)
+	require.Len(t, rep.Apps, 1, "%+v", rep.Apps)
 	assert.Equal(t, "db/untouched", rep.Apps[0].Dir)
 
 	_, err = Run([]string{"db"}, Options{Changed: true})
