@@ -2,56 +2,13 @@ package lint
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"path"
-	"path/filepath"
 
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
 
-// DirOptions tune Dir, the lint of a whole directory that `schemahook lint` runs.
-type DirOptions struct {
-	Options
-	Format migrations.Format // "" detects
-	// Since splits the files: those with a version up to and including Since are earlier
-	// (read for context, not linted), newer ones and repeatables are linted. "" lints all.
-	Since string
-}
-
-// Dir reads the migration directory dir and lints it. File names in findings are dir-joined
-// paths (as given, slash-separated), so they point at the files from where the command ran.
-// A file that Postgres's parser refuses is reported as a finding (SH000) at its line and
-// column rather than as an error; other problems reading the directory are errors.
-func Dir(dir string, o DirOptions) (Result, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return Result{}, fmt.Errorf("lint: opening migration directory: %w", err)
-	}
-	defer root.Close()
-	shown := filepath.ToSlash(filepath.Clean(dir))
-	d, err := migrations.Read(root.FS(), migrations.Options{Format: o.Format, Path: shown})
-	if err != nil {
-		if res, ok := ReadError(err, o.Policy); ok {
-			return res, nil
-		}
-		return Result{}, fmt.Errorf("lint: %w", err)
-	}
-	var earlier, pending []*migrations.File
-	for _, f := range d.Files {
-		if o.Since != "" && !f.Repeatable && migrations.CompareVersions(f.Version, o.Since) <= 0 {
-			earlier = append(earlier, f)
-		} else {
-			pending = append(pending, f)
-		}
-	}
-	res := Files(earlier, pending, o.Options)
-	for i := range res.Findings {
-		res.Findings[i].File = path.Join(shown, res.Findings[i].File)
-	}
-	return res, nil
-}
+// The lint of a whole directory (`schemahook lint`, `schemahook check`) is package review's
+// Run; this file keeps what it needs from lint: a refused file's SQL as a finding.
 
 // ReadError turns migrations.Read's refusal of SQL that does not parse (or is not UTF-8)
 // into a SH000 finding, so it comes out like every other problem (in SARIF, on its line).

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
-	"time"
 
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/failure"
@@ -16,7 +10,9 @@ import (
 	"github.com/schemahook/schemahook/internal/version"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
+	"github.com/schemahook/schemahook/review"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // lintBlocked is the refusal when the lint policy blocks (exit 3, as in the hook Job).
@@ -59,24 +55,31 @@ func newLintCmd() *cobra.Command {
 			if !slices.Contains(lint.Outputs, fl.output) {
 				return usageError{fmt.Errorf("--output %q: want %s", fl.output, enum.Or(lint.Outputs))}
 			}
-			if cmd.Flags().Changed("lock-timeout") {
-				fmt.Fprintf(cmd.ErrOrStderr(), "schemahook lint: --lock-timeout is deprecated, use --%s (on migrate, --lock-timeout is a duration)\n", assumeLockTimeoutFlag)
-			}
-			dir, o, err := lintOptions(cmd, args[0], fl)
+			warnDeprecated(cmd)
+			// lint is check's variant that applies the lint policy and nothing else.
+			rep, err := review.Run(args, review.Options{Since: fl.since, LintOnly: true, Lint: overrides(cmd, fl)})
 			if err != nil {
 				return usageError{err}
 			}
-			res, err := lint.Dir(dir, o)
-			if err != nil {
-				return usageError{err}
+			res := lint.Result{Findings: []lint.Finding{}, Blocked: rep.Blocked()}
+			for _, f := range rep.Findings {
+				res.Findings = append(res.Findings, lint.Finding{File: f.File, Line: f.Line, Col: f.Col,
+					Code: f.Rule, Severity: f.Severity, Message: f.Message, Hint: f.Hint})
 			}
 			return writeLint(cmd, fl.output, res)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.policy, "policy", string(config.DefaultLintPolicy), "overall level: error (findings of error rules block), warn (report only) or off")
 	f.StringVar(&fl.output, "output", lint.OutputText, enum.Or(lint.Outputs))
 	f.StringVar(&fl.since, "since", "", "lint only files newer than this version; older files only tell which tables exist")
+	addPolicyFlags(f, &fl)
+	return cmd
+}
+
+// addPolicyFlags adds the flags lint and check share: the lint policy and the directory's
+// format, each overriding schemahook.yaml when given.
+func addPolicyFlags(f *pflag.FlagSet, fl *lintFlags) {
+	f.StringVar(&fl.policy, "policy", string(config.DefaultLintPolicy), "overall level: error (findings of error rules block), warn (report only) or off")
 	f.StringArrayVar(&fl.rules, "rule", nil, "override one rule, CODE="+enum.Join(lint.Levels, "|")+" (repeatable)")
 	f.StringVar(&fl.format, "format", string(config.DefaultFormat), "directory format: "+enum.Or(migrations.Formats))
 	f.BoolVar(&fl.lockTimeout, assumeLockTimeoutFlag, false, "lock_timeout is set by the runner (as apply.lockTimeout does), so files need not set it")
@@ -85,49 +88,30 @@ func newLintCmd() *cobra.Command {
 	// stdout, into JSON and SARIF output).
 	f.BoolVar(&fl.lockTimeout, "lock-timeout", false, "deprecated: use --"+assumeLockTimeoutFlag)
 	f.MarkHidden("lock-timeout")
-	return cmd
 }
 
-// lintOptions resolves the migration directory and options: schemahook.yaml in arg (if
-// any) first, then the flags the user set.
-func lintOptions(cmd *cobra.Command, arg string, fl lintFlags) (string, lint.DirOptions, error) {
-	dir := arg
-	var rules []string
-	cfgFile := filepath.Join(arg, config.FileName)
-	data, err := os.ReadFile(cfgFile)
-	switch {
-	case err == nil:
-		cfg, err := config.Load(cfgFile, data)
-		if err != nil {
-			return "", lint.DirOptions{}, err
-		}
-		s := cfg.Spec
-		dir = filepath.Join(arg, filepath.FromSlash(s.Migrations.Dir))
-		changed := cmd.Flags().Changed
-		if !changed("format") && s.Migrations.Format != "" {
-			fl.format = string(s.Migrations.Format)
-		}
-		if !changed("policy") && s.Lint.Policy != "" {
-			fl.policy = string(s.Lint.Policy)
-		}
-		if !changed(assumeLockTimeoutFlag) && !changed("lock-timeout") {
-			d, err := time.ParseDuration(s.Apply.LockTimeout)
-			fl.lockTimeout = err == nil && d > 0
-		}
-		for code, lvl := range s.Lint.Rules {
-			rules = append(rules, fmt.Sprintf("%s=%s", code, lvl))
-		}
-		sort.Strings(rules)
-	case !errors.Is(err, fs.ErrNotExist):
-		return "", lint.DirOptions{}, fmt.Errorf("reading %s: %w", cfgFile, err)
+// warnDeprecated notes on stderr that the old spelling of --assume-lock-timeout was used.
+func warnDeprecated(cmd *cobra.Command) {
+	if cmd.Flags().Changed("lock-timeout") {
+		fmt.Fprintf(cmd.ErrOrStderr(), "schemahook %s: --lock-timeout is deprecated, use --%s (on migrate, --lock-timeout is a duration)\n", cmd.Name(), assumeLockTimeoutFlag)
 	}
+}
 
-	o := lint.DirOptions{Format: migrations.Format(fl.format), Since: fl.since}
-	o.LockTimeout = fl.lockTimeout
-	if o.Policy, err = lint.ParsePolicy(fl.policy, append(rules, fl.rules...)); err != nil {
-		return "", o, err
+// overrides are the lint flags the user set; the others keep schemahook.yaml's values.
+func overrides(cmd *cobra.Command, fl lintFlags) review.Overrides {
+	changed := cmd.Flags().Changed
+	var o review.Overrides
+	if changed("format") {
+		o.Format = fl.format
 	}
-	return dir, o, nil
+	if changed("policy") {
+		o.Policy = fl.policy
+	}
+	if changed(assumeLockTimeoutFlag) || changed("lock-timeout") {
+		o.LockTimeout = &fl.lockTimeout
+	}
+	o.Rules = fl.rules
+	return o
 }
 
 // writeLint prints the result and turns a blocking one into exit code 3.

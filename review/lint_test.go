@@ -1,4 +1,4 @@
-package lint
+package review
 
 import (
 	"os"
@@ -10,11 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestDir(t *testing.T) {
+// The lint variant (`schemahook lint DIR [--since V]`) on bare migration directories: what
+// lint.Dir did before lint and check shared this package.
+func TestLintVariant(t *testing.T) {
+	yes := true
 	cases := []struct {
 		name    string
 		files   map[string]string
-		opts    DirOptions
+		opts    Options
 		want    []string // "file:line:col CODE", file relative to the dir
 		wantErr string
 	}{
@@ -24,7 +27,7 @@ func TestDir(t *testing.T) {
 				"20240101000000_a.sql": "CREATE TABLE t (id bigint);",
 				"20240102000000_b.sql": "CREATE INDEX ON t (id);",
 			},
-			opts: DirOptions{Since: "20240101000000", Options: Options{LockTimeout: true}},
+			opts: Options{Since: "20240101000000", Lint: Overrides{LockTimeout: &yes}},
 			want: []string{"20240102000000_b.sql:1:1 SH301"},
 		},
 		{
@@ -33,7 +36,6 @@ func TestDir(t *testing.T) {
 				"20240101000000_a.sql": "CREATE TABLE t (id bigint);",
 				"20240102000000_b.sql": "CREATE INDEX ON t (id);",
 			},
-			want: nil,
 		},
 		{
 			name: "flyway repeatables are always pending",
@@ -41,7 +43,7 @@ func TestDir(t *testing.T) {
 				"V1__a.sql":    "CREATE TABLE t (id bigint);",
 				"R__clean.sql": "DELETE FROM t;",
 			},
-			opts: DirOptions{Since: "1"},
+			opts: Options{Since: "1"},
 			want: []string{"R__clean.sql:1:1 SH107"},
 		},
 		{
@@ -57,8 +59,7 @@ func TestDir(t *testing.T) {
 		{
 			name:  "syntax error under policy off",
 			files: map[string]string{"20240101000000_a.sql": "SELEC 1;"},
-			opts:  DirOptions{Options: Options{Policy: Policy{Default: LevelOff}}},
-			want:  nil,
+			opts:  Options{Lint: Overrides{Policy: "off"}},
 		},
 		{
 			name: "other refusals are errors",
@@ -68,6 +69,12 @@ func TestDir(t *testing.T) {
 			},
 			wantErr: "duplicate-version",
 		},
+		{
+			name:    "a bad rule override is a usage error",
+			files:   map[string]string{"20240101000000_a.sql": "SELECT 1;"},
+			opts:    Options{Lint: Overrides{Rules: []string{"SH999=warn"}}},
+			wantErr: "SH999",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +82,8 @@ func TestDir(t *testing.T) {
 			for name, content := range tc.files {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 			}
-			res, err := Dir(dir, tc.opts)
+			tc.opts.LintOnly = true
+			rep, err := Run([]string{dir}, tc.opts)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -83,15 +91,13 @@ func TestDir(t *testing.T) {
 			}
 			require.NoError(t, err)
 			var got []string
-			for _, f := range res.Findings {
+			for _, f := range rep.Findings {
 				rel, err := filepath.Rel(dir, filepath.FromSlash(f.File))
 				require.NoError(t, err)
-				got = append(got, filepath.ToSlash(rel)+":"+itoa(f.Line)+":"+itoa(f.Col)+" "+f.Code)
+				got = append(got, filepath.ToSlash(rel)+":"+strconv.Itoa(f.Line)+":"+strconv.Itoa(f.Col)+" "+f.Rule)
 			}
 			assert.Equal(t, tc.want, got)
-			assert.Equal(t, len(got) > 0, res.Blocked)
+			assert.Equal(t, len(got) > 0, rep.Blocked())
 		})
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
