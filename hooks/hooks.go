@@ -35,6 +35,7 @@ const (
 	ExitHistory = 4
 	ExitApply   = 5
 	ExitConnect = 6
+	// ExitDrift (7) is in drift.go.
 )
 
 // Options are the migrate command's flags.
@@ -60,11 +61,15 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
-	Output           string // text or json
-	TerminationLog   string // "" writes none
-	App              string
-	GitRevision      string
-	Stdout, Stderr   io.Writer
+	// Drift is the drift policy: error, warn or off (drift.go).
+	Drift string
+	// SchemaFile is the app directory's schema.sql, which the target must match after apply.
+	SchemaFile     string
+	Output         string // text or json
+	TerminationLog string // "" writes none
+	App            string
+	GitRevision    string
+	Stdout, Stderr io.Writer
 }
 
 // Error is a failed run: the stage, the place in a file, and the exit code.
@@ -154,6 +159,9 @@ func (o *Options) defaults() {
 	if o.Output == "" {
 		o.Output = "text"
 	}
+	if o.Drift == "" {
+		o.Drift = "warn"
+	}
 }
 
 func (o *Options) validate() error {
@@ -169,6 +177,8 @@ func (o *Options) validate() error {
 		return bad("--tx-mode %q: want file, all or none", o.TxMode)
 	case o.Lint != "error" && o.Lint != "warn" && o.Lint != "off":
 		return bad("--lint %q: want error, warn or off", o.Lint)
+	case !validDrift(o.Drift):
+		return bad("--drift %q: want error, warn or off", o.Drift)
 	case o.LockTimeout < 0 || o.Timeout < 0:
 		return bad("--lock-timeout and --timeout must be positive")
 	case o.LockRetries < 0 || o.LockRetryWait < 0 || o.LockRetryMaxWait < 0 || o.ProgressInterval < 0:
@@ -230,6 +240,9 @@ func (r *run) stages(ctx context.Context) error {
 	for _, f := range plan.Pending {
 		r.rep.PendingFiles = append(r.rep.PendingFiles, r.name(f))
 	}
+	if r.mode == ModeDrift {
+		return r.driftOnly(ctx, plan)
+	}
 	if len(plan.Pending) == 0 && len(plan.Mark) == 0 {
 		r.rep.Status = "up-to-date"
 		r.logf("up-to-date: %d migrations applied, nothing pending", len(plan.History))
@@ -287,7 +300,7 @@ func (r *run) stages(ctx context.Context) error {
 		return stageErr(StageApply, err)
 	}
 	r.rep.Status = "applied"
-	return nil
+	return r.driftAfter(ctx)
 }
 
 // watch opens the second session through which the apply names lock blockers and logs
