@@ -48,6 +48,7 @@ var (
 		Lint:       Lint{Policy: "error"},
 		Apply:      Apply{TxMode: "file", LockTimeout: "10s", Timeout: "30m"},
 		Revisions:  Revisions{Schema: "schemahook"},
+		Drift:      Drift{Policy: "warn"},
 	}
 )
 
@@ -72,6 +73,8 @@ type Spec struct {
 	Lint       Lint       `json:"lint"`
 	Apply      Apply      `json:"apply"`
 	Revisions  Revisions  `json:"revisions"`
+	// Drift: see drift.go.
+	Drift Drift `json:"drift"`
 	// Image overrides the hook Job's image (default: the image this binary was built for).
 	Image string `json:"image,omitempty"`
 	// Resources of the hook container; unset fields keep the defaults.
@@ -324,6 +327,7 @@ func (d *Database) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateJob()...)
+	errs = append(errs, s.validateDrift()...)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}

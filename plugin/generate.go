@@ -228,6 +228,10 @@ func load(appDir string, env Env) (render.Input, error) {
 	if err != nil {
 		return in, err
 	}
+	schemaSQL, err := readSchema(a, dir)
+	if err != nil {
+		return in, err
+	}
 	// The Job reads the directory in the format detected here, so it cannot detect another.
 	cfg.Spec.Migrations.Format = string(dir.Format)
 	image := cfg.Spec.Image
@@ -251,6 +255,7 @@ func load(appDir string, env Env) (render.Input, error) {
 		Config:       cfg,
 		Files:        files,
 		Manifests:    manifests,
+		Schema:       schemaSQL,
 	}, nil
 }
 

@@ -95,6 +95,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 	if s.Apply.ProgressInterval != "" {
 		args = append(args, "--progress-interval="+s.Apply.ProgressInterval)
 	}
+	args = append(args, driftArgs(in)...)
 	args = append(args, "--termination-log="+TerminationLog)
 	env = append(env,
 		corev1.EnvVar{Name: "SCHEMAHOOK_APP", Value: in.PartOf},

@@ -25,6 +25,12 @@ type BuildOptions struct {
 // Build replays every file of dir (versioned files in order, then repeatables) on an empty
 // database and returns the normalised schema they build.
 func Build(ctx context.Context, dir *migrations.Dir, o BuildOptions) (*Schema, error) {
+	return BuildFiles(ctx, Files(dir), o)
+}
+
+// BuildFiles replays files in their order on an empty database and returns the normalised
+// schema they build.
+func BuildFiles(ctx context.Context, files []*migrations.File, o BuildOptions) (*Schema, error) {
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			o.Log(fmt.Sprintf(format, args...))
@@ -55,10 +61,10 @@ func Build(ctx context.Context, dir *migrations.Dir, o BuildOptions) (*Schema, e
 		return nil, err
 	}
 	defer db.Drop()
-	if err := Replay(ctx, db.URL, Files(dir)); err != nil {
+	if err := Replay(ctx, db.URL, files); err != nil {
 		return nil, err
 	}
-	logf("replayed %d files", len(dir.Files))
+	logf("replayed %d files on an empty database", len(files))
 	return DumpParsed(ctx, client.Dir, db.URL)
 }
 
