@@ -55,6 +55,7 @@ const (
 	DefaultLockRetryWait    = time.Second
 	DefaultLockRetryMaxWait = 30 * time.Second
 	DefaultProgressInterval = 10 * time.Second
+	DefaultDriftPolicy      = lint.LevelWarn
 )
 
 // Dev modes: where the migrations are replayed before the target (spec.dev.mode). The hook's
@@ -75,6 +76,7 @@ var defaultSpec = Spec{
 	Lint:       Lint{Policy: DefaultLintPolicy},
 	Apply:      Apply{TxMode: string(DefaultTxMode), LockTimeout: shortDuration(DefaultLockTimeout), Timeout: shortDuration(DefaultTimeout)},
 	Revisions:  Revisions{Schema: DefaultRevisionsSchema},
+	Drift:      Drift{Policy: DefaultDriftPolicy},
 }
 
 // shortDuration writes d as a user would ("30m", not time.Duration's "30m0s").
@@ -110,6 +112,8 @@ type Spec struct {
 	Lint       Lint       `json:"lint"`
 	Apply      Apply      `json:"apply"`
 	Revisions  Revisions  `json:"revisions"`
+	// Drift: see drift.go.
+	Drift Drift `json:"drift"`
 	// Image overrides the hook Job's image (default: the image this binary was built for).
 	Image string `json:"image,omitempty"`
 	// Resources of the hook container; unset fields keep the defaults.
@@ -344,6 +348,7 @@ func (d *Database) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateJob()...)
+	errs = append(errs, s.validateDrift()...)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}

@@ -27,6 +27,7 @@ const (
 	ExitHistory ExitCode = 4 // history or integrity: changed, missing, out-of-order or partial files
 	ExitApply   ExitCode = 5 // applying to the target failed
 	ExitConnect ExitCode = 6 // the target cannot be reached, locked or read
+	ExitDrift   ExitCode = 7 // the target's schema drifted from its migrations under policy error
 )
 
 // The stages of a hook run, as named in errors and the JSON report.
@@ -36,6 +37,7 @@ const (
 	StageDev    = "dev"
 	StageLint   = "lint"
 	StageApply  = "apply"
+	StageDrift  = "drift"
 )
 
 // Error is a refusal or failure that names where it happened and why. Every field but Msg

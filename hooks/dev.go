@@ -82,6 +82,9 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 	if err := r.replayOnCopy(ctx, admin, client, plan); err != nil {
 		return err
 	}
+	if err := r.driftBefore(ctx, admin, client, plan); err != nil {
+		return err
+	}
 	r.logf("dev replay passed in %s", time.Since(start).Round(time.Millisecond))
 	return nil
 }

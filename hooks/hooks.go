@@ -45,11 +45,15 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
-	Output           string // OutputText or OutputJSON
-	TerminationLog   string // "" writes none
-	App              string
-	GitRevision      string
-	Stdout, Stderr   io.Writer
+	// Drift is the drift policy: error, warn or off (drift.go).
+	Drift string
+	// SchemaFile is the app directory's schema.sql, which the target must match after apply.
+	SchemaFile     string
+	Output         string // OutputText or OutputJSON
+	TerminationLog string // "" writes none
+	App            string
+	GitRevision    string
+	Stdout, Stderr io.Writer
 }
 
 // Mode selects what Run does.
@@ -114,6 +118,9 @@ func (o *Options) defaults() {
 	if o.Output == "" {
 		o.Output = OutputText
 	}
+	if o.Drift == "" {
+		o.Drift = string(config.DefaultDriftPolicy)
+	}
 }
 
 // validate checks the options and parses the lint policy, once for the run.
@@ -130,6 +137,8 @@ func (o *Options) validate() (lint.Policy, error) {
 		return lint.Policy{}, bad("--tx-mode %q: want %s", o.TxMode, enum.Or(engine.TxModes))
 	case !lint.Level(o.Lint).Valid():
 		return lint.Policy{}, bad("--lint %q: want %s", o.Lint, enum.Or(lint.Levels))
+	case !validDrift(o.Drift):
+		return lint.Policy{}, bad("--drift %q: want error, warn or off", o.Drift)
 	case o.LockTimeout < 0 || o.Timeout < 0:
 		return lint.Policy{}, bad("--lock-timeout and --timeout must be positive")
 	case o.LockRetries < 0 || o.LockRetryWait < 0 || o.LockRetryMaxWait < 0 || o.ProgressInterval < 0:
@@ -197,6 +206,9 @@ func (r *run) stages(ctx context.Context) error {
 	for _, f := range plan.Pending {
 		r.rep.PendingFiles = append(r.rep.PendingFiles, r.name(f))
 	}
+	if r.mode == ModeDrift {
+		return r.driftOnly(ctx, plan)
+	}
 	if len(plan.Pending) == 0 && len(plan.Mark) == 0 {
 		r.rep.Status = "up-to-date"
 		r.logf("up-to-date: %d migrations applied, nothing pending", len(plan.History))
@@ -254,7 +266,7 @@ func (r *run) stages(ctx context.Context) error {
 		return stageErr(failure.StageApply, err)
 	}
 	r.rep.Status = "applied"
-	return nil
+	return r.driftAfter(ctx)
 }
 
 // watch opens the second session through which the apply names lock blockers and logs

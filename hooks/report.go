@@ -11,6 +11,7 @@ import (
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
+	"github.com/schemahook/schemahook/schema"
 )
 
 // Report is the JSON summary printed with --output json.
@@ -20,7 +21,9 @@ type Report struct {
 	Pending      int            `json:"pending"`
 	PendingFiles []string       `json:"pendingFiles"` // what is still pending after the run
 	Findings     []lint.Finding `json:"findings"`
-	Error        *failure.Error `json:"error"`
+	// Drift lists the objects in which the target differs from its migrations (drift.go).
+	Drift []schema.Difference `json:"drift"`
+	Error *failure.Error      `json:"error"`
 }
 
 // AppliedFile is one file applied by this run.
@@ -31,7 +34,7 @@ type AppliedFile struct {
 }
 
 func newReport() Report {
-	return Report{Applied: []AppliedFile{}, PendingFiles: []string{}, Findings: []lint.Finding{}}
+	return Report{Applied: []AppliedFile{}, PendingFiles: []string{}, Findings: []lint.Finding{}, Drift: []schema.Difference{}}
 }
 
 // MaxTerminationMessage is what Kubernetes keeps of a termination message.
@@ -63,6 +66,8 @@ func (r *run) summary() string {
 		fmt.Fprintf(&b, "schemahook: %s is up-to-date, nothing to apply (%s)", target, took)
 	case "planned":
 		fmt.Fprintf(&b, "schemahook: plan for %s: %d pending, passed the dev replay and lint: %s", target, r.rep.Pending, list(r.rep.PendingFiles, 20))
+	case "checked":
+		fmt.Fprintf(&b, "schemahook: drift check of %s: %d difference(s) (%s)", target, len(r.rep.Drift), took)
 	case "applied":
 		fmt.Fprintf(&b, "schemahook: applied %d migration(s) to %s in %s:", len(r.rep.Applied), target, took)
 		for _, a := range r.rep.Applied {
@@ -77,12 +82,15 @@ func (r *run) summary() string {
 				fmt.Fprintf(&b, " %s", a.Name)
 			}
 		}
-		if e.Stage == failure.StageDev || e.Stage == failure.StageLint || (e.Stage == failure.StageVerify && len(r.rep.Applied) == 0) {
+		if e.Stage == failure.StageDev || e.Stage == failure.StageLint || ((e.Stage == failure.StageVerify || e.Stage == failure.StageDrift) && len(r.rep.Applied) == 0) {
 			b.WriteString("\nthe target database was not changed")
 		}
 		if r.rep.Pending > 0 {
 			fmt.Fprintf(&b, "\n%d migration(s) pending", r.rep.Pending)
 		}
+	}
+	if len(r.rep.Drift) > 0 && (r.rep.Error == nil || r.rep.Error.Stage != failure.StageDrift) {
+		fmt.Fprintf(&b, "\ndrift: %d difference(s) between the target and its migrations: %s", len(r.rep.Drift), driftNames(r.rep.Drift))
 	}
 	blocking, warnings := 0, 0
 	for _, f := range r.rep.Findings {

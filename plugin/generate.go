@@ -65,7 +65,7 @@ func load(appDir string, env Env) (render.Input, error) {
 		return render.Input{}, err
 	}
 	migDir := path.Clean(cfg.Spec.Migrations.Dir)
-	files, format, err := readMigrations(a, migDir, migrations.Format(cfg.Spec.Migrations.Format))
+	files, dir, err := readMigrations(a, migDir, migrations.Format(cfg.Spec.Migrations.Format))
 	if err != nil {
 		return render.Input{}, err
 	}
@@ -73,8 +73,12 @@ func load(appDir string, env Env) (render.Input, error) {
 	if err != nil {
 		return render.Input{}, err
 	}
+	schemaSQL, err := readSchema(a, dir)
+	if err != nil {
+		return render.Input{}, err
+	}
 	// The Job reads the directory in the format detected here, so it cannot detect another.
-	cfg.Spec.Migrations.Format = string(format)
+	cfg.Spec.Migrations.Format = string(dir.Format)
 	image := cfg.Spec.Image
 	if image == "" {
 		image = version.Image()
@@ -96,5 +100,6 @@ func load(appDir string, env Env) (render.Input, error) {
 		Config:       cfg,
 		Files:        files,
 		Manifests:    manifests,
+		Schema:       schemaSQL,
 	}, nil
 }

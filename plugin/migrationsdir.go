@@ -13,19 +13,19 @@ import (
 )
 
 // readMigrations reads and checks the migrations directory migDir of the app (format
-// "" or auto detects) and gives its files, byte for byte, and its format. The directory
+// "" or auto detects) and gives its files, byte for byte, and the directory it read (its format, its sum). The directory
 // gets an os.Root of its own: every file is then one openat, and still nothing leads
 // outside (this root is inside the repository's).
-func readMigrations(a *app, migDir string, format migrations.Format) ([]render.File, migrations.Format, error) {
+func readMigrations(a *app, migDir string, format migrations.Format) ([]render.File, *migrations.Dir, error) {
 	if st, err := fs.Stat(a.fsys, migDir); err != nil || !st.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+			return nil, nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 		}
-		return nil, "", fmt.Errorf("%s: migrations directory not found (spec.migrations.dir) [migrations-dir]", a.display(migDir))
+		return nil, nil, fmt.Errorf("%s: migrations directory not found (spec.migrations.dir) [migrations-dir]", a.display(migDir))
 	}
 	migRoot, err := a.root.OpenRoot(path.Join(a.rel, migDir))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
+		return nil, nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 	}
 	defer migRoot.Close()
 	rec := &recordingFS{fsys: migRoot.FS(), files: map[string][]byte{}}
@@ -37,18 +37,18 @@ func readMigrations(a *app, migDir string, format migrations.Format) ([]render.F
 		Path:         a.display(migDir),
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if dir.Sum != nil {
 		if err := dir.CheckSum(); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 	}
 	files, err := dirFiles(rec, a.display(migDir))
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	return files, dir.Format, nil
+	return files, dir, nil
 }
 
 // dirFiles are the files of the migrations directory the Job needs (migrations.DirFile),

@@ -131,6 +131,12 @@ var params = []param{
 	{name: "revisions-schema", title: "Revisions schema", tooltip: "Schema of the revisions table; one per migration directory on a database.",
 		get: func(c *config.Database) string { return c.Spec.Revisions.Schema },
 		set: func(c *config.Database, v string) error { c.Spec.Revisions.Schema = v; return nil }},
+	{name: "drift", title: "Drift policy", tooltip: "When the database's schema differs from what its migrations build: error stops the sync before anything is applied (exit 7), warn reports and applies, off skips the check.",
+		get: func(c *config.Database) string { return string(c.Spec.Drift.Policy) },
+		set: func(c *config.Database, v string) error { c.Spec.Drift.Policy = lint.Level(v); return nil }},
+	{name: "drift-schedule", title: "Drift check schedule", tooltip: "Cron expression of a CronJob that checks for drift between syncs (read-only). Empty: none.",
+		get: func(c *config.Database) string { return c.Spec.Drift.Schedule },
+		set: func(c *config.Database, v string) error { c.Spec.Drift.Schedule = v; return nil }},
 	{name: "image", title: "Hook image", tooltip: "Image of the migrate Job. Default: the image of this sidecar, so they never drift apart.",
 		get: func(c *config.Database) string {
 			if c.Spec.Image != "" {

@@ -85,7 +85,8 @@ func hookAnnotations(revision string) map[string]string {
 
 // migrateArgs is the hook container's command: every setting of the spec as a flag of
 // `schemahook migrate apply`.
-func migrateArgs(s *config.Spec) []string {
+func migrateArgs(in Input) []string {
+	s := &in.Config.Spec
 	args := []string{"schemahook", "migrate", "apply", "--dir=" + MigrationsPath}
 	if s.Migrations.Format != "" && s.Migrations.Format != "auto" {
 		args = append(args, "--format="+s.Migrations.Format)
@@ -123,6 +124,7 @@ func migrateArgs(s *config.Spec) []string {
 	if s.Apply.ProgressInterval != "" {
 		args = append(args, "--progress-interval="+s.Apply.ProgressInterval)
 	}
+	args = append(args, driftArgs(in)...)
 	return append(args, "--termination-log="+TerminationLog)
 }
 
@@ -185,7 +187,7 @@ func migrateContainer(in Input) corev1.Container {
 	return corev1.Container{
 		Name:    "migrate",
 		Image:   in.Image,
-		Command: migrateArgs(s),
+		Command: migrateArgs(in),
 		Env:     migrateEnv(in),
 		VolumeMounts: append([]corev1.VolumeMount{
 			{Name: "migrations", MountPath: MigrationsPath, ReadOnly: true},

@@ -63,6 +63,8 @@ type Input struct {
 	Files []File
 	// Manifests are the other manifests of the app directory in file, then document order.
 	Manifests []Manifest
+	// Schema is the app directory's schema.sql, "" when it has none (schema.go).
+	Schema string
 }
 
 // File is one file of the migrations directory.
@@ -89,6 +91,9 @@ func Render(in Input) ([]Object, error) {
 	}
 	data, paths, err := configMapData(in.Files)
 	if err != nil {
+		return nil, err
+	}
+	if err := addSchema(in, data, paths); err != nil {
 		return nil, err
 	}
 	shards := shard(data)
@@ -131,7 +136,19 @@ func Render(in Input) ([]Object, error) {
 		return nil, err
 	}
 	out = append(out, job)
-	out = append(out, schemaConfigMaps(in, shardData)...)
+	schemaCMs := schemaConfigMaps(in, shardData)
+	out = append(out, schemaCMs...)
+	if in.Config.Spec.Drift.Schedule != "" {
+		var schemaNames []string
+		for _, cm := range schemaCMs {
+			schemaNames = append(schemaNames, nameOf(cm))
+		}
+		cron, err := driftCronJob(in, job, migrationNames, schemaNames)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cron)
+	}
 	out = append(out, others...)
 	return out, nil
 }

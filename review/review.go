@@ -386,7 +386,11 @@ func checkDir(arg string, o Options, s settings, g *gitBase) (App, []Finding, er
 			add(f)
 		}
 	}
-	app.Schema = schemaState(arg, o.SchemaFreshness, add)
+	if hasRule(found, "stale-schema") || hasRule(found, "schema-header") {
+		app.Schema = "stale" // the render refused it already; once is enough
+	} else {
+		app.Schema = schemaState(arg, o.SchemaFreshness, add)
+	}
 	return app, found, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/internal/version"
 	"github.com/schemahook/schemahook/review"
+	"github.com/schemahook/schemahook/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -33,9 +34,9 @@ type checkFlags struct {
 
 func init() { root.AddCommand(newCheckCmd()) }
 
-// schemaFreshness checks APPDIR/schema.sql for check; nil until `schemahook schema`
-// provides it.
-var schemaFreshness review.SchemaFreshness
+// schemaFreshness checks APPDIR/schema.sql for check: the checksum its header records
+// against the directory's, as the render does (a variable so tests can replace it).
+var schemaFreshness review.SchemaFreshness = schema.Fresh
 
 // newCheckCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newCheckCmd() *cobra.Command {

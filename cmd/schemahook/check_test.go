@@ -185,3 +185,36 @@ func TestCheckCommandChanged(t *testing.T) {
 	assert.Equal(t, "applied-file-missing", rep.Findings[0].Rule)
 	assert.Equal(t, 4, rep.ExitCode)
 }
+
+// TestCheckSchemaSQL: check wires schema.sql's offline freshness check (the checksum in its
+// header against the directory's), so a stale file is one finding naming schema.sql and
+// the refresh command, and a file built from the current directory passes.
+func TestCheckSchemaSQL(t *testing.T) {
+	checkRepo(t)
+	sum, err := os.ReadFile("db/orders/migrations/schemahook.sum")
+	require.NoError(t, err)
+	first, _, _ := strings.Cut(string(sum), "\n")
+	header := func(s string) string {
+		return "-- schema.sql\n-- schemahook: built from migrations " + s + "\n\nCREATE TABLE public.orders (id bigint);\n"
+	}
+
+	require.NoError(t, os.WriteFile("db/orders/schema.sql", []byte(header(first)), 0o644))
+	out, _, code := runCheck(t, "db/orders", "--git-base", "main", "--output", "json")
+	require.Equal(t, 0, code, out)
+	var rep struct {
+		Apps     []struct{ Schema string }
+		Findings []struct{ File, Rule, Message string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, "fresh", rep.Apps[0].Schema)
+
+	require.NoError(t, os.WriteFile("db/orders/schema.sql", []byte(header("h1:c3RhbGU=")), 0o644))
+	out, _, code = runCheck(t, "db/orders", "--git-base", "main", "--output", "json")
+	assert.NotEqual(t, 0, code)
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, "stale", rep.Apps[0].Schema)
+	require.Len(t, rep.Findings, 1, "one finding for one stale file: %s", out)
+	assert.Equal(t, "db/orders/schema.sql", rep.Findings[0].File)
+	assert.Equal(t, "stale-schema", rep.Findings[0].Rule)
+	assert.Contains(t, rep.Findings[0].Message, "schemahook schema db/orders")
+}

@@ -44,6 +44,8 @@ func init() {
 	f.StringVar(&o.Baseline, "baseline", "", "mark files up to VERSION as applied without running them")
 	f.StringVar(&o.ResumePartial, "resume-partial", "", "after checking the database, run the rest of the partially applied file VERSION")
 	f.StringVar(&o.RevisionsSchema, "revisions-schema", config.DefaultRevisionsSchema, "schema of the revisions table and key of the lock")
+	f.StringVar(&o.Drift, "drift", string(config.DefaultDriftPolicy), "drift policy: error (exit 7, nothing applied), warn or off")
+	f.StringVar(&o.SchemaFile, "schema-file", "", "schema.sql the target must match after apply (policy --drift)")
 	f.StringVar(&o.Output, "output", hooks.OutputText, "summary on stdout: "+hooks.OutputText+" or "+hooks.OutputJSON)
 	f.StringVar(&o.TerminationLog, "termination-log", "", "write the summary here (default /dev/termination-log when it exists)")
 	f.StringVar(&o.App, "app", os.Getenv("SCHEMAHOOK_APP"), "Argo CD app recorded with each revision (default $SCHEMAHOOK_APP)")
@@ -74,6 +76,7 @@ func init() {
 	migrate.AddCommand(
 		&cobra.Command{Use: "plan", Short: "Verify, replay on a dev database and lint; apply nothing", Args: cobra.NoArgs, RunE: run(hooks.ModePlan)},
 		&cobra.Command{Use: "apply", Short: "Verify, replay on a dev database, lint, then apply pending migrations", Args: cobra.NoArgs, RunE: run(hooks.ModeApply)},
+		&cobra.Command{Use: "drift", Short: "Verify, then compare the target's schema with the one its applied migrations build; apply nothing", Args: cobra.NoArgs, RunE: run(hooks.ModeDrift)},
 		&cobra.Command{Use: "status", Short: "Show applied, pending and partial migrations from the revisions table", Args: cobra.NoArgs, RunE: run(hooks.ModeStatus)},
 	)
 	root.AddCommand(migrate)
