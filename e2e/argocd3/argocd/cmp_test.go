@@ -3,6 +3,7 @@ package argocd
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -39,8 +40,11 @@ func TestPluginConfigLoadsWithArgoCDReader(t *testing.T) {
 func TestRenderTracksByAnnotation(t *testing.T) {
 	s := startServer(t)
 	repo := t.TempDir()
-	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n")
+	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n"+
+		"spec:\n  url:\n    secretKeyRef: {name: pg-credentials, key: url}\n")
 	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	out, err := exec.Command(filepath.Join(binDir, "schemahook"), "hash", filepath.Join(repo, "db/orders/migrations")).CombinedOutput()
+	require.NoError(t, err, "schemahook hash: %s", out)
 	objs, err := s.Render(context.Background(), repo, "db/orders", "orders-app", "shop")
 	require.NoError(t, err)
 	require.NotEmpty(t, objs)
