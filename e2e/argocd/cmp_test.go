@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/argoproj/argo-cd/v2/cmpserver/plugin"
@@ -59,4 +60,10 @@ func write(t *testing.T, root, rel, content string) {
 	p := filepath.Join(root, rel)
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+}
+
+func TestVersionIsTheRequiredOne(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/argoproj/argo-cd/v2").Output()
+	require.NoError(t, err)
+	require.Equal(t, strings.TrimSpace(string(out)), V2.Version())
 }
