@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the end-to-end suite (scripts/test.sh calls it): installs etcd when missing, builds
 # kube-apiserver and kube-controller-manager once into a cache keyed by e2e/tools/go.sum,
-# builds the schemahook binary and the image, then runs the e2e module's tests against them.
+# builds the schemahook binary and the image, then runs the e2e module's tests against them
+# (Argo CD v2 code) and the e2e/argocd3 module's (the same stories on Argo CD v3 code).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -49,6 +50,12 @@ export SCHEMAHOOK_E2E_KUBE_CONTROLLER_MANAGER="$cache/kube-controller-manager"
 export SCHEMAHOOK_E2E_REQUIRE=1
 export SCHEMAHOOK_PG_BIN="${SCHEMAHOOK_PG_BIN:-$(bash scripts/postgres/ensure.sh system)}"
 
+# The e2e module runs everything against Argo CD v2 code (argo-cd/v2); e2e/argocd3 is a module
+# of its own (argo-cd/v3 pins other k8s.io and gitops-engine versions) that runs the same
+# stories (e2e/stories) and its plugin tests against v3 code.
 cd e2e
 go vet ./...
 go test -count=1 -timeout 45m ./...
+cd argocd3
+go vet ./...
+go test -count=1 -timeout 30m ./...

@@ -32,6 +32,10 @@ import (
 // AppLabelKey is the label Argo CD v2 tracks resources with by default (label tracking).
 const AppLabelKey = "app.kubernetes.io/instance"
 
+// TrackingMethod is v2's default resource tracking (argocd-cm's
+// application.resourceTrackingMethod unset): the AppLabelKey label.
+const TrackingMethod = argo.TrackingMethodLabel
+
 // Argo CD's plugin server and discovery read their directories from the process
 // environment, so only one Server may run per process at a time.
 var running sync.Mutex
@@ -154,11 +158,6 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// StringParam is a plugin parameter as an Application's spec.source.plugin.parameters holds it.
-func StringParam(name, value string) v1alpha1.ApplicationSourcePluginParameter {
-	return v1alpha1.ApplicationSourcePluginParameter{Name: name, String_: &value}
-}
-
 // Render generates the manifests of the app directory appPath (relative to repoDir) for an
 // Application named appName whose destination namespace is namespace, with plugin
 // parameters as in spec.source.plugin.parameters. It fails unless the schemahook plugin
@@ -206,7 +205,7 @@ func (s *Server) RenderSource(ctx context.Context, repoDir, appName, namespace s
 		AppName:           appName,
 		Namespace:         namespace,
 		ApplicationSource: src,
-		TrackingMethod:    string(argo.TrackingMethodLabel),
+		TrackingMethod:    string(TrackingMethod),
 	}
 	appPath := filepath.Join(repoDir, src.Path)
 	// 10M is the repo-server's default --max-combined-directory-manifests-size.

@@ -3,10 +3,13 @@ package argocd
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/argoproj/argo-cd/v2/cmpserver/plugin"
+	"github.com/argoproj/argo-cd/v2/common"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,24 +34,25 @@ func TestPluginConfigLoadsWithArgoCDReader(t *testing.T) {
 	require.NotEmpty(t, cfg.Spec.Parameters.Static, "the UI shows announced parameters")
 }
 
-// The repo-server's discovery hands a directory with schemahook.yaml to the plugin and
-// leaves any other directory to Argo CD's plain-manifest handling.
-func TestDiscoveryMatchesSchemahookDirectoriesOnly(t *testing.T) {
+// v2's default resource tracking is the label: the repo-server's code sets
+// app.kubernetes.io/instance on every rendered object, the hook Job's too, and no tracking
+// annotation.
+func TestRenderTracksByLabel(t *testing.T) {
 	s := startServer(t)
 	repo := t.TempDir()
-	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n")
+	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n"+
+		"spec:\n  url:\n    secretKeyRef: {name: pg-credentials, key: url}\n")
 	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
-	write(t, repo, "apps/web/deployment.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n")
-	write(t, repo, "apps/web/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
-
-	ctx := context.Background()
-	got, err := s.AppType(ctx, repo, "db/orders")
+	out, err := exec.Command(filepath.Join(binDir, "schemahook"), "hash", filepath.Join(repo, "db/orders/migrations")).CombinedOutput()
+	require.NoError(t, err, "schemahook hash: %s", out)
+	objs, err := s.Render(context.Background(), repo, "db/orders", "orders-app", "shop")
 	require.NoError(t, err)
-	require.Equal(t, "Plugin", got)
-
-	got, err = s.AppType(ctx, repo, "apps/web")
-	require.NoError(t, err)
-	require.Equal(t, "Directory", got)
+	require.NotEmpty(t, objs)
+	for _, o := range objs {
+		require.Equal(t, "orders-app", o.GetLabels()[AppLabelKey], "%s/%s", o.GetKind(), o.GetName())
+		require.NotContains(t, o.GetAnnotations(), common.AnnotationKeyAppInstance, "%s/%s", o.GetKind(), o.GetName())
+		require.Equal(t, "orders-app", V2.TrackedApp(o))
+	}
 }
 
 func write(t *testing.T, root, rel, content string) {
@@ -58,22 +62,8 @@ func write(t *testing.T, root, rel, content string) {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 }
 
-// Parameters reach the plugin the way Argo CD sends them (ARGOCD_APP_PARAMETERS, built by
-// the repo-server's code from spec.source.plugin.parameters) and override schemahook.yaml.
-func TestRenderPassesPluginParameters(t *testing.T) {
-	s := startServer(t)
-	repo := examplesRepo(t)
-	ctx := context.Background()
-	dir := examplesPath + "/db/tenant"
-
-	objs, err := s.Render(ctx, repo, dir, "plain", "ns1")
+func TestVersionIsTheRequiredOne(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/argoproj/argo-cd/v2").Output()
 	require.NoError(t, err)
-	require.Contains(t, byKindName(objs), "ConfigMap/tenant-schema", "without parameters, schemahook.yaml names the objects")
-
-	objs, err = s.Render(ctx, repo, dir, "custom-db", "ns1", StringParam("name", "custom"), StringParam("url-secret", "custom-pg"))
-	require.NoError(t, err)
-	got := byKindName(objs)
-	require.Contains(t, got, "ConfigMap/custom-schema")
-	require.NotContains(t, got, "ConfigMap/tenant-schema")
-	require.Contains(t, got, "Job/custom-migrate")
+	require.Equal(t, strings.TrimSpace(string(out)), V2.Version())
 }

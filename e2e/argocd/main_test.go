@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/schemahook/schemahook/e2e/stories"
 )
 
 // repoRoot is the schemahook work tree: its plugin.yaml, Makefile and examples.
@@ -18,7 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, cleanup, err := BuildBinary(repoRoot)
+	dir, cleanup, err := stories.BuildBinary(repoRoot)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

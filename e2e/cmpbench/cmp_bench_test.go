@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/e2e/argocd"
+	"github.com/schemahook/schemahook/e2e/stories"
 )
 
 // BenchmarkCMPRender renders the app directory $BENCH_APP_DIR the way argocd-repo-server
@@ -30,7 +31,7 @@ func BenchmarkCMPRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	binDir, cleanup, err := argocd.BuildBinary(root)
+	binDir, cleanup, err := stories.BuildBinary(root)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,16 +12,26 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 )
 
-// The sidecar component works on Argo CD's own repo-server Deployments: v2.14.21's from the
-// argo-cd module this module requires, and v3.2.0's vendored in testdata (the same
-// copyutil init container, var-files and plugins volumes in both).
+// The sidecar component works on Argo CD's own repo-server Deployments: the argo-cd/v2
+// module's this module requires, the argo-cd/v3 module's e2e/argocd3 requires, and v3.2.0's
+// vendored in testdata. The var-files and plugins volumes are the same in all; the copyutil
+// init container copies the binary as argocd-cmp-server up to v3.2 and, from v3.3, copies it
+// as argocd and links argocd-cmp-server to it (the name the binary dispatches on).
 func TestSidecarOnUpstreamRepoServers(t *testing.T) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/argoproj/argo-cd/v2").Output()
-	require.NoError(t, err, "locate the argo-cd module")
-	upstream := map[string]string{
-		"v2.14.21": filepath.Join(strings.TrimSpace(string(out)), "manifests", "base", "repo-server", "argocd-repo-server-deployment.yaml"),
-		"v3.2.0":   filepath.Join("testdata", "argocd-v3.2.0-repo-server-deployment.yaml"),
+	const deployment = "manifests/base/repo-server/argocd-repo-server-deployment.yaml"
+	upstream := map[string]string{"v3.2.0": filepath.Join("testdata", "argocd-v3.2.0-repo-server-deployment.yaml")}
+	for _, m := range []struct{ dir, path string }{{".", "github.com/argoproj/argo-cd/v2"}, {"../argocd3", "github.com/argoproj/argo-cd/v3"}} {
+		// go mod download names the module's directory (fetching it if a cold cache lacks it).
+		cmd := exec.Command("go", "mod", "download", "-json", m.path)
+		cmd.Dir = m.dir
+		out, err := cmd.Output()
+		require.NoError(t, err, "locate %s", m.path)
+		var mod struct{ Version, Dir string }
+		require.NoError(t, json.Unmarshal(out, &mod), "%s", out)
+		require.NotEmpty(t, mod.Dir, "%s", out)
+		upstream[mod.Version] = filepath.Join(mod.Dir, deployment)
 	}
+	require.Len(t, upstream, 3)
 	for version, path := range upstream {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
@@ -47,7 +58,11 @@ func TestSidecarOnUpstreamRepoServers(t *testing.T) {
 			// volume the sidecar mounts.
 			var copied bool
 			for _, ic := range pod.InitContainers {
-				if ic.Name == "copyutil" && len(ic.Command) > 0 && ic.Command[len(ic.Command)-1] == cmpServer {
+				if ic.Name != "copyutil" {
+					continue
+				}
+				cmd := strings.Join(append(append([]string{}, ic.Command...), ic.Args...), " ")
+				if strings.HasSuffix(cmd, " "+cmpServer) {
 					require.Equal(t, "var-files", mountPaths(ic)["/var/run/argocd"].Name)
 					copied = true
 				}

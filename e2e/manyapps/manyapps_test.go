@@ -25,8 +25,9 @@ import (
 
 	"github.com/schemahook/schemahook/e2e/argocd"
 	"github.com/schemahook/schemahook/e2e/controlplane"
+	appsync "github.com/schemahook/schemahook/e2e/gitopssync"
 	"github.com/schemahook/schemahook/e2e/postgres"
-	appsync "github.com/schemahook/schemahook/e2e/sync"
+	"github.com/schemahook/schemahook/e2e/stories"
 )
 
 var repoRoot, _ = filepath.Abs("../..")
@@ -54,7 +55,7 @@ func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o755))
 	pgBin, err := postgres.BinDir()
 	require.NoError(t, err)
-	binDir, cleanBin, err := argocd.BuildBinary(repoRoot)
+	binDir, cleanBin, err := stories.BuildBinary(repoRoot)
 	require.NoError(t, err)
 	t.Cleanup(cleanBin)
 	binary := filepath.Join(dir, "schemahook")

@@ -9,17 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
-	"github.com/argoproj/gitops-engine/pkg/sync/common"
 	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
-	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/schemahook/schemahook/e2e/argocd"
-	appsync "github.com/schemahook/schemahook/e2e/sync"
 )
 
 // jobConfig is a team's schemahook.yaml for a cluster that needs more of the hook pod: the
@@ -41,11 +35,13 @@ spec:
     - {name: pg-ca, mountPath: /etc/pg-ca, readOnly: true}
 `
 
+func init() { register("JobInRealCluster", storyJobInRealCluster) }
+
 // The hook Job in a real cluster: a ServiceAccount (for cloud IAM), a toleration and a pull
 // secret set per Application through plugin parameters, and a CA volume from
 // schemahook.yaml. The namespace enforces the restricted Pod Security level, the
 // ServiceAccount admission mounts the token, and the Job completes.
-func TestJobInRealCluster(t *testing.T) {
+func storyJobInRealCluster(t *testing.T) {
 	e := environment(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -54,13 +50,11 @@ func TestJobInRealCluster(t *testing.T) {
 	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
 	require.NoError(t, e.pg.CreateDatabase(ctx, db))
 	agent := startAgent(t, e, ns)
-	live, err := appsync.NewApp(e.cp.Config, app, ns, logr.Discard())
-	require.NoError(t, err)
-	t.Cleanup(live.Close)
+	live := newApp(t, e, app, ns)
 
 	// What the platform team created in the namespace beforehand.
 	core := e.cp.Client.CoreV1()
-	_, err = core.ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+	_, err := core.ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
 		Name:        "payments-migrator",
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/payments-migrator"},
 	}}, metav1.CreateOptions{})
@@ -84,16 +78,16 @@ func TestJobInRealCluster(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(repo.dir, repo.appPath, "schemahook.yaml"), []byte(jobConfig), 0o644))
 	rev := repo.addMigration(t, "20240101120000_create_payments.sql",
 		"CREATE TABLE payments (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY\n);\n")
-	params := []v1alpha1.ApplicationSourcePluginParameter{
-		argocd.StringParam("service-account", "payments-migrator"),
-		{Name: "tolerations", OptionalArray: &v1alpha1.OptionalArray{Array: []string{"dedicated=db:NoSchedule"}}},
-		{Name: "image-pull-secrets", OptionalArray: &v1alpha1.OptionalArray{Array: []string{"registry-creds"}}},
+	params := []Param{
+		StringParam("service-account", "payments-migrator"),
+		ArrayParam("tolerations", "dedicated=db:NoSchedule"),
+		ArrayParam("image-pull-secrets", "registry-creds"),
 	}
 	objs, err := e.cmp.Render(ctx, repo.dir, repo.appPath, app, ns, params...)
 	require.NoError(t, err)
 
 	res := syncApp(t, ctx, live, objs, rev)
-	require.Equal(t, common.OperationSucceeded, res.Phase, "sync: %s", res.Message)
+	require.Equal(t, Succeeded, res.Phase, "sync: %s", res.Message)
 	assert.Contains(t, hookMessage(t, e, ns, "payments-migrate"), "20240101120000_create_payments.sql")
 	assert.Equal(t, "payments", psql(t, e, db, "select to_regclass('public.payments')::text"))
 
@@ -128,7 +122,7 @@ func TestJobInRealCluster(t *testing.T) {
 	}, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	res = syncApp(t, ctx, live, objs, rev)
-	require.Equal(t, common.OperationFailed, res.Phase, "a sync with a broken CA file fails: %s", res.Message)
+	require.Equal(t, Failed, res.Phase, "a sync with a broken CA file fails: %s", res.Message)
 	term := hookTermination(t, e, ns, "payments-migrate")
 	assert.EqualValues(t, 1, term.ExitCode, "a CA file that is not one is a configuration error")
 	assert.Contains(t, term.Message, "holds no PEM certificate")

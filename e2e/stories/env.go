@@ -1,7 +1,16 @@
-// Package stories holds the end-to-end stories of issue 5: an app directory in Git rendered
-// by Argo CD's own plugin server and repo-server code, synced and diffed with Argo CD's
-// sync engine and diff against a real API server with the Job controller, the hook Job run
-// by a node agent as the freshly built schemahook binary, migrating a real Postgres.
+// Package stories holds the end-to-end stories: an app directory in Git rendered by Argo
+// CD's own plugin server and repo-server code, synced and diffed with Argo CD's sync engine
+// and diff against a real API server with the Job controller, the hook Job run by a node
+// agent as the freshly built schemahook binary, migrating a real Postgres.
+//
+// The stories are written once against the ArgoCD interface and run by each module that
+// links an Argo CD version: this module's stories_test.go with argo-cd/v2, e2e/argocd3's
+// with argo-cd/v3. A story is a func(t *testing.T) registered in an init function:
+//
+//	func init() { register("Drift", storyDrift) }
+//
+// and it gets the shared environment with environment(t) (control plane, Postgres, plugin
+// server) or plugin(t) (the plugin server alone).
 package stories
 
 import (
@@ -13,18 +22,115 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/schemahook/schemahook/e2e/argocd"
 	"github.com/schemahook/schemahook/e2e/controlplane"
 	"github.com/schemahook/schemahook/e2e/postgres"
 )
 
-// repoRoot is the schemahook work tree (plugin.yaml, Makefile).
-var repoRoot, _ = filepath.Abs("../..")
+// repoRoot is the schemahook work tree (plugin.yaml, Makefile, manifests/examples), found
+// from this file's path, since the stories run from either module's directory.
+var repoRoot = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}()
+
+// argo is the Argo CD version the stories run against (set by Main).
+var argo ArgoCD
+
+// story is one registered story.
+type story struct {
+	name string
+	run  func(t *testing.T)
+}
+
+var all []story
+
+// register adds a story; Run runs them in registration order (file names, then order in
+// the file).
+func register(name string, run func(t *testing.T)) {
+	all = append(all, story{name, run})
+}
+
+// Main is the body of a module's TestMain: the stories run against a, then the shared
+// environment stops.
+func Main(m *testing.M, a ArgoCD) int {
+	argo = a
+	fmt.Fprintf(os.Stderr, "e2e stories against Argo CD %s code (%s tracking)\n", a.Version(), a.TrackingMethod())
+	code := m.Run()
+	if shared != nil {
+		shared.teardown()
+	}
+	if sharedPlugin != nil {
+		sharedPlugin.teardown()
+	}
+	return code
+}
+
+// Run runs every story as a subtest (go test -run 'TestStories/SyncAndDiff').
+func Run(t *testing.T) {
+	if argo == nil {
+		t.Fatal("stories.Run without stories.Main in TestMain")
+	}
+	for _, s := range all {
+		t.Run(s.name, s.run)
+	}
+}
+
+// pluginEnv is the plugin server alone, for the stories that only render.
+type pluginEnv struct {
+	binDir   string // the schemahook binary the plugin server runs
+	server   Plugin
+	cleanups []func()
+}
+
+var (
+	pluginOnce   sync.Once
+	sharedPlugin *pluginEnv
+	pluginErr    error
+)
+
+// plugin starts the shared plugin server (Argo CD's argocd-cmp-server with the repository's
+// plugin.yaml) on first use.
+func plugin(t *testing.T) *pluginEnv {
+	t.Helper()
+	pluginOnce.Do(func() { sharedPlugin, pluginErr = startPlugin() })
+	if pluginErr != nil {
+		t.Fatalf("plugin server: %v", pluginErr)
+	}
+	return sharedPlugin
+}
+
+func startPlugin() (_ *pluginEnv, err error) {
+	p := &pluginEnv{}
+	defer func() {
+		if err != nil {
+			p.teardown()
+		}
+	}()
+	binDir, cleanBin, err := BuildBinary(repoRoot)
+	if err != nil {
+		return nil, err
+	}
+	p.cleanups = append(p.cleanups, cleanBin)
+	p.binDir = binDir
+	if p.server, err = argo.StartPlugin(repoRoot, binDir); err != nil {
+		return nil, err
+	}
+	p.cleanups = append(p.cleanups, func() { _ = p.server.Close() })
+	return p, nil
+}
+
+func (p *pluginEnv) teardown() {
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
+	p.cleanups = nil
+}
 
 // env is what every story shares: one control plane, one Postgres server, one plugin server.
 type env struct {
@@ -35,7 +141,7 @@ type env struct {
 	pgBin    string
 	cp       *controlplane.ControlPlane
 	pg       *postgres.Server
-	cmp      *argocd.Server
+	cmp      Plugin
 	sealKey  *rsa.PrivateKey
 	sealCert string // the controller's certificate (PEM file) that `schemahook seal` reads
 	unsealer *unsealer
@@ -48,8 +154,9 @@ var (
 	setupErr  error
 )
 
-// environment starts the shared environment on first use. Without the control-plane
-// binaries the stories skip, unless SCHEMAHOOK_E2E_REQUIRE=1 (e2e/run.sh, CI) makes that a failure.
+// environment starts the shared environment on first use (the plugin server's too). Without
+// the control-plane binaries the stories skip, unless SCHEMAHOOK_E2E_REQUIRE=1 (e2e/run.sh,
+// CI) makes that a failure.
 func environment(t *testing.T) *env {
 	t.Helper()
 	bins, err := controlplane.BinariesFromEnv()
@@ -59,14 +166,15 @@ func environment(t *testing.T) *env {
 		}
 		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
 	}
-	setupOnce.Do(func() { shared, setupErr = setup(bins) })
+	p := plugin(t)
+	setupOnce.Do(func() { shared, setupErr = setup(bins, p) })
 	if setupErr != nil {
 		t.Fatalf("e2e environment: %v", setupErr)
 	}
 	return shared
 }
 
-func setup(bins controlplane.Binaries) (_ *env, err error) {
+func setup(bins controlplane.Binaries, p *pluginEnv) (_ *env, err error) {
 	started := time.Now()
 	e := &env{}
 	defer func() {
@@ -89,11 +197,8 @@ func setup(bins controlplane.Binaries) (_ *env, err error) {
 		return nil, err
 	}
 
-	binDir, cleanBin, err := argocd.BuildBinary(repoRoot)
-	if err != nil {
-		return nil, err
-	}
-	e.cleanups = append(e.cleanups, cleanBin)
+	binDir := p.binDir
+	e.cmp = p.server
 	// A copy the hook's uid can execute wherever the build put the original.
 	e.binary = filepath.Join(e.dir, "bin", "schemahook")
 	if err := copyExecutable(filepath.Join(binDir, "schemahook"), e.binary); err != nil {
@@ -138,10 +243,6 @@ func setup(bins controlplane.Binaries) (_ *env, err error) {
 		return nil, err
 	}
 	e.cleanups = append(e.cleanups, e.unsealer.stop)
-	if e.cmp, err = argocd.Start(argocd.Options{PluginDir: repoRoot, BinDir: binDir}); err != nil {
-		return nil, err
-	}
-	e.cleanups = append(e.cleanups, func() { _ = e.cmp.Close() })
 	fmt.Fprintf(os.Stderr, "e2e environment ready in %s\n", time.Since(started).Round(time.Millisecond))
 	return e, nil
 }
@@ -151,14 +252,6 @@ func (e *env) teardown() {
 		e.cleanups[i]()
 	}
 	e.cleanups = nil
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared != nil {
-		shared.teardown()
-	}
-	os.Exit(code)
 }
 
 func copyExecutable(src, dst string) error {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argoproj/gitops-engine/pkg/sync/common"
-	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -20,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/schemahook/schemahook/e2e/controlplane"
-	appsync "github.com/schemahook/schemahook/e2e/sync"
 )
 
 const (
@@ -29,10 +26,12 @@ const (
 	sqlBroken       = "-- Refers to a table that does not exist: the dev replay refuses it.\nALTER TABLE order_lines ADD COLUMN note text;\n"
 )
 
+func init() { register("SyncAndDiff", storySyncAndDiff) }
+
 // The sync and diff stories of one app, in the order a team lives them: the first sync of a
 // new app (credentials from a SealedSecret), a second migration shown by the diff and then
 // applied alone, and a failing migration that leaves everything as it was and stays visible.
-func TestSyncAndDiffStories(t *testing.T) {
+func storySyncAndDiff(t *testing.T) {
 	e := environment(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -41,9 +40,7 @@ func TestSyncAndDiffStories(t *testing.T) {
 	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
 	require.NoError(t, e.pg.CreateDatabase(ctx, db))
 	agent := startAgent(t, e, ns)
-	live, err := appsync.NewApp(e.cp.Config, app, ns, logr.Discard())
-	require.NoError(t, err)
-	t.Cleanup(live.Close)
+	live := newApp(t, e, app, ns)
 	// Trust authentication ignores the password; it is there to prove it never leaks.
 	const password = "e2e-s3cret-pw"
 	url := strings.Replace(e.pg.URL(db), "postgres@", "postgres:"+password+"@", 1)
@@ -54,7 +51,7 @@ func TestSyncAndDiffStories(t *testing.T) {
 	v1 := repo.addMigration(t, "20240101120000_create_orders.sql", sqlCreateOrders)
 	objs := repo.render(t, ctx)
 	res := syncApp(t, ctx, live, objs, v1)
-	require.Equal(t, common.OperationSucceeded, res.Phase, "first sync: %s", res.Message)
+	require.Equal(t, Succeeded, res.Phase, "first sync: %s", res.Message)
 	secret, err := e.cp.Client.CoreV1().Secrets(ns).Get(ctx, "pg-credentials", metav1.GetOptions{})
 	require.NoError(t, err, "the unsealed credentials Secret")
 	assert.Equal(t, url, string(secret.Data["url"]))
@@ -71,7 +68,7 @@ func TestSyncAndDiffStories(t *testing.T) {
 	objs = repo.render(t, ctx)
 	assertPendingSQL(t, live, objs, "orders-schema", "20240102090000_add_customer.sql", sqlAddCustomer)
 	res = syncApp(t, ctx, live, objs, v2)
-	require.Equal(t, common.OperationSucceeded, res.Phase, "second sync: %s", res.Message)
+	require.Equal(t, Succeeded, res.Phase, "second sync: %s", res.Message)
 	assert.Equal(t, "20240101120000|applied|"+v1+"\n20240102090000|applied|"+v2, psql(t, e, db,
 		"select version || '|' || status || '|' || git_revision from schemahook.revisions order by version"))
 	assert.Equal(t, appliedAt, psql(t, e, db, "select applied_at::text from schemahook.revisions where version = '20240101120000'"),
@@ -91,10 +88,10 @@ func TestSyncAndDiffStories(t *testing.T) {
 	objs = repo.render(t, ctx)
 	assertPendingSQL(t, live, objs, "orders-schema", "20240103090000_broken.sql", sqlBroken)
 	res = syncApp(t, ctx, live, objs, v3)
-	require.Equal(t, common.OperationFailed, res.Phase, "a failing migration fails the sync: %s", res.Message)
+	require.Equal(t, Failed, res.Phase, "a failing migration fails the sync: %s", res.Message)
 	job, ok := res.Hook("Job", "orders-migrate")
 	require.True(t, ok, "the sync ran the migrate hook: %+v", res.Resources)
-	assert.Equal(t, common.OperationFailed, job.HookPhase, "hook: %s", job.Message)
+	assert.Equal(t, Failed, job.HookPhase, "hook: %s", job.Message)
 	_, applied := res.Resource("ConfigMap", "orders-schema")
 	assert.False(t, applied, "the Sync phase never ran, so the schema ConfigMap was not applied")
 	term := hookTermination(t, e, ns, "orders-migrate")
@@ -141,6 +138,15 @@ func startAgent(t *testing.T, e *env, ns string) *controlplane.Agent {
 	require.NoError(t, err)
 	t.Cleanup(agent.Stop)
 	return agent
+}
+
+// newApp is the controller's view of app in ns, closed at the end of the test.
+func newApp(t *testing.T, e *env, app, ns string) App {
+	t.Helper()
+	live, err := argo.NewApp(e.cp.Config, app, ns)
+	require.NoError(t, err)
+	t.Cleanup(live.Close)
+	return live
 }
 
 // appRepo is a Git repository holding one app directory, as a team's repo would.
@@ -200,7 +206,7 @@ func (r *appRepo) render(t *testing.T, ctx context.Context) []*unstructured.Unst
 }
 
 // syncApp runs one sync operation to its end, with a limit well above its usual seconds.
-func syncApp(t *testing.T, ctx context.Context, live *appsync.App, objs []*unstructured.Unstructured, revision string) appsync.Result {
+func syncApp(t *testing.T, ctx context.Context, live App, objs []*unstructured.Unstructured, revision string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
@@ -214,14 +220,14 @@ func syncApp(t *testing.T, ctx context.Context, live *appsync.App, objs []*unstr
 // assertInSync checks Argo CD's diff finds nothing to sync. The cluster cache learns of the
 // sync's writes through its watches, a moment after the sync ends, so it asks again for a
 // while before it reports a difference, as the controller's next refresh would.
-func assertInSync(t *testing.T, live *appsync.App, objs []*unstructured.Unstructured) {
+func assertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		diffs, err := live.Diff(objs)
 		require.NoError(t, err)
 		require.NotEmpty(t, diffs, "the diff covers the app's normal resources")
-		modified := appsync.Modified(diffs)
+		modified := Modified(diffs)
 		if len(modified) == 0 {
 			return
 		}
@@ -235,11 +241,11 @@ func assertInSync(t *testing.T, live *appsync.App, objs []*unstructured.Unstruct
 
 // assertPendingSQL checks that the only difference Argo CD shows is in the schema ConfigMap:
 // the new file's SQL, byte for byte, plus the sum file that covers it.
-func assertPendingSQL(t *testing.T, live *appsync.App, objs []*unstructured.Unstructured, cm, file, sql string) {
+func assertPendingSQL(t *testing.T, live App, objs []*unstructured.Unstructured, cm, file, sql string) {
 	t.Helper()
 	diffs, err := live.Diff(objs)
 	require.NoError(t, err)
-	modified := appsync.Modified(diffs)
+	modified := Modified(diffs)
 	require.Len(t, modified, 1, "exactly one resource is OutOfSync: %v", keysOf(modified))
 	d := modified[0]
 	require.Equal(t, "ConfigMap", d.Key.Kind)
@@ -266,7 +272,7 @@ func assertPendingSQL(t *testing.T, live *appsync.App, objs []*unstructured.Unst
 	assert.False(t, wasThere, "the new file is not live yet")
 }
 
-func keysOf(diffs []appsync.ResourceDiff) []string {
+func keysOf(diffs []ResourceDiff) []string {
 	var out []string
 	for _, d := range diffs {
 		out = append(out, d.Key.String())

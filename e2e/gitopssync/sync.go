@@ -1,7 +1,7 @@
-// Package sync syncs and diffs an application the way Argo CD's application controller does,
+// Package gitopssync syncs and diffs an application the way Argo CD's application controller does,
 // with the same libraries: gitops-engine's cluster cache, sync engine and diff, and Argo CD's
 // own diff normalisation and built-in health checks (SealedSecret's among them).
-package sync
+package gitopssync
 
 import (
 	"context"

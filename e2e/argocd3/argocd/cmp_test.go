@@ -1,0 +1,73 @@
+package argocd
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/argoproj/argo-cd/v3/cmpserver/plugin"
+	"github.com/argoproj/argo-cd/v3/common"
+	"github.com/stretchr/testify/require"
+)
+
+// startServer runs the plugin server with the repository's own plugin.yaml.
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := Start(Options{PluginDir: repoRoot, BinDir: binDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// Argo CD's own reader accepts plugin.yaml, and the generate command is found through PATH,
+// as in the image, where the binary is /usr/local/bin/schemahook.
+func TestPluginConfigLoadsWithArgoCDReader(t *testing.T) {
+	cfg, err := plugin.ReadPluginConfig(repoRoot)
+	require.NoError(t, err)
+	require.Equal(t, plugin.ConfigManagementPluginKind, cfg.Kind)
+	require.NotEmpty(t, cfg.Metadata.Name)
+	require.Equal(t, "schemahook", cfg.Spec.Generate.Command[0], "generate must run schemahook from PATH")
+	require.True(t, cfg.Spec.Discover.IsDefined(), "discovery lets Applications omit the plugin name")
+	require.NotEmpty(t, cfg.Spec.Parameters.Static, "the UI shows announced parameters")
+}
+
+// v3's default resource tracking is the annotation: the repo-server's code sets
+// argocd.argoproj.io/tracking-id to "<app>:<group>/<kind>:<namespace>/<name>" on every
+// rendered object, the hook Job's too, with the destination namespace on objects that name
+// none, and sets no instance label.
+func TestRenderTracksByAnnotation(t *testing.T) {
+	s := startServer(t)
+	repo := t.TempDir()
+	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n"+
+		"spec:\n  url:\n    secretKeyRef: {name: pg-credentials, key: url}\n")
+	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	out, err := exec.Command(filepath.Join(binDir, "schemahook"), "hash", filepath.Join(repo, "db/orders/migrations")).CombinedOutput()
+	require.NoError(t, err, "schemahook hash: %s", out)
+	objs, err := s.Render(context.Background(), repo, "db/orders", "orders-app", "shop")
+	require.NoError(t, err)
+	require.NotEmpty(t, objs)
+	ids := map[string]string{}
+	for _, o := range objs {
+		require.NotContains(t, o.GetLabels(), AppLabelKey, "%s/%s", o.GetKind(), o.GetName())
+		ids[o.GetKind()+"/"+o.GetName()] = o.GetAnnotations()[common.AnnotationKeyAppInstance]
+		require.Equal(t, "orders-app", V3.TrackedApp(o))
+	}
+	require.Equal(t, "orders-app:/ConfigMap:shop/orders-schema", ids["ConfigMap/orders-schema"])
+	require.Equal(t, "orders-app:batch/Job:shop/orders-migrate", ids["Job/orders-migrate"])
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+}
+
+func TestVersionIsTheRequiredOne(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/argoproj/argo-cd/v3").Output()
+	require.NoError(t, err)
+	require.Equal(t, strings.TrimSpace(string(out)), V3.Version())
+}
