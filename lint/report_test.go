@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/schemahook/schemahook/internal/sarif"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,7 +50,7 @@ func TestSARIFSchema(t *testing.T) {
 			require.NoError(t, err)
 			assert.NoError(t, schema.Validate(inst))
 
-			var log sarifLog
+			var log sarif.Log
 			require.NoError(t, json.Unmarshal(buf.Bytes(), &log))
 			require.Len(t, log.Runs, 1)
 			assert.Len(t, log.Runs[0].Tool.Driver.Rules, len(Rules()))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
+	"github.com/schemahook/schemahook/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -320,7 +321,11 @@ func TestSchemaFreshness(t *testing.T) {
 	assert.Equal(t, 0, calls, "called without a schema.sql")
 	assert.Equal(t, "absent", rep.Apps[0].Schema)
 
-	write(t, repo, map[string]string{"db/orders/schema.sql": "CREATE TABLE orders ();\n"})
+	// A schema.sql the render accepts (its header names the directory's checksum), so what
+	// is tested is the seam's verdict.
+	dir, err := schema.ReadAppDir("db/orders")
+	require.NoError(t, err)
+	write(t, repo, map[string]string{"db/orders/schema.sql": schema.File(schema.DirSum(dir.ComputeSum()), "db/orders", "CREATE TABLE orders ();\n")})
 	rep, err = Run([]string{"db/orders"}, Options{Base: "main", SchemaFreshness: stale})
 	require.NoError(t, err)
 	assert.Equal(t, 1, calls)
