@@ -10,21 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argoproj/gitops-engine/pkg/sync/common"
-	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	appsync "github.com/schemahook/schemahook/e2e/sync"
 )
+
+func init() { register("SchemaInTheDiffAndDrift", storySchemaInTheDiffAndDrift) }
 
 // The schema story (issue 11): an app that commits schema.sql. Argo CD's diff, through the
 // real plugin server and repo-server code, shows the structural change of a new migration
 // (which table gains which column) beside its SQL; after a sync the app is in sync again;
 // a hand-made index on the target stops the next sync under drift policy error, named, with
 // the target untouched.
-func TestSchemaInTheDiffAndDrift(t *testing.T) {
+func storySchemaInTheDiffAndDrift(t *testing.T) {
 	e := environment(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -33,9 +31,7 @@ func TestSchemaInTheDiffAndDrift(t *testing.T) {
 	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
 	require.NoError(t, e.pg.CreateDatabase(ctx, db))
 	startAgent(t, e, ns)
-	live, err := appsync.NewApp(e.cp.Config, app, ns, logr.Discard())
-	require.NoError(t, err)
-	t.Cleanup(live.Close)
+	live := newApp(t, e, app, ns)
 	repo := newAppRepo(t, e, app, ns, e.pg.URL(db))
 
 	// 1. First sync with schema.sql: the hook checks the target against it after applying.
@@ -43,7 +39,7 @@ func TestSchemaInTheDiffAndDrift(t *testing.T) {
 		"CREATE TABLE products (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  name text NOT NULL\n);\n")
 	objs := repo.render(t, ctx)
 	res := syncApp(t, ctx, live, objs, v1)
-	require.Equal(t, common.OperationSucceeded, res.Phase, "first sync: %s", res.Message)
+	require.Equal(t, Succeeded, res.Phase, "first sync: %s", res.Message)
 	assert.NotContains(t, hookMessage(t, e, ns, "catalog-migrate"), "drift")
 	assert.Contains(t, configMapData(t, e, ns, "catalog-schema")["schema.sql"], "CREATE TABLE public.products (")
 	assertInSync(t, live, objs)
@@ -58,7 +54,7 @@ func TestSchemaInTheDiffAndDrift(t *testing.T) {
 	assert.Contains(t, after["schema.sql"], "    name text NOT NULL,\n    price numeric(12,2)\n);",
 		"the diff shows which table gains which column")
 	res = syncApp(t, ctx, live, objs, v2)
-	require.Equal(t, common.OperationSucceeded, res.Phase, "second sync: %s", res.Message)
+	require.Equal(t, Succeeded, res.Phase, "second sync: %s", res.Message)
 	assertInSync(t, live, objs)
 
 	// 3. Drift: an index made by hand on the target. With policy error the next sync stops
@@ -71,7 +67,7 @@ func TestSchemaInTheDiffAndDrift(t *testing.T) {
 	v3 := repo.addMigrationWithSchema(t, "20240103090000_add_sku.sql", "ALTER TABLE products ADD COLUMN sku text;\n")
 	objs = repo.render(t, ctx)
 	res = syncApp(t, ctx, live, objs, v3)
-	require.Equal(t, common.OperationFailed, res.Phase, "drift fails the sync: %s", res.Message)
+	require.Equal(t, Failed, res.Phase, "drift fails the sync: %s", res.Message)
 	term := hookTermination(t, e, ns, "catalog-migrate")
 	assert.EqualValues(t, 7, term.ExitCode, "exit 7: drift under policy error; message: %s", term.Message)
 	assert.Contains(t, term.Message, "schemahook FAILED at stage drift (exit 7)")
@@ -100,11 +96,11 @@ func (r *appRepo) addMigrationWithSchema(t *testing.T, name, sql string) string 
 }
 
 // schemaConfigMapDiff is Argo CD's diff of the schema ConfigMap, the one OutOfSync resource.
-func schemaConfigMapDiff(t *testing.T, live *appsync.App, objs []*unstructured.Unstructured, cm string) (before, after map[string]string) {
+func schemaConfigMapDiff(t *testing.T, live App, objs []*unstructured.Unstructured, cm string) (before, after map[string]string) {
 	t.Helper()
 	diffs, err := live.Diff(objs)
 	require.NoError(t, err)
-	modified := appsync.Modified(diffs)
+	modified := Modified(diffs)
 	require.Len(t, modified, 1, "exactly one resource is OutOfSync: %v", keysOf(modified))
 	d := modified[0]
 	require.Equal(t, "ConfigMap/"+cm, d.Key.Kind+"/"+d.Key.Name)
