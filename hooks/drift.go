@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/devdb"
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
@@ -91,7 +92,7 @@ func (r *run) driftOnly(ctx context.Context, plan *engine.Plan) error {
 		r.logf("drift check skipped: %s", why)
 		return nil
 	}
-	if r.o.DevURL == "none" {
+	if r.o.DevURL == config.DevNone {
 		r.logf("drift check skipped: it needs a dev database (--dev-url none)")
 		return nil
 	}
@@ -179,7 +180,7 @@ func (r *run) compareWith(ctx context.Context, clientDir string, want *schema.Sc
 	}
 	r.logf("drift %s, unified diff:\n%s", when, strings.TrimRight(schema.Unified(want, live, label, "the target's live schema"), "\n"))
 	msg := fmt.Sprintf("the target's schema differs from %s in %d object(s): %s", label, len(diffs), driftNames(diffs))
-	if r.o.Drift != "error" {
+	if r.o.Drift != string(lint.LevelError) {
 		r.logf("warning: %s; continuing (drift policy warn)", msg)
 		return nil
 	}

@@ -75,7 +75,7 @@ var params = []param{
 		get: func(c *config.Database) string { return c.Spec.Dev.Mode },
 		set: func(c *config.Database, v string) error {
 			c.Spec.Dev.Mode = v
-			if v != "url" {
+			if v != config.DevURL {
 				c.Spec.Dev.URL = nil
 			}
 			return nil
@@ -302,7 +302,7 @@ func ref(r *config.SecretKeyRef) config.SecretKeyRef {
 
 func urlRef(c *config.Database) *config.SecretKeyRef {
 	if c.Spec.URL.SecretKeyRef == nil {
-		c.Spec.URL.SecretKeyRef = &config.SecretKeyRef{Key: "url"}
+		c.Spec.URL.SecretKeyRef = &config.SecretKeyRef{Key: config.DefaultURLKey}
 	}
 	return c.Spec.URL.SecretKeyRef
 }
@@ -313,10 +313,10 @@ func devRef(c *config.Database, create bool) *config.SecretKeyRef {
 		if !create {
 			return &config.SecretKeyRef{}
 		}
-		c.Spec.Dev.URL = &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Key: "url"}}
+		c.Spec.Dev.URL = &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Key: config.DefaultURLKey}}
 	}
 	if create {
-		c.Spec.Dev.Mode = "url"
+		c.Spec.Dev.Mode = config.DevURL
 	}
 	return c.Spec.Dev.URL.SecretKeyRef
 }

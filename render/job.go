@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/migrations"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -88,12 +89,12 @@ func hookAnnotations(revision string) map[string]string {
 func migrateArgs(in Input) []string {
 	s := &in.Config.Spec
 	args := []string{"schemahook", "migrate", "apply", "--dir=" + MigrationsPath}
-	if s.Migrations.Format != "" && s.Migrations.Format != "auto" {
+	if s.Migrations.Format != "" && s.Migrations.Format != string(migrations.FormatAuto) {
 		args = append(args, "--format="+s.Migrations.Format)
 	}
 	// With a dev URL there is no --dev-url flag: the runtime reads SCHEMAHOOK_DEV_URL
 	// itself, so the URL is neither in the manifest nor in the process's arguments.
-	if s.Dev.Mode != "url" {
+	if s.Dev.Mode != config.DevURL {
 		args = append(args, "--dev-url="+s.Dev.Mode)
 	}
 	args = append(args, "--lint="+string(s.Lint.Policy))
@@ -132,7 +133,7 @@ func migrateArgs(in Input) []string {
 func migrateEnv(in Input) []corev1.EnvVar {
 	s := &in.Config.Spec
 	env := []corev1.EnvVar{secretEnv("DATABASE_URL", s.URL.SecretKeyRef)}
-	if s.Dev.Mode == "url" {
+	if s.Dev.Mode == config.DevURL {
 		env = append(env, secretEnv("SCHEMAHOOK_DEV_URL", s.Dev.URL.SecretKeyRef))
 	}
 	env = append(env,

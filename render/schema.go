@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/schemahook/schemahook/config"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +35,7 @@ func addSchema(in Input, data, paths map[string]string) error {
 // spec.drift render as before.
 func driftArgs(in Input) []string {
 	var args []string
-	if p := in.Config.Spec.Drift.Policy; p != "" && p != "warn" {
+	if p := in.Config.Spec.Drift.Policy; p != "" && p != config.DefaultDriftPolicy {
 		args = append(args, "--drift="+string(p))
 	}
 	if in.Schema != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/devdb"
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/migrations"
@@ -38,7 +39,7 @@ func BuildFiles(ctx context.Context, files []*migrations.File, o BuildOptions) (
 	}
 	admin, near := o.DevURL, []string(nil)
 	major := o.Major
-	if o.DevURL == "" || o.DevURL == "ephemeral" {
+	if o.DevURL == "" || o.DevURL == config.DevEphemeral {
 		bin, err := devdb.FindServer(o.Major)
 		if err != nil {
 			return nil, fmt.Errorf("the ephemeral Postgres: %w", err)
