@@ -1,0 +1,58 @@
+package lint
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// rerunnable reports, in a file that runs statement by statement, a statement that fails
+// when it runs a second time. A transactional file is all or nothing, so it is left alone.
+func (sc *stmtCheck) rerunnable(n *pg_query.Node, at int) {
+	if sc.file.Transactional() {
+		return
+	}
+	if what := notRerunnable(n); what != "" {
+		sc.add(codeNotRerunnable, at, what+" fails if the file runs again after stopping half-way")
+	}
+}
+
+// notRerunnable names the part of a statement that lacks IF [NOT] EXISTS; "" when none.
+// ADD CONSTRAINT has no IF NOT EXISTS in Postgres and is not reported.
+func notRerunnable(n *pg_query.Node) string {
+	switch {
+	case n.GetCreateStmt() != nil && !n.GetCreateStmt().IfNotExists:
+		return "CREATE TABLE without IF NOT EXISTS"
+	case n.GetIndexStmt() != nil && !n.GetIndexStmt().IfNotExists:
+		return "CREATE INDEX without IF NOT EXISTS"
+	case n.GetCreateSeqStmt() != nil && !n.GetCreateSeqStmt().IfNotExists:
+		return "CREATE SEQUENCE without IF NOT EXISTS"
+	case n.GetCreateSchemaStmt() != nil && !n.GetCreateSchemaStmt().IfNotExists:
+		return "CREATE SCHEMA without IF NOT EXISTS"
+	case n.GetCreateTableAsStmt() != nil && !n.GetCreateTableAsStmt().IfNotExists:
+		return "CREATE ... AS without IF NOT EXISTS"
+	case n.GetCreateExtensionStmt() != nil && !n.GetCreateExtensionStmt().IfNotExists:
+		return "CREATE EXTENSION without IF NOT EXISTS"
+	case n.GetDropStmt() != nil && !n.GetDropStmt().MissingOk:
+		return "DROP without IF EXISTS"
+	case n.GetAlterEnumStmt() != nil:
+		e := n.GetAlterEnumStmt()
+		if e.NewVal != "" && e.OldVal == "" && !e.SkipIfNewValExists {
+			return "ADD VALUE without IF NOT EXISTS"
+		}
+	case n.GetAlterTableStmt() != nil:
+		for _, c := range n.GetAlterTableStmt().Cmds {
+			cmd := c.GetAlterTableCmd()
+			if cmd == nil || cmd.MissingOk {
+				continue
+			}
+			switch cmd.Subtype {
+			case pg_query.AlterTableType_AT_AddColumn:
+				return "ADD COLUMN without IF NOT EXISTS"
+			case pg_query.AlterTableType_AT_DropColumn:
+				return "DROP COLUMN without IF EXISTS"
+			case pg_query.AlterTableType_AT_DropConstraint:
+				return "DROP CONSTRAINT without IF EXISTS"
+			}
+		}
+	}
+	return ""
+}
