@@ -14,6 +14,7 @@ type fileState struct {
 	notValid  map[string]bool   // "table.constraint" added NOT VALID earlier in the file
 	newValues map[string]string // enum label added earlier in the file → its type
 	newTypes  map[string]bool   // types created earlier in the file
+	steps     int               // statements that are not only a SET; -1 until counted
 }
 
 // moreRules runs the rules that follow statements through a file and the checks of
@@ -68,7 +69,7 @@ const shareLock = 5
 
 func (sc *stmtCheck) state() *fileState {
 	if sc.more.notValid == nil {
-		sc.more = fileState{notValid: map[string]bool{}, newValues: map[string]string{}, newTypes: map[string]bool{}}
+		sc.more = fileState{notValid: map[string]bool{}, newValues: map[string]string{}, newTypes: map[string]bool{}, steps: -1}
 	}
 	return &sc.more
 }

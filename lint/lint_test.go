@@ -155,6 +155,7 @@ func TestRules(t *testing.T) {
 		{codeNotRerunnable, []string{"ALTER TYPE order_state ADD VALUE 'x';\nVACUUM orders;"}, true},
 		{codeNotRerunnable, []string{"ALTER TYPE order_state ADD VALUE IF NOT EXISTS 'x';\nDROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;"}, false},
 		{codeNotRerunnable, []string{"CREATE TABLE t1 (id bigint);\nDROP TABLE t1;"}, false}, // one transaction: all or nothing
+		{codeNotRerunnable, []string{"DROP INDEX CONCURRENTLY orders_status_idx;"}, false},   // one statement cannot stop half-way
 		{codeEnumSameTx, []string{"ALTER TYPE order_state ADD VALUE 'shipped';\nALTER TABLE orders ALTER COLUMN status SET DEFAULT 'shipped';"}, true},
 		{codeEnumSameTx, []string{"ALTER TYPE order_state ADD VALUE 'shipped';", "UPDATE orders SET status = 'shipped' WHERE id = 1;"}, false},
 		{codeEnumSameTx, []string{"CREATE TYPE mood AS ENUM ('ok');\nALTER TYPE mood ADD VALUE 'sad';\nCREATE TABLE t1 (m mood DEFAULT 'sad');"}, false},
@@ -210,8 +211,8 @@ func TestMarkerFormats(t *testing.T) {
 		{"dbmate marked", map[string]string{"20240101000000_a.sql": "-- migrate:up transaction:false\nVACUUM t;\n-- migrate:down\n"}, nil},
 		{"golang-migrate mixed", map[string]string{"1_a.up.sql": "ALTER TABLE t ADD COLUMN IF NOT EXISTS b text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (b);\n"}, []string{codeNotAtomic}},
 		{"flyway alone", map[string]string{"V1__a.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (b);\n"}, nil},
-		{"flyway alone, not re-runnable", map[string]string{"V1__a.sql": "CREATE INDEX CONCURRENTLY i ON t (b);\n"}, []string{codeNotRerunnable}},
-		{"dbmate marked, not re-runnable", map[string]string{"20240101000000_a.sql": "-- migrate:up transaction:false\nDROP INDEX CONCURRENTLY i;\n-- migrate:down\n"}, []string{codeNotRerunnable}},
+		{"flyway alone cannot stop half-way", map[string]string{"V1__a.sql": "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON t (b);\n"}, nil},
+		{"dbmate marked, not re-runnable", map[string]string{"20240101000000_a.sql": "-- migrate:up transaction:false\nDROP INDEX CONCURRENTLY i;\nDROP INDEX CONCURRENTLY IF EXISTS j;\n-- migrate:down\n"}, []string{codeNotRerunnable}},
 		{"dbmate in a transaction, re-runnable by rollback", map[string]string{"20240101000000_a.sql": "-- migrate:up\nDROP TABLE t;\n-- migrate:down\n"}, []string{codeDropTable}},
 	}
 	for _, tc := range cases {

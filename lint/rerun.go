@@ -5,14 +5,30 @@ import (
 )
 
 // rerunnable reports, in a file that runs statement by statement, a statement that fails
-// when it runs a second time. A transactional file is all or nothing, so it is left alone.
+// when it runs a second time. Only a file that can stop half-applied counts: a transactional
+// one is all or nothing, and so is one of a single statement (SET statements aside), the
+// usual home of a CREATE INDEX CONCURRENTLY.
 func (sc *stmtCheck) rerunnable(n *pg_query.Node, at int) {
-	if sc.file.Transactional() {
+	if sc.file.Transactional() || !sc.state().canStopHalfway(sc) {
 		return
 	}
 	if what := notRerunnable(n); what != "" {
 		sc.add(codeNotRerunnable, at, what+" fails if the file runs again after stopping half-way")
 	}
+}
+
+// canStopHalfway reports whether the file has more than one statement that is not only a
+// SET, counted once per file.
+func (fs *fileState) canStopHalfway(sc *stmtCheck) bool {
+	if fs.steps < 0 {
+		fs.steps = 0
+		for _, st := range sc.file.Statements {
+			if tree, err := pg_query.Parse(st.SQL); err != nil || !isSetOnly(tree) {
+				fs.steps++
+			}
+		}
+	}
+	return fs.steps > 1
 }
 
 // notRerunnable names the part of a statement that lacks IF [NOT] EXISTS; "" when none.

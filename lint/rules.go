@@ -367,11 +367,11 @@ var rules = []Rule{
 	},
 	{
 		Code: codeNotRerunnable, Name: "not-rerunnable-in-non-transactional-file", Group: GroupTransactions, Default: LevelWarn,
-		Summary: "CREATE or ADD without IF NOT EXISTS, DROP without IF EXISTS, in a file that runs statement by statement.",
-		Why:     "Such a file can stop half-applied; if a statement ran but was not recorded (the run was killed right after it) or the rest is finished by hand, running it again fails on what already exists.",
-		Hint:    "write IF NOT EXISTS / IF EXISTS, so the statement can run again",
-		Bad:     "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);",
-		Good:    "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_idx ON orders (customer_id);",
+		Summary: "CREATE or ADD without IF NOT EXISTS, DROP without IF EXISTS, in a file of several statements that runs statement by statement.",
+		Why:     "Such a file can stop half-applied. schemahook resumes it at the failed statement, but a statement that ran and was not recorded (the run was killed right after it), or a file finished by hand, runs again and fails on what already exists.",
+		Hint:    "write IF NOT EXISTS / IF EXISTS, so the statement can run again, or give each statement a file of its own",
+		Bad:     "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);",
+		Good:    "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_idx ON orders (customer_id);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);",
 	},
 	{
 		Code: codeEnumSameTx, Name: "new-enum-value-used-in-transaction", Group: GroupTransactions, Default: LevelWarn,
