@@ -83,11 +83,7 @@ func (sc *stmtCheck) alterTableMore(a *pg_query.AlterTableStmt, at int) {
 	if sc.s.isNew(t) {
 		return
 	}
-	for _, c := range a.Cmds {
-		cmd := c.GetAlterTableCmd()
-		if cmd == nil {
-			continue
-		}
+	for _, cmd := range alterCmds(a) {
 		switch cmd.Subtype {
 		case pg_query.AlterTableType_AT_AddColumn:
 			cd := cmd.Def.GetColumnDef()
@@ -114,7 +110,7 @@ func (sc *stmtCheck) alterTableMore(a *pg_query.AlterTableStmt, at int) {
 			}
 		case pg_query.AlterTableType_AT_SetLogged, pg_query.AlterTableType_AT_SetUnLogged,
 			pg_query.AlterTableType_AT_SetAccessMethod, pg_query.AlterTableType_AT_SetTableSpace:
-			sc.add(codeTableRewrite, at, fmt.Sprintf("%s copies existing table %s under an ACCESS EXCLUSIVE lock", rewriteName(cmd), t))
+			sc.add(codeTableRewrite, at, fmt.Sprintf("%s copies existing table %s under an ACCESS EXCLUSIVE lock", strings.TrimSpace(rewrites[cmd.Subtype]+" "+cmd.Name), t))
 		case pg_query.AlterTableType_AT_DetachPartition:
 			if pc := cmd.Def.GetPartitionCmd(); pc != nil && !pc.Concurrent {
 				sc.add(codeDetachLock, at, fmt.Sprintf("DETACH PARTITION %s without CONCURRENTLY locks partitioned table %s against every query", tableName(pc.Name), t))
@@ -123,17 +119,24 @@ func (sc *stmtCheck) alterTableMore(a *pg_query.AlterTableStmt, at int) {
 	}
 }
 
-// rewriteName names the rewriting subcommand for messages.
-func rewriteName(cmd *pg_query.AlterTableCmd) string {
-	switch cmd.Subtype {
-	case pg_query.AlterTableType_AT_SetLogged:
-		return "SET LOGGED"
-	case pg_query.AlterTableType_AT_SetUnLogged:
-		return "SET UNLOGGED"
-	case pg_query.AlterTableType_AT_SetAccessMethod:
-		return "SET ACCESS METHOD " + cmd.Name
+// rewrites name the subcommands that copy the table, for messages (the name of the access
+// method or tablespace follows).
+var rewrites = map[pg_query.AlterTableType]string{
+	pg_query.AlterTableType_AT_SetLogged:       "SET LOGGED",
+	pg_query.AlterTableType_AT_SetUnLogged:     "SET UNLOGGED",
+	pg_query.AlterTableType_AT_SetAccessMethod: "SET ACCESS METHOD",
+	pg_query.AlterTableType_AT_SetTableSpace:   "SET TABLESPACE",
+}
+
+// alterCmds are the subcommands of an ALTER TABLE.
+func alterCmds(a *pg_query.AlterTableStmt) []*pg_query.AlterTableCmd {
+	out := make([]*pg_query.AlterTableCmd, 0, len(a.Cmds))
+	for _, c := range a.Cmds {
+		if cmd := c.GetAlterTableCmd(); cmd != nil {
+			out = append(out, cmd)
+		}
 	}
-	return "SET TABLESPACE " + cmd.Name
+	return out
 }
 
 // alterDomain reports the ALTER DOMAIN forms that check every column of the domain, and

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -39,17 +37,13 @@ ALTER DOMAIN d ADD CONSTRAINT d_nv CHECK (VALUE <> '') NOT VALID;`
 		{codeLockTimeout, "LOCK TABLE r;", "r", "AccessExclusiveLock"},
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.URL(t))
-	require.NoError(t, err)
-	defer conn.Close(ctx)
+	conn := connect(t)
 	for i, tc := range cases {
 		t.Run(tc.sql, func(t *testing.T) {
-			schema := fmt.Sprintf("l%d", i)
-			_, err := conn.Exec(ctx, fmt.Sprintf("CREATE SCHEMA %[1]s; SET search_path = %[1]s; %[2]s", schema, setup))
-			require.NoError(t, err)
+			inNewSchema(t, conn, fmt.Sprintf("l%d", i), setup)
 			assert.True(t, hasCode(lintSQL(t, Options{}, setup, tc.sql), tc.code), "lint does not report %s", tc.code)
 
-			_, err = conn.Exec(ctx, "BEGIN")
+			_, err := conn.Exec(ctx, "BEGIN")
 			require.NoError(t, err)
 			defer conn.Exec(ctx, "ROLLBACK")
 			_, err = conn.Exec(ctx, tc.sql)

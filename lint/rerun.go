@@ -55,20 +55,18 @@ func notRerunnable(n *pg_query.Node) string {
 			return "ADD VALUE without IF NOT EXISTS"
 		}
 	case n.GetAlterTableStmt() != nil:
-		for _, c := range n.GetAlterTableStmt().Cmds {
-			cmd := c.GetAlterTableCmd()
-			if cmd == nil || cmd.MissingOk {
-				continue
-			}
-			switch cmd.Subtype {
-			case pg_query.AlterTableType_AT_AddColumn:
-				return "ADD COLUMN without IF NOT EXISTS"
-			case pg_query.AlterTableType_AT_DropColumn:
-				return "DROP COLUMN without IF EXISTS"
-			case pg_query.AlterTableType_AT_DropConstraint:
-				return "DROP CONSTRAINT without IF EXISTS"
+		for _, cmd := range alterCmds(n.GetAlterTableStmt()) {
+			if what := guarded[cmd.Subtype]; what != "" && !cmd.MissingOk {
+				return what
 			}
 		}
 	}
 	return ""
+}
+
+// guarded are the ALTER TABLE subcommands that take IF [NOT] EXISTS, and what lacks it.
+var guarded = map[pg_query.AlterTableType]string{
+	pg_query.AlterTableType_AT_AddColumn:      "ADD COLUMN without IF NOT EXISTS",
+	pg_query.AlterTableType_AT_DropColumn:     "DROP COLUMN without IF EXISTS",
+	pg_query.AlterTableType_AT_DropConstraint: "DROP CONSTRAINT without IF EXISTS",
 }
