@@ -110,7 +110,14 @@ func (sc *stmtCheck) alterTableMore(a *pg_query.AlterTableStmt, at int) {
 			}
 		case pg_query.AlterTableType_AT_SetLogged, pg_query.AlterTableType_AT_SetUnLogged,
 			pg_query.AlterTableType_AT_SetAccessMethod, pg_query.AlterTableType_AT_SetTableSpace:
-			sc.add(codeTableRewrite, at, fmt.Sprintf("%s copies existing table %s under an ACCESS EXCLUSIVE lock", strings.TrimSpace(rewrites[cmd.Subtype]+" "+cmd.Name), t))
+			msg := fmt.Sprintf("%s copies existing table %s under an ACCESS EXCLUSIVE lock", strings.TrimSpace(rewrites[cmd.Subtype]+" "+cmd.Name), t)
+			switch cmd.Subtype { // without a database, where the table is now is not known
+			case pg_query.AlterTableType_AT_SetAccessMethod:
+				msg += " (unless it already uses " + cmd.Name + ")"
+			case pg_query.AlterTableType_AT_SetTableSpace:
+				msg += " (unless it already is in " + cmd.Name + ")"
+			}
+			sc.add(codeTableRewrite, at, msg)
 		case pg_query.AlterTableType_AT_DetachPartition:
 			if pc := cmd.Def.GetPartitionCmd(); pc != nil && !pc.Concurrent {
 				sc.add(codeDetachLock, at, fmt.Sprintf("DETACH PARTITION %s without CONCURRENTLY locks partitioned table %s against every query", tableName(pc.Name), t))
