@@ -199,6 +199,11 @@ func (sc *stmtCheck) newEnumValueUsed(n *pg_query.Node) {
 // or named twice in an INSERT column list. Several assignments to different subscripts or
 // fields of one column are allowed, as Postgres allows them.
 func (sc *stmtCheck) duplicateColumns(n *pg_query.Node) {
+	// Only these statements can hold an INSERT, UPDATE or MERGE (in a WITH clause too).
+	if n.GetInsertStmt() == nil && n.GetUpdateStmt() == nil && n.GetMergeStmt() == nil &&
+		n.GetDeleteStmt() == nil && n.GetSelectStmt() == nil {
+		return
+	}
 	walkAll(n.ProtoReflect(), func(m protoreflect.Message) bool {
 		switch x := m.Interface().(type) {
 		case *pg_query.InsertStmt:

@@ -14,6 +14,9 @@ const maxIdent = 63
 // identifiers reports identifiers over maxIdent bytes. It reads the statement's tokens
 // from Postgres's own scanner, since the parse tree already holds the cut name.
 func (sc *stmtCheck) identifiers() {
+	if !mayHaveLongIdent(sc.st.SQL) {
+		return
+	}
 	res, err := pg_query.Scan(sc.st.SQL)
 	if err != nil {
 		return
@@ -35,6 +38,28 @@ func (sc *stmtCheck) identifiers() {
 		seen[name] = true
 		sc.add(codeLongIdent, int(tok.Start), fmt.Sprintf("identifier \"%s\" is %d bytes; Postgres cuts it to \"%s\"", name, len(name), clip(name)))
 	}
+}
+
+// mayHaveLongIdent is a cheap, conservative test run before the scanner: without a double
+// quote, an identifier is a run of letters, digits, _, $ and non-ASCII bytes, so a text with
+// no such run over maxIdent bytes holds no long identifier.
+func mayHaveLongIdent(sql string) bool {
+	run := 0
+	for i := 0; i < len(sql); i++ {
+		c := sql[i]
+		switch {
+		case c == '"':
+			return true
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '$', c >= 0x80:
+			run++
+			if run > maxIdent {
+				return true
+			}
+		default:
+			run = 0
+		}
+	}
+	return false
 }
 
 // clip cuts a name to maxIdent bytes without splitting a character, as Postgres does.
