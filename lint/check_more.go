@@ -5,16 +5,17 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/schemahook/schemahook/migrations"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// fileState is what these rules follow from one statement of a file to the next. Only the
-// file's own transaction matters: a file that runs statement by statement commits each one.
+// fileState is what these rules follow from one statement of a file to the next, with the
+// statement that did it: only the same transaction matters (see sameTx).
 type fileState struct {
-	notValid  map[string]bool   // "table.constraint" added NOT VALID earlier in the file
-	newValues map[string]string // enum label added earlier in the file → its type
-	newTypes  map[string]bool   // types created earlier in the file
-	steps     int               // statements that are not only a SET; -1 until counted
+	notValid  map[string]*migrations.Statement // "table.constraint" added NOT VALID
+	newValues map[string]newValue              // enum labels added
+	newTypes  map[string]*migrations.Statement // types created
+	steps     int                              // statements that are not only a SET; -1 until counted
 }
 
 // moreRules runs the rules that follow statements through a file and the checks of
@@ -53,12 +54,12 @@ func (sc *stmtCheck) moreRules(raw *pg_query.RawStmt, at int) {
 			}
 		}
 	case n.GetCreateEnumStmt() != nil:
-		sc.state().newTypes[dottedName(n.GetCreateEnumStmt().TypeName)] = true
+		sc.state().newTypes[dottedName(n.GetCreateEnumStmt().TypeName)] = sc.st
 	case n.GetAlterEnumStmt() != nil:
 		e := n.GetAlterEnumStmt()
 		typ := dottedName(e.TypeName)
-		if e.NewVal != "" && e.OldVal == "" && sc.file.Transactional() && !sc.state().newTypes[typ] {
-			sc.state().newValues[e.NewVal] = typ
+		if created, ok := sc.state().newTypes[typ]; e.NewVal != "" && e.OldVal == "" && !(ok && sc.sameTx(created)) {
+			sc.state().newValues[e.NewVal] = newValue{typ, sc.st}
 		}
 	}
 }
@@ -69,9 +70,23 @@ const shareLock = 5
 
 func (sc *stmtCheck) state() *fileState {
 	if sc.more.notValid == nil {
-		sc.more = fileState{notValid: map[string]bool{}, newValues: map[string]string{}, newTypes: map[string]bool{}, steps: -1}
+		sc.more = fileState{notValid: map[string]*migrations.Statement{}, newValues: map[string]newValue{},
+			newTypes: map[string]*migrations.Statement{}, steps: -1}
 	}
 	return &sc.more
+}
+
+// newValue is an enum label added by ALTER TYPE ... ADD VALUE.
+type newValue struct {
+	typ string
+	st  *migrations.Statement
+}
+
+// sameTx reports whether the statement being checked runs in the transaction of earlier,
+// a statement of the same file: always in a transactional file; otherwise only when they
+// are one Statement (a goose StatementBegin block runs as one implicit transaction).
+func (sc *stmtCheck) sameTx(earlier *migrations.Statement) bool {
+	return sc.file.Transactional() || earlier == sc.st
 }
 
 // alterTableMore checks the ALTER TABLE subcommands the first set of rules does not.
@@ -102,10 +117,10 @@ func (sc *stmtCheck) alterTableMore(a *pg_query.AlterTableStmt, at int) {
 			}
 		case pg_query.AlterTableType_AT_AddConstraint:
 			if con := cmd.Def.GetConstraint(); con != nil && con.SkipValidation && con.Conname != "" {
-				sc.state().notValid[t+"."+strings.ToLower(con.Conname)] = true
+				sc.state().notValid[t+"."+strings.ToLower(con.Conname)] = sc.st
 			}
 		case pg_query.AlterTableType_AT_ValidateConstraint:
-			if sc.state().notValid[t+"."+strings.ToLower(cmd.Name)] && sc.file.Transactional() {
+			if added, ok := sc.state().notValid[t+"."+strings.ToLower(cmd.Name)]; ok && sc.sameTx(added) {
 				sc.add(codeValidateSameTx, at, fmt.Sprintf("constraint %s was added NOT VALID in this file's transaction, so validating it here scans %s under the add's lock", cmd.Name, t))
 			}
 		case pg_query.AlterTableType_AT_SetLogged, pg_query.AlterTableType_AT_SetUnLogged,
@@ -186,11 +201,11 @@ func (sc *stmtCheck) newEnumValueUsed(n *pg_query.Node) {
 		if !ok || c.GetSval() == nil {
 			return true
 		}
-		typ, added := sc.more.newValues[c.GetSval().Sval]
-		if !added {
+		v, added := sc.more.newValues[c.GetSval().Sval]
+		if !added || !sc.sameTx(v.st) {
 			return true
 		}
-		sc.add(codeEnumSameTx, int(c.Location), fmt.Sprintf("'%s' was added to enum %s in this file's transaction; Postgres refuses to use it before that commits", c.GetSval().Sval, typ))
+		sc.add(codeEnumSameTx, int(c.Location), fmt.Sprintf("'%s' was added to enum %s in this file's transaction; Postgres refuses to use it before that commits", c.GetSval().Sval, v.typ))
 		return false
 	})
 }
