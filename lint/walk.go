@@ -6,9 +6,19 @@ import (
 )
 
 // walk visits every function call in a parse tree, depth first, until fn returns false.
-// It goes through protobuf reflection so no node type can be missed.
 func walk(m protoreflect.Message, fn func(*pg_query.FuncCall) bool) bool {
-	if fc, ok := m.Interface().(*pg_query.FuncCall); ok && !fn(fc) {
+	return walkAll(m, func(m protoreflect.Message) bool {
+		if fc, ok := m.Interface().(*pg_query.FuncCall); ok {
+			return fn(fc)
+		}
+		return true
+	})
+}
+
+// walkAll visits every node of a parse tree, depth first, until fn returns false. It goes
+// through protobuf reflection so no node type can be missed.
+func walkAll(m protoreflect.Message, fn func(protoreflect.Message) bool) bool {
+	if !fn(m) {
 		return false
 	}
 	cont := true
@@ -19,11 +29,11 @@ func walk(m protoreflect.Message, fn func(*pg_query.FuncCall) bool) bool {
 		if fd.IsList() {
 			l := v.List()
 			for i := 0; i < l.Len() && cont; i++ {
-				cont = walk(l.Get(i).Message(), fn)
+				cont = walkAll(l.Get(i).Message(), fn)
 			}
 			return cont
 		}
-		cont = walk(v.Message(), fn)
+		cont = walkAll(v.Message(), fn)
 		return cont
 	})
 	return cont
