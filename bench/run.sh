@@ -4,15 +4,18 @@
 #
 # Knobs (environment):
 #   BENCH_RUNS=5         runs per measurement (medians are reported)
+#   BENCH_BIG_RUNS=1     runs of apply (every tool, the hook's default too) at BENCH_BIG, the slow column
 #   BENCH_N=1000         migrations for apply, dev replay, the plugin server round trip
-#   BENCH_BIG=10000      migrations for nothing-to-do and render at scale
-#   BENCH_SMALL=100      the small render size
+#   BENCH_BIG=10000      the large size: every path (apply, hook default, nothing-to-do, render) at scale
+#   BENCH_SMALL=100      the small size: every path, where process start and connecting dominate
 #   BENCH_PORT=55432     TCP port of the throwaway Postgres (127.0.0.1 only)
 #   BENCH_OUT=bench/RESULTS.md
 #   BENCH_WORK=DIR       keep the work directory (samples, logs, outputs) there instead of a temp dir
 #   BENCH_CMP=0          skip section 5 (the argocd-cmp-server round trip, which compiles argo-cd)
 #   BENCH_PROFILE=0      skip the CPU profiles (generate and nothing-to-do at BENCH_BIG, apply, the round trip)
 # Debug on small sizes first: BENCH_RUNS=1 BENCH_N=40 BENCH_BIG=200 BENCH_SMALL=10 BENCH_OUT=/tmp/r.md
+# Every path runs at the three sizes (the scaling table); medians of BENCH_RUNS runs, of
+# BENCH_BIG_RUNS for apply at BENCH_BIG.
 set -euo pipefail
 # The whole script is one block, so bash has read all of it before running any: editing the
 # file during a run does not change that run.
@@ -21,6 +24,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RUNS=${BENCH_RUNS:-5}
+BIG_RUNS=${BENCH_BIG_RUNS:-1}
 N=${BENCH_N:-1000}
 BIG=${BENCH_BIG:-10000}
 SMALL=${BENCH_SMALL:-100}
@@ -168,15 +172,19 @@ cmd_for() { # tool db set -> argv on stdout, one per line
 }
 dbname() { echo "b_${1//-/_}_$2"; }
 
-log "1. apply $N migrations: ${APPLY_TOOLS[*]}, $RUNS runs each (interleaved)"
-for run in $(seq "$RUNS"); do
-  for tool in "${APPLY_TOOLS[@]}"; do
-    db=$(dbname "$tool" "$N")
-    fresh "$db"
-    mapfile -t argv < <(cmd_for "$tool" "$db" "n$N")
-    timed apply "$tool" "$N" "$run" "${argv[@]}"
+# runs_for N: how many runs of apply at N (the large size is slow: one run each by default).
+runs_for() { if [ "$1" = "$BIG" ]; then echo "$BIG_RUNS"; else echo "$RUNS"; fi; }
+for n in "$SMALL" "$N" "$BIG"; do
+  log "1. apply $n migrations: ${APPLY_TOOLS[*]}, $(runs_for "$n") runs each (interleaved)"
+  for run in $(seq "$(runs_for "$n")"); do
+    for tool in "${APPLY_TOOLS[@]}"; do
+      db=$(dbname "$tool" "$n")
+      fresh "$db"
+      mapfile -t argv < <(cmd_for "$tool" "$db" "n$n")
+      timed apply "$tool" "$n" "$run" "${argv[@]}"
+    done
+    log "  run $run: $(awk -F'\t' -v r="$run" -v n="$n" '$1=="apply" && $3==n && $4==r {printf "%s %.2fs  ", $2, $5}' "$SAMPLES")"
   done
-  log "  run $run/$RUNS: $(awk -F'\t' -v r="$run" '$1=="apply" && $4==r {printf "%s %.2fs  ", $2, $5}' "$SAMPLES")"
 done
 # Every tool applied every file: compare the catalogs the tools left (tables, columns, indexes, rows).
 shape() {
@@ -184,42 +192,32 @@ shape() {
     (SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'bench_t%'),
     (SELECT count(*) FROM information_schema.columns WHERE table_name LIKE 'bench_t%')"
 }
-want=$(shape "$(dbname psql "$N")")
-for tool in "${APPLY_TOOLS[@]}"; do
-  got=$(shape "$(dbname "$tool" "$N")")
-  [ "$got" = "$want" ] || die "$tool left tables|indexes|columns $got, psql $want"
+for n in "$SMALL" "$N" "$BIG"; do
+  want=$(shape "$(dbname psql "$n")")
+  for tool in "${APPLY_TOOLS[@]}"; do
+    got=$(shape "$(dbname "$tool" "$n")")
+    [ "$got" = "$want" ] || die "$tool left tables|indexes|columns $got at $n files, psql $want"
+  done
+  log "  $n files: every tool left the same catalog (tables|indexes|columns = $want)"
 done
-log "  every tool left the same catalog (tables|indexes|columns = $want)"
 
 # --- 2. nothing to do -------------------------------------------------------------------
-# The apply databases above hold $N applied files. For $BIG, each tool applies them once.
+# The apply databases above hold every file applied, by the tool itself (schemahook's by
+# the --dev-url none run).
 NOOP_TOOLS=(schemahook goose golang-migrate)
-log "2. nothing to do: applying $BIG migrations once per tool (setup, one run each)"
-for tool in schemahook-nodev goose golang-migrate; do
-  db=$(dbname "${tool%-nodev}" "$BIG")
-  fresh "$db"
-  mapfile -t argv < <(cmd_for "$tool" "$db" "n$BIG")
-  timed setup "$tool" "$BIG" 1 "${argv[@]}"
-done
-log "  setup: $(awk -F'\t' '$1=="setup" {printf "%s %.1fs  ", $2, $5}' "$SAMPLES")"
+log "2. nothing to do over $SMALL, $N and $BIG applied, $RUNS runs"
 for run in $(seq "$RUNS"); do
-  for n in "$N" "$BIG"; do
+  for n in "$SMALL" "$N" "$BIG"; do
     timed noop psql "$n" "$run" "$PSQL" -X -q -d "$(dburl "$(dbname psql "$N")")" -c 'SELECT 1'
     timed noop schemahook-start "$n" "$run" "$BIN" version
     for tool in "${NOOP_TOOLS[@]}"; do
-      if [ "$n" = "$N" ]; then
-        src=$tool; [ "$tool" = schemahook ] && src=schemahook-nodev
-        db=$(dbname "$src" "$N")
-      else
-        db=$(dbname "$tool" "$BIG")
-      fi
-      mapfile -t argv < <(cmd_for "$tool" "$db" "n$n")
+      src=$tool; [ "$tool" = schemahook ] && src=schemahook-nodev
+      mapfile -t argv < <(cmd_for "$tool" "$(dbname "$src" "$n")" "n$n")
       timed noop "$tool" "$n" "$run" "${argv[@]}"
     done
   done
 done
 grep -q '"status": *"up-to-date"' "$WORK/out/noop-schemahook-$BIG-1.out" || die "schemahook nothing-to-do run was not up-to-date: $(head -c 300 "$WORK/out/noop-schemahook-$BIG-1.out")"
-log "  medians: $(awk -F'\t' '$1=="noop" {k=$2" "$3; s[k]=s[k]" "$5} END {for (k in s) printf "%s:%s; ", k, s[k]}' "$SAMPLES")"
 
 # --- 3. render --------------------------------------------------------------------------
 log "3. render: schemahook generate over $SMALL, $N, $BIG files (and the cat|sha256sum floor)"
@@ -275,20 +273,23 @@ fi
 # --- CPU profiles -----------------------------------------------------------------------
 # The code paths of the slowest schemahook figures, in-process under pprof (bench/profile).
 if [ "${BENCH_PROFILE:-1}" = 1 ]; then
-  log "profiles: generate and nothing-to-do at $BIG files, apply of $N (--dev-url none)"
+  log "profiles: generate and nothing-to-do at $BIG files, apply of $N (--dev-url none and the hook's default)"
   mkdir -p "$WORK/profiles"
   go build -o "$WORK/profile" ./bench/profile
   top() { # NAME BINARY PROFILE: the top of the profile, cumulative, without the runtime's own frames
+    # (awk rather than head: head would stop reading early, and under pipefail the writer's SIGPIPE ends the run)
     go tool pprof -top -cum -nodecount=60 "$2" "$3" 2>/dev/null |
       awk 'NR<=8 || ($0 !~ / (runtime|internal\/|syscall\.|testing\.|main\.main|google\.golang\.org\/grpc\.|github\.com\/grpc-ecosystem|go\.opentelemetry)/)' |
-      grep -v -E '^(File|Build ID|Type|Time):|^Showing|^Dropped' | head -28 >"$WORK/profiles/$1.txt"
+      grep -v -E '^(File|Build ID|Type|Time):|^Showing|^Dropped' | awk 'NR<=28' >"$WORK/profiles/$1.txt"
   }
   "$WORK/profile" -cpu "$WORK/profiles/generate-$BIG.pprof" -n 3 generate "$WORK/app$BIG" >"$WORK/profiles/generate-$BIG.summary"
   top "generate-$BIG" "$WORK/profile" "$WORK/profiles/generate-$BIG.pprof"
-  "$WORK/profile" -cpu "$WORK/profiles/noop-$BIG.pprof" -n 3 noop -dir "$WORK/n$BIG/native" -url "$(dburl "$(dbname schemahook "$BIG")")" >"$WORK/profiles/noop-$BIG.summary"
+  "$WORK/profile" -cpu "$WORK/profiles/noop-$BIG.pprof" -n 3 noop -dir "$WORK/n$BIG/native" -url "$(dburl "$(dbname schemahook-nodev "$BIG")")" >"$WORK/profiles/noop-$BIG.summary"
   top "noop-$BIG" "$WORK/profile" "$WORK/profiles/noop-$BIG.pprof"
   "$WORK/profile" -cpu "$WORK/profiles/apply-$N.pprof" -n 3 apply -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/apply-$N.summary"
   top "apply-$N" "$WORK/profile" "$WORK/profiles/apply-$N.pprof"
+  "$WORK/profile" -cpu "$WORK/profiles/hook-$N.pprof" -n 1 apply -dev ephemeral -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/hook-$N.summary"
+  top "hook-$N" "$WORK/profile" "$WORK/profiles/hook-$N.pprof"
   if [ -s "$WORK/profiles/cmp-$N.pprof" ]; then top "cmp-$N" "$WORK/cmpbench.test" "$WORK/profiles/cmp-$N.pprof"; fi
   meta profile-command "go build -o profile ./bench/profile && ./profile -cpu generate.pprof -n 3 generate \$WORK/app$BIG && ./profile -cpu noop.pprof -n 3 noop -dir \$WORK/n$BIG/native -url \$URL && go tool pprof -top -cum profile generate.pprof"
 fi
@@ -309,7 +310,7 @@ meta goose "$(modversion "$GOOSE") (go install -tags 'no_clickhouse no_libsql no
 meta golang-migrate "$(modversion "$MIGRATE") (go install -tags postgres github.com/golang-migrate/migrate/v4/cmd/migrate@$MIGRATE_VERSION)"
 meta psql "$("$PSQL" --version)"
 meta apply-n "$N"; meta big-n "$BIG"; meta small-n "$SMALL"
-meta apply-runs "$RUNS"; meta noop-runs "$RUNS"; meta render-runs "$RUNS"; meta dev-runs "$RUNS"
+meta apply-runs "$RUNS"; meta big-runs "$BIG_RUNS"; meta noop-runs "$RUNS"; meta render-runs "$RUNS"; meta dev-runs "$RUNS"
 meta mix "a repeating cycle of CREATE TABLE, ALTER TABLE ADD COLUMN ×2, CREATE INDEX and INSERT of 10 rows, from \`bench/gen\`"
 "$WORK/gen" report -samples "$SAMPLES" -meta "$META" -notes bench/NOTES.md -profiles "$WORK/profiles" -out "$OUT"
 log "wrote $OUT in $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f s", b-a}') (work dir $WORK)"

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -323,10 +324,10 @@ func (d *Database) Validate() error {
 			bad(f.field, f.v, "want a positive duration such as 10s or 30m")
 		}
 	}
-	if !identRE.MatchString(s.Revisions.Schema) {
+	if !identRE().MatchString(s.Revisions.Schema) {
 		bad("spec.revisions.schema", s.Revisions.Schema, "want a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)")
 	}
-	if s.Image != "" && !imageRE.MatchString(s.Image) {
+	if s.Image != "" && !imageRE().MatchString(s.Image) {
 		bad("spec.image", s.Image, "want an image reference such as registry/repo:tag")
 	}
 	if r := s.Resources; r != nil {
@@ -355,10 +356,14 @@ func (d *Database) Validate() error {
 	return nil
 }
 
+// The two are compiled on first use: their counted repetitions make large programs, whose
+// compilation would otherwise be part of every command's start-up.
 var (
-	identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	identRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`) })
 	// imageRE is deliberately loose: registry/path[:tag][@digest] without spaces or quotes.
-	imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]?(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	imageRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]?(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	})
 )
 
 // checkRelDir refuses absolute paths and "..": the migrations dir stays inside the app dir.

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/render"
 	sigsjson "sigs.k8s.io/json"
@@ -136,7 +135,7 @@ func checkManifest(where string, js []byte) (map[string]any, error) {
 	case kind == "Secret" && apiVersion == "v1":
 		return nil, fmt.Errorf("%s: Secret %q in plaintext refused: secrets go to Git sealed: run `kubeseal` or `schemahook seal --cert CERT --name %s --namespace NS --key KEY` and commit the SealedSecret [plaintext-secret]", where, name, name)
 	case kind == "SealedSecret" && apiVersion == "bitnami.com/v1alpha1":
-		var ss ssv1alpha1.SealedSecret
+		var ss sealedSecret
 		strict, err := sigsjson.UnmarshalStrict(js, &ss, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
 		if err == nil && len(strict) > 0 {
 			err = strict[0]

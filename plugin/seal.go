@@ -1,8 +1,10 @@
 package plugin
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -10,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
+	"github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 	"github.com/schemahook/schemahook/render"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -55,18 +56,22 @@ func Seal(w io.Writer, req SealRequest) error {
 	if err != nil {
 		return err
 	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{req.Key: req.Value},
-	}
-	// NewSealedSecret does not use the codecs for a Secret with Data; it takes them for
-	// its signature only.
-	ss, err := ssv1alpha1.NewSealedSecret(serializer.CodecFactory{}, pub, secret)
+	// What sealed-secrets' NewSealedSecret builds for an Opaque Secret of one key in the
+	// strict scope: RSA-OAEP bound to "namespace/name", so the ciphertext opens only as
+	// this Secret.
+	ciphertext, err := crypto.HybridEncrypt(rand.Reader, pub, req.Value, []byte(req.Namespace+"/"+req.Name))
 	if err != nil {
 		return fmt.Errorf("seal %s/%s: %w", req.Namespace, req.Name, err)
 	}
-	ss.TypeMeta = metav1.TypeMeta{APIVersion: "bitnami.com/v1alpha1", Kind: "SealedSecret"}
+	meta := metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace}
+	ss := sealedSecret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "bitnami.com/v1alpha1", Kind: "SealedSecret"},
+		ObjectMeta: meta,
+		Spec: sealedSecretSpec{
+			Template:      secretTemplateSpec{ObjectMeta: meta, Type: corev1.SecretTypeOpaque},
+			EncryptedData: sealedEncryptedData{req.Key: base64.StdEncoding.EncodeToString(ciphertext)},
+		},
+	}
 	obj, err := render.ToObject(ss)
 	if err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +92,52 @@ func TestSealRefusals(t *testing.T) {
 			assert.Empty(t, out.String())
 		})
 	}
+}
+
+// TestSealedSecretMirrorsUpstream: the local sealedSecret has the JSON shape of
+// sealed-secrets' own type (names, options, types of every field), so that strict decoding
+// refuses and accepts what upstream's would, and seal writes what kubeseal would.
+func TestSealedSecretMirrorsUpstream(t *testing.T) {
+	assert.Equal(t, jsonShape(reflect.TypeFor[ssv1alpha1.SealedSecret]()), jsonShape(reflect.TypeFor[sealedSecret]()))
+}
+
+// jsonShape lists a type's JSON fields, path → Go type; the types of this package and of
+// sealed-secrets are described by their kind and fields, everything else by its name.
+func jsonShape(t reflect.Type) map[string]string {
+	out := map[string]string{}
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		if t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+			out[path] = t.Kind().String()
+			walk(t.Elem(), path+"[]")
+			return
+		}
+		own := t.PkgPath() == reflect.TypeFor[sealedSecret]().PkgPath() || strings.Contains(t.PkgPath(), "sealed-secrets")
+		if !own {
+			out[path] = t.String()
+			return
+		}
+		desc := t.Kind().String()
+		if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+			desc += " with UnmarshalJSON"
+		}
+		out[path] = desc
+		switch t.Kind() {
+		case reflect.Map:
+			walk(t.Elem(), path+"[]")
+		case reflect.Struct:
+			for i := range t.NumField() {
+				f := t.Field(i)
+				tag := f.Tag.Get("json")
+				name, _, _ := strings.Cut(tag, ",")
+				if name == "" && f.Anonymous {
+					walk(f.Type, path+".<inline "+tag+">")
+					continue
+				}
+				walk(f.Type, path+"."+tag)
+			}
+		}
+	}
+	walk(t, "")
+	return out
 }

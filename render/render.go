@@ -404,7 +404,7 @@ func Encode(w io.Writer, objs []Object) error {
 	var wg sync.WaitGroup
 	for i, d := range shared {
 		wg.Go(func() {
-			dataYAML[i], errs[len(objs)+i] = yaml.Marshal(map[string]any{"data": normalize(d)})
+			dataYAML[i], errs[len(objs)+i] = encodeData(d)
 		})
 	}
 	for i, p := range parts {

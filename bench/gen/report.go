@@ -267,16 +267,7 @@ func report(args []string) error {
 		}
 		w("\n")
 	}
-	var setup []string
-	for _, t := range []string{"schemahook-nodev", "goose", "golang-migrate"} {
-		if st, ok := get("setup", t, big); ok {
-			setup = append(setup, fmt.Sprintf("%s %s", strings.TrimSuffix(t, "-nodev"), dur(st.median)))
-		}
-	}
-	if len(setup) > 0 {
-		w("\nSetup for the %s column (one run each, schemahook with `--dev-url none`): applying %s files took %s.\n", thousands(big), thousands(big), strings.Join(setup, ", "))
-	}
-	w("\n")
+	w("The databases are the apply runs' of each size (section 1 and the scaling table), every file applied by the tool itself; schemahook's by its `--dev-url none` run.\n\n")
 
 	// 3. Render.
 	w("## 3. Render: `schemahook generate`\n\n")
@@ -324,41 +315,8 @@ func report(args []string) error {
 		w("Not measured in this run: %s\n\n", m.get("cmp-missing"))
 	}
 
-	// Targets.
-	w("## Targets\n\n| target | measured | met |\n|---|---|:---:|\n")
-	yes := func(ok bool) string {
-		if ok {
-			return "yes"
-		}
-		return "**no**"
-	}
-	if s, ok := get("apply", "schemahook-nodev", n); ok && haveFloor {
-		w("| apply within 1.3x of the psql floor (dev replay off) | %.2fx | %s |\n", s.median/floor.median, yes(s.median <= 1.3*floor.median))
-		if d, ok := get("apply", "schemahook-dev", n); ok {
-			w("| apply within 1.3x of the psql floor (dev replay on) | %.2fx | %s |\n", d.median/floor.median, yes(d.median <= 1.3*floor.median))
-		}
-		for _, peer := range []string{"goose", "golang-migrate"} {
-			if p, ok := get("apply", peer, n); ok {
-				w("| apply faster than %s (dev replay off) | %s vs %s | %s |\n", peer, dur(s.median), dur(p.median), yes(s.median < p.median))
-				if d, ok := get("apply", "schemahook-dev", n); ok {
-					w("| apply faster than %s (dev replay on) | %s vs %s | %s |\n", peer, dur(d.median), dur(p.median), yes(d.median < p.median))
-				}
-			}
-		}
-	}
-	if s, ok := get("noop", "schemahook", big); ok {
-		w("| nothing to do under 20 ms at %s applied | %s wall, %s CPU | %s |\n", thousands(big), dur(s.median), cpuDur(s.cpuMedian), yes(s.median < 0.020))
-	}
-	if g, ok := get("render", "schemahook", n); ok {
-		w("| render %s files under 50 ms | %s wall, %s CPU | %s |\n", thousands(n), dur(g.median), cpuDur(g.cpuMedian), yes(g.median < 0.050))
-		if f, ok := get("render", "floor", n); ok {
-			w("| render %s files within 3x of the floor | %.1fx wall, %s CPU | %s |\n", thousands(n), g.median/f.median, cpuRatio(g, f), yes(g.median <= 3*f.median))
-		}
-	}
-	if g, ok := get("render", "schemahook", big); ok {
-		w("| render max RSS under 64 MiB at %s files | %s | %s |\n", thousands(big), mib(g.rssMedian), yes(g.rssMedian >= 0 && g.rssMedian < 64*1024))
-	}
-	w("\n")
+	scaling(w, get, m, small, n, big, *profiles)
+	targets(w, get, m, n, big)
 
 	if *notesPath != "" {
 		notes, err := os.ReadFile(*notesPath)
@@ -373,6 +331,7 @@ func report(args []string) error {
 		tops, _ := filepath.Glob(filepath.Join(*profiles, "*.txt"))
 		if len(tops) > 0 {
 			w("## CPU profiles from this run\n\n")
+			w("The top remaining cost of each path, from its profile: `generate-*` is render, `noop-*` nothing to do, `apply-*` apply with `--dev-url none`, `hook-*` the hook's default (dev replay and lint, then apply; the dev server is a child process, so the profile holds the client's share only). ")
 			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate-*`, `noop-*` and `apply-*` (where present; apply into a fresh database per run, `--dev-url none`) run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
 		}
 		for _, t := range tops {

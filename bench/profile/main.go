@@ -4,6 +4,7 @@
 //	go run ./bench/profile -cpu cpu.out -mem mem.out -n 5 generate APPDIR
 //	go run ./bench/profile -cpu cpu.out -n 5 noop -dir MIGRATIONS -url URL   # migrate apply, nothing pending
 //	go run ./bench/profile -cpu cpu.out -n 3 apply -dir MIGRATIONS -url ADMIN_URL  # migrate apply --dev-url none into a fresh database per run
+//	go run ./bench/profile -cpu cpu.out -n 1 apply -dev ephemeral -dir MIGRATIONS -url ADMIN_URL  # the hook's default: dev replay and lint, then apply
 //
 // then `go tool pprof -top cpu.out`. It calls the same functions the CLI's RunE does
 // (plugin.Generate, hooks.Run), N times, after one unprofiled warm-up.
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/hooks"
 	"github.com/schemahook/schemahook/plugin"
 )
@@ -55,6 +57,7 @@ func main() {
 		fs := flag.NewFlagSet("apply", flag.ExitOnError)
 		dir := fs.String("dir", "", "migration directory")
 		admin := fs.String("url", "", "URL of the server's postgres database (a fresh database is made per run)")
+		dev := fs.String("dev", config.DevNone, "--dev-url: none, or ephemeral for the hook's default (a dev server is a child process, outside the profile)")
 		fs.Parse(flag.Args()[1:])
 		run = func() error {
 			ctx := context.Background()
@@ -74,7 +77,7 @@ func main() {
 			}
 			u.Path = "/bench_profile_apply"
 			return hooks.Run(ctx, hooks.ModeApply, hooks.Options{
-				Dir: *dir, URL: u.String(), DevURL: "none", Output: "json", Stdout: io.Discard, Stderr: io.Discard,
+				Dir: *dir, URL: u.String(), DevURL: *dev, Lint: string(config.DefaultLintPolicy), Output: "json", Stdout: io.Discard, Stderr: io.Discard,
 			})
 		}
 	default:

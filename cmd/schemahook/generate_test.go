@@ -241,6 +241,24 @@ func TestGenerateRefusals(t *testing.T) {
 			want: []string{"app/migrations", "outside the repository"},
 		},
 		{
+			name: "migration file symlinked out of the repository",
+			setup: func(t *testing.T, app string) {
+				outside := filepath.Join(t.TempDir(), "outside.sql")
+				write(t, outside, "SELECT 1;\n")
+				require.NoError(t, os.Symlink(outside, filepath.Join(app, "migrations", "20991231000000_outside.sql")))
+			},
+			want: []string{"app/migrations/20991231000000_outside.sql", "does not resolve inside the directory"},
+		},
+		{
+			name: "migration file symlinked inside the migrations directory",
+			setup: func(t *testing.T, app string) {
+				write(t, filepath.Join(app, "migrations", "inside.txt"), "SELECT 1;\n")
+				require.NoError(t, os.Remove(filepath.Join(app, "migrations", "schemahook.sum"))) // the sum would refuse it first
+				require.NoError(t, os.Symlink("inside.txt", filepath.Join(app, "migrations", "20991231000000_inside.sql")))
+			},
+			want: []string{"app/migrations/20991231000000_inside.sql", "not a regular file"},
+		},
+		{
 			name: "manifest over the size cap",
 			setup: func(t *testing.T, app string) {
 				write(t, filepath.Join(app, "big.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  a: \""+strings.Repeat("x", 1<<20)+"\"\n")

@@ -1,0 +1,213 @@
+package render
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v2"
+)
+
+// encodeData writes a ConfigMap's data map as the "data:" entry of a block mapping, byte for
+// byte what yaml.v2 writes for map[string]any{"data": data}. The migration files are most of
+// a render's bytes, and yaml.v2 spends most of generate's time emitting them one character
+// at a time; the usual entry (a plain key, a multi-line value yaml.v2 writes as a literal
+// block scalar) is written here directly, and any other entry (a key yaml.v2 would quote, a
+// value with a tab, CR, trailing space or no newline, invalid UTF-8, ...) still goes through
+// yaml.v2, one entry at a time: an entry of a block mapping encodes the same alone as among
+// the others. A map with a value that is not a string goes through yaml.v2 whole.
+func encodeData(data map[string]any) ([]byte, error) {
+	if len(data) == 0 {
+		return yaml.Marshal(map[string]any{"data": normalize(data)})
+	}
+	size := len("data:\n")
+	for k, v := range data {
+		s, ok := v.(string)
+		if !ok {
+			return yaml.Marshal(map[string]any{"data": normalize(data)})
+		}
+		size += len(k) + len(s) + len(s)/8 + 16 // key, value, indentation of its lines, header
+	}
+	keys := sortedKeys(data)
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteString("data:\n")
+	for _, k := range keys {
+		v := data[k].(string)
+		if plainKey(k) && literalBlock(v) {
+			writeLiteralEntry(buf, k, v)
+			continue
+		}
+		entry, err := yaml.Marshal(map[string]map[string]string{"data": {k: v}})
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(entry[len("data:\n"):])
+	}
+	return buf.Bytes(), nil
+}
+
+// writeLiteralEntry writes "  key: |" and the value's lines indented by four, as yaml.v2's
+// emitter does: an indentation indicator when the value starts with a space or a line
+// break, "-" when it does not end in a line break, "+" when it ends in more than one; empty
+// lines carry no indentation.
+func writeLiteralEntry(buf *bytes.Buffer, key, value string) {
+	buf.WriteString("  ")
+	buf.WriteString(key)
+	buf.WriteString(": |")
+	if value[0] == ' ' || value[0] == '\n' {
+		buf.WriteByte('2')
+	}
+	switch {
+	case value[len(value)-1] != '\n':
+		buf.WriteByte('-')
+	case len(value) == 1 || value[len(value)-2] == '\n':
+		buf.WriteByte('+')
+	}
+	buf.WriteByte('\n')
+	for rest := value; rest != ""; {
+		line, after, found := strings.Cut(rest, "\n")
+		if line != "" {
+			buf.WriteString("    ")
+			buf.WriteString(line)
+		}
+		buf.WriteByte('\n')
+		if !found {
+			break
+		}
+		rest = after
+	}
+}
+
+// plainKey reports whether yaml.v2 writes key as it is (a plain simple key). It holds for
+// the usual file names and is conservative: a key it refuses still encodes right, through
+// yaml.v2. A plain key is at most 128 bytes (longer ones become "? " complex keys), of
+// ConfigMap key characters, and does not resolve to anything but a string: not a word of
+// YAML 1.1 (true, no, null, ...) and, when it starts like a number (a digit, sign or dot),
+// it has a letter no number, date or float syntax uses.
+func plainKey(key string) bool {
+	if key == "" || len(key) > 128 || strings.HasPrefix(key, "---") || strings.HasPrefix(key, "...") {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c == '-' || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	if yamlWords[key] {
+		return false
+	}
+	if c := key[0]; c == '-' || c == '.' || c >= '0' && c <= '9' {
+		return strings.ContainsFunc(key, func(r rune) bool {
+			return unicode.IsLetter(r) && !strings.ContainsRune("abcdefABCDEFoOxX", r)
+		})
+	}
+	return true
+}
+
+// yamlWords are the plain scalars yaml.v2 resolves to booleans, null or special floats by
+// name (its resolveMap).
+var yamlWords = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"y", "yes", "true", "on", "n", "no", "false", "off", "null"} {
+		yamlWords[w] = true
+		yamlWords[strings.ToUpper(w[:1])+w[1:]] = true
+		yamlWords[strings.ToUpper(w)] = true
+	}
+	for _, w := range []string{".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF"} {
+		yamlWords[w], yamlWords["+"+w], yamlWords["-"+w] = true, true, true
+	}
+}
+
+// literalBlock reports whether yaml.v2 writes value as a literal block scalar: it has a
+// line break and its emitter allows a block scalar (valid UTF-8, only printable characters
+// and "\n" as line break, no space at the end of a line or of the value). Tabs, CRs, other
+// control characters, LS/PS/NEL breaks, a BOM and characters outside the Basic Multilingual
+// Plane make yaml.v2 choose a double-quoted scalar (or !!binary for invalid UTF-8), which
+// encodeData leaves to it.
+func literalBlock(value string) bool {
+	if !strings.Contains(value, "\n") || value[len(value)-1] == ' ' || strings.Contains(value, " \n") {
+		return false
+	}
+	for i := 0; i < len(value); {
+		c := value[i]
+		if c == '\n' || c >= 0x20 && c <= 0x7e {
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError || !(r >= 0xa0 && r <= 0xd7ff && r != 0x2028 && r != 0x2029 || r >= 0xe000 && r <= 0xfffd && r != 0xfeff) {
+			return false
+		}
+		i += w
+	}
+	return true
+}
+
+// sortedKeys are the keys of data in yaml.v2's order (its keyList.Less for two strings):
+// letters before other characters, runs of digits by their value. That order is not total
+// for some key sets ("001", "0b", "1_" form a cycle), where yaml.v2's result depends on Go's
+// map order; sorting bytewise first makes it the same on every run.
+func sortedKeys(data map[string]any) []string {
+	keys := slices.Sorted(maps.Keys(data))
+	runes := make(map[string][]rune, len(keys))
+	for _, k := range keys {
+		runes[k] = []rune(k)
+	}
+	slices.SortStableFunc(keys, func(a, b string) int {
+		switch {
+		case yamlKeyLess(runes[a], runes[b]):
+			return -1
+		case yamlKeyLess(runes[b], runes[a]):
+			return 1
+		}
+		return 0
+	})
+	return keys
+}
+
+// yamlKeyLess is yaml.v2's keyList.Less for two strings, as runes.
+func yamlKeyLess(ar, br []rune) bool {
+	for i := 0; i < len(ar) && i < len(br); i++ {
+		if ar[i] == br[i] {
+			continue
+		}
+		al := unicode.IsLetter(ar[i])
+		bl := unicode.IsLetter(br[i])
+		if al && bl {
+			return ar[i] < br[i]
+		}
+		if al || bl {
+			return bl
+		}
+		var ai, bi int
+		var an, bn int64
+		if ar[i] == '0' || br[i] == '0' {
+			for j := i - 1; j >= 0 && unicode.IsDigit(ar[j]); j-- {
+				if ar[j] != '0' {
+					an = 1
+					bn = 1
+					break
+				}
+			}
+		}
+		for ai = i; ai < len(ar) && unicode.IsDigit(ar[ai]); ai++ {
+			an = an*10 + int64(ar[ai]-'0')
+		}
+		for bi = i; bi < len(br) && unicode.IsDigit(br[bi]); bi++ {
+			bn = bn*10 + int64(br[bi]-'0')
+		}
+		if an != bn {
+			return an < bn
+		}
+		if ai != bi {
+			return ai < bi
+		}
+		return ar[i] < br[i]
+	}
+	return len(ar) < len(br)
+}
