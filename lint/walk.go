@@ -1,14 +1,12 @@
 package lint
 
-import (
-	pg_query "github.com/pganalyze/pg_query_go/v6"
-	"google.golang.org/protobuf/reflect/protoreflect"
-)
+import "google.golang.org/protobuf/reflect/protoreflect"
 
-// walk visits every function call in a parse tree, depth first, until fn returns false.
-// It goes through protobuf reflection so no node type can be missed.
-func walk(m protoreflect.Message, fn func(*pg_query.FuncCall) bool) bool {
-	if fc, ok := m.Interface().(*pg_query.FuncCall); ok && !fn(fc) {
+// walk visits every node of type T (a function call, a table name) in a parse tree, depth
+// first, until fn returns false. It goes through protobuf reflection so no node type can be
+// missed.
+func walk[T any](m protoreflect.Message, fn func(T) bool) bool {
+	if x, ok := m.Interface().(T); ok && !fn(x) {
 		return false
 	}
 	cont := true
