@@ -152,8 +152,9 @@ func sizeText(st TableStats) string {
 	return strings.Join(parts, ", ")
 }
 
-// Mentions lists the relation and function names the files mention, lower-case and without
-// schema, so a catalog snapshot can be limited to them.
+// Mentions lists the relation names (as the parser has them: unquoted names folded to
+// lower case) and the function names (lower-case) the files mention, without schema, so a
+// catalog snapshot can be limited to them.
 func Mentions(files []*migrations.File) (relations, functions []string) {
 	rels, funcs := map[string]bool{}, map[string]bool{}
 	for _, f := range files {
@@ -163,13 +164,14 @@ func Mentions(files []*migrations.File) (relations, functions []string) {
 				continue
 			}
 			walk(tree.ProtoReflect(), func(rv *pg_query.RangeVar) bool {
-				rels[strings.ToLower(rv.Relname)] = true
+				rels[rv.Relname] = true
 				return true
 			})
 			walk(tree.ProtoReflect(), func(d *pg_query.DropStmt) bool {
 				for _, o := range d.Objects {
-					name := listName(o)
-					rels[name[strings.LastIndex(name, ".")+1:]] = true
+					if l := o.GetList(); l != nil && len(l.Items) > 0 {
+						rels[l.Items[len(l.Items)-1].GetString_().GetSval()] = true
+					}
 				}
 				return true
 			})
@@ -443,4 +445,22 @@ func (o Options) sized(fd *Finding, lvl Level) Level {
 		lvl = LevelWarn
 	}
 	return lvl
+}
+
+// ParseSmallTable reads the migrate command's --lint-small-table, ROWS:SIZE ("10000:10MB");
+// "" is off.
+func ParseSmallTable(s string) (*SmallTable, error) {
+	if s == "" {
+		return nil, nil
+	}
+	r, size, ok := strings.Cut(s, ":")
+	rows, err := strconv.ParseInt(strings.TrimSpace(r), 10, 64)
+	if !ok || err != nil || rows < 0 {
+		return nil, fmt.Errorf("small table %q: want ROWS:SIZE, e.g. 10000:10MB", s)
+	}
+	b, err := ParseSize(size)
+	if err != nil {
+		return nil, fmt.Errorf("small table %q: %w", s, err)
+	}
+	return &SmallTable{Rows: rows, Bytes: b}, nil
 }

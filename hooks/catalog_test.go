@@ -1,0 +1,106 @@
+package hooks
+
+import (
+	"testing"
+
+	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/schemahook/schemahook/lint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// catalogFuncs are applied before the pending file: flip_code is made STABLE by the pending
+// file itself, which only the dev copy after the replay knows.
+const catalogFuncs = `CREATE FUNCTION vol_code() RETURNS text LANGUAGE plpgsql VOLATILE AS 'BEGIN RETURN md5(random()::text); END';
+CREATE FUNCTION stable_code() RETURNS text LANGUAGE plpgsql STABLE AS 'BEGIN RETURN current_user; END';
+CREATE FUNCTION flip_code() RETURNS text LANGUAGE plpgsql VOLATILE AS 'BEGIN RETURN current_user; END';
+`
+
+const catalogPending = `ALTER FUNCTION flip_code() STABLE;
+ALTER TABLE orders ADD COLUMN a text DEFAULT flip_code();
+ALTER TABLE orders ADD COLUMN b text DEFAULT stable_code();
+ALTER TABLE orders ADD COLUMN c text DEFAULT vol_code();
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+`
+
+// TestLintUsesCatalog: a hook run's lint takes function volatility from the dev copy after
+// the pending files were replayed on it, and names the size of each existing table from the
+// target's statistics; a refused run leaves the target as it was.
+func TestLintUsesCatalog(t *testing.T) {
+	type want struct {
+		code, severity string
+		line           int
+		small          bool
+	}
+	cases := []struct {
+		name     string
+		setup    string // SQL on the target after the earlier files
+		pending  string
+		mode     Mode
+		opts     func(o *Options)
+		exit     failure.ExitCode
+		findings []want // the SH301 and SH307 findings, in order
+		table    string // of each of them
+		msg      string // a part of the first one's message
+		log      string // a part of stderr
+	}{
+		{name: "dev catalog and sizes", pending: catalogPending, mode: ModeApply, exit: failure.ExitLint,
+			findings: []want{{"SH307", lint.SeverityError, 4, false}, {"SH301", lint.SeverityError, 5, false}},
+			table:    "public.orders", msg: "vol_code() of new column public.orders.c is volatile: every existing row is rewritten; public.orders: ~1k rows, ",
+			log: "function volatility of 3 name(s) from the dev copy after the pending files"},
+		{name: "no dev replay and a small-table policy", pending: catalogPending, mode: ModePlan,
+			opts:     func(o *Options) { o.DevURL = config.DevNone; o.LintSmallTable = "10000:10MB" },
+			findings: []want{{"SH307", lint.SeverityWarning, 2, true}, {"SH307", lint.SeverityWarning, 4, true}, {"SH301", lint.SeverityWarning, 5, true}},
+			table:    "public.orders", msg: "since the table is small (spec.lint.smallTable: at most 10000 rows and 10 MB)",
+			log: "from the target (no dev replay"},
+		{name: "the target's search_path", mode: ModePlan, exit: failure.ExitLint,
+			setup: "CREATE SCHEMA app; CREATE TABLE app.orders (id bigint, customer_id bigint);\n" +
+				"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = app, public', current_database()); END $$;",
+			pending:  "CREATE INDEX orders_customer_idx ON orders (customer_id);\n",
+			findings: []want{{"SH301", lint.SeverityError, 1, false}},
+			table:    "app.orders", msg: "existing table app.orders while it builds; app.orders: rows not estimated (never analyzed), 0 bytes",
+			log: "search_path app, public"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := pgtest.URL(t)
+			earlier := with(base, "004_funcs.sql", catalogFuncs)
+			require.Zero(t, apply(t, Options{Dir: writeDir(t, earlier), URL: url}).code)
+			execSQL(t, url, `INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 1000) g;
+INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;
+ANALYZE customers, orders;`+tc.setup)
+			o := Options{Dir: writeDir(t, with(earlier, "005_pending.sql", tc.pending)), URL: url, Lint: "error"}
+			if tc.opts != nil {
+				tc.opts(&o)
+			}
+			before := catalog(t, url)
+			r := runMode(t, tc.mode, o)
+			require.Equal(t, tc.exit, r.code, "%v\n%s", r.err, r.stderr)
+			assert.Equal(t, before, catalog(t, url), "the target changed")
+			var got []want
+			var first *lint.Finding
+			for i, f := range r.report.Findings {
+				if f.Code != "SH301" && f.Code != "SH307" {
+					continue
+				}
+				got = append(got, want{f.Code, f.Severity, f.Line, f.SmallTable})
+				if first == nil {
+					first = &r.report.Findings[i]
+				}
+				assert.Equal(t, tc.table, f.Table)
+				require.NotNil(t, f.Bytes, f.Message)
+				if tc.table == "public.orders" {
+					require.NotNil(t, f.Rows, f.Message)
+					assert.Equal(t, int64(1000), *f.Rows)
+					assert.Positive(t, *f.Bytes)
+				}
+			}
+			assert.Equal(t, tc.findings, got, "%v", r.report.Findings)
+			require.NotNil(t, first)
+			assert.Contains(t, first.Message, tc.msg)
+			assert.Contains(t, r.stderr, tc.log)
+		})
+	}
+}
