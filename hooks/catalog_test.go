@@ -1,8 +1,10 @@
 package hooks
 
 import (
+	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
@@ -103,4 +105,30 @@ ANALYZE customers, orders;`+tc.setup)
 			assert.Contains(t, r.stderr, tc.log)
 		})
 	}
+}
+
+// TestLintSizesBehindALock: pg_total_relation_size waits for a lock; behind another
+// session's ACCESS EXCLUSIVE lock the lint goes on without sizes, and without the
+// small-table downgrade, instead of queueing behind it.
+func TestLintSizesBehindALock(t *testing.T) {
+	url := pgtest.URL(t)
+	require.Zero(t, apply(t, Options{Dir: writeDir(t, base), URL: url}).code)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	dir := writeDir(t, with(base, "004_idx.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);\n"))
+	r := runMode(t, ModePlan, Options{Dir: dir, URL: url, Lint: "error", DevURL: config.DevNone, LintSmallTable: "10000:10MB"})
+	require.Equal(t, failure.ExitLint, r.code, "%v\n%s", r.err, r.stderr)
+	assert.Contains(t, r.stderr, "table sizes left out")
+	assert.Equal(t, "public.orders", r.report.Findings[0].Table)
+	assert.Nil(t, r.report.Findings[0].Bytes)
+	assert.False(t, r.report.Findings[0].SmallTable)
+	assert.NotContains(t, r.report.Findings[0].Message, "public.orders:", "no size is named")
 }

@@ -24,17 +24,15 @@ import (
 
 // Options are the migrate command's flags.
 type Options struct {
-	Dir       string
-	Format    migrations.Format
-	URL       string
-	DevURL    string // config.DevEphemeral, config.DevNone or a Postgres URL of a dev server
-	Lint      string // one of lint.Levels
-	LintRules []string
-	// LintSmallTable is ROWS:SIZE of lint.ParseSmallTable; "" is off.
-	LintSmallTable string
-	TxMode         engine.TxMode
-	LockTimeout    time.Duration
-	Timeout        time.Duration
+	Dir         string
+	Format      migrations.Format
+	URL         string
+	DevURL      string // config.DevEphemeral, config.DevNone or a Postgres URL of a dev server
+	Lint        string // one of lint.Levels
+	LintRules   []string
+	TxMode      engine.TxMode
+	LockTimeout time.Duration
+	Timeout     time.Duration
 	// LockRetries is how often a statement (or transactional file) that failed only on
 	// lock_timeout runs again, after LockRetryWait doubled per retry up to LockRetryMaxWait.
 	LockRetries      int
@@ -47,6 +45,8 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
+	// LintSmallTable is ROWS:SIZE of lint.ParseSmallTable; "" is off.
+	LintSmallTable string
 	// Drift is the drift policy: error, warn or off (drift.go).
 	Drift string
 	// SchemaFile is the app directory's schema.sql, which the target must match after apply.

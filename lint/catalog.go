@@ -429,8 +429,8 @@ func (o Options) sized(fd *Finding, lvl Level) Level {
 		return lvl
 	}
 	st, ok := o.Catalog.Tables[fd.Table]
-	if !ok {
-		return lvl
+	if !ok || (st.Rows < 0 && st.Bytes < 0) {
+		return lvl // not on the target, or its size could not be read
 	}
 	if st.Rows >= 0 {
 		fd.Rows = &st.Rows
