@@ -195,12 +195,31 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// searchPath is the lookup path of unqualified names: the catalog's, or public.
+// searchPath is the lookup path of unqualified names: a SET search_path of the files, else
+// the catalog's, else public.
 func (s *schema) searchPath() []string {
-	if s.cat == nil || len(s.cat.SearchPath) == 0 {
+	switch {
+	case len(s.path) > 0:
+		return s.path
+	case s.cat == nil || len(s.cat.SearchPath) == 0:
 		return []string{"public"}
 	}
 	return s.cat.SearchPath
+}
+
+// setSearchPath follows SET search_path in the files: it holds for the rest of the
+// session, so for the later files too (SET LOCAL is taken the same way). RESET and
+// DEFAULT go back to the catalog's; "$user" is left out, as the user is not known here.
+func (s *schema) setSearchPath(v *pg_query.VariableSetStmt) {
+	s.path = nil
+	if v.Kind != pg_query.VariableSetKind_VAR_SET_VALUE {
+		return
+	}
+	for _, a := range v.Args {
+		if sch := a.GetAConst().GetSval().GetSval(); sch != "" && sch != "$user" {
+			s.path = append(s.path, strings.ToLower(sch))
+		}
+	}
 }
 
 // hasTable reports whether a qualified table exists at this point: on the target and not
@@ -226,6 +245,10 @@ func (s *schema) resolve(rel string) string {
 // catalog names stay as written and mean public.
 func (s *schema) qualify(n *pg_query.Node) {
 	if s.cat == nil || len(s.cat.SearchPath) == 0 {
+		return
+	}
+	if v := n.GetVariableSetStmt(); v != nil && strings.EqualFold(v.Name, "search_path") {
+		s.setSearchPath(v)
 		return
 	}
 	creates := map[*pg_query.RangeVar]bool{}

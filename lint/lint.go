@@ -161,6 +161,7 @@ func Files(earlier, pending []*migrations.File, opts Options) Result {
 		st.replay(f)
 	}
 	st.pending = true
+	st.path = nil // the pending files run in a new session
 	for _, f := range pending {
 		for _, fd := range lintFile(st, f, opts) {
 			lvl := opts.Policy.level(fd.Code)

@@ -22,6 +22,7 @@ type schema struct {
 	retyped  map[string]bool       // "table.column" whose type the pending set changed
 	funcs    map[string]Volatility // functions the files create, by "schema.name"
 	cat      *Catalog              // nil without a database
+	path     []string              // set by SET search_path in the files
 }
 
 func newSchema(existing map[string]bool) *schema {
