@@ -26,13 +26,13 @@ const (
 	functionsQuery = `SELECT n.nspname, p.proname, max(p.provolatile::text) FROM pg_proc p
 		JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = ANY($1) GROUP BY 1, 2`
 	// Sizes of the tables by oid; a partitioned table's are its leaf partitions' sums, and
-	// its row estimate is unknown (-1) while any leaf was never analyzed.
-	sizesQuery = `SELECT t.oid, CASE WHEN bool_or(l.reltuples < 0) THEN -1 ELSE sum(l.reltuples) END::bigint,
-		sum(pg_total_relation_size(l.oid))::bigint
-		FROM unnest($1::oid[]) AS t(oid),
-		LATERAL (SELECT t.oid AS relid UNION ALL SELECT relid FROM pg_partition_tree(t.oid) WHERE isleaf) leaf
-		JOIN pg_class l ON l.oid = leaf.relid AND l.relkind = 'r'
-		GROUP BY t.oid`
+	// its row estimate is unknown (-1) while any leaf was never analyzed. Each table's rows
+	// are found by oid (an index scan), not by joining pg_class.
+	sizesQuery = `SELECT t.oid, s.rows, s.bytes FROM unnest($1::oid[]) AS t(oid), LATERAL (
+		SELECT coalesce(CASE WHEN bool_or(l.reltuples < 0) THEN -1 ELSE sum(l.reltuples) END, 0)::bigint AS rows,
+			coalesce(sum(pg_total_relation_size(l.oid)), 0)::bigint AS bytes
+		FROM pg_class l WHERE l.relkind = 'r'
+		AND l.oid = ANY (array(SELECT t.oid UNION ALL SELECT relid FROM pg_partition_tree(t.oid) WHERE isleaf))) s`
 )
 
 // sizeLockTimeout bounds the wait of pg_total_relation_size, which takes an ACCESS SHARE

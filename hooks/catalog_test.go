@@ -2,6 +2,9 @@ package hooks
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -9,6 +12,7 @@ import (
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/schemahook/schemahook/lint"
+	"github.com/schemahook/schemahook/migrations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -131,4 +135,63 @@ func TestLintSizesBehindALock(t *testing.T) {
 	assert.Nil(t, r.report.Findings[0].Bytes)
 	assert.False(t, r.report.Findings[0].SmallTable)
 	assert.NotContains(t, r.report.Findings[0].Message, "public.orders:", "no size is named")
+}
+
+// BenchmarkLintCatalog is the lint's catalog snapshot of the target (search_path, tables,
+// columns, functions, sizes) for a pending file that mentions 3 of 5,000 tables of 10
+// columns each: the queries read only the mentioned names.
+func BenchmarkLintCatalog(b *testing.B) {
+	url := pgtest.URL(b)
+	for n := 0; n < 5000; n += 500 { // in steps: one transaction's locks are bounded
+		execSQL(b, url, fmt.Sprintf(`DO $$ BEGIN FOR i IN %d..%d LOOP
+			EXECUTE format('CREATE TABLE t%%s (id bigint PRIMARY KEY, a text, b text, c int, d int, e timestamptz, f jsonb, g numeric, h bool, i uuid)', i);
+		END LOOP; END $$`, n+1, n+500))
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(b, err)
+	defer conn.Close(ctx)
+	d, err := migrations.Read(os.DirFS(writeDir(b, map[string]string{"001_p.sql": "CREATE INDEX t1_a ON t1 (a);\nALTER TABLE t2 ADD COLUMN x text DEFAULT gen_random_uuid()::text;\nALTER TABLE t3 ALTER COLUMN c TYPE bigint;\n"})), migrations.Options{})
+	require.NoError(b, err)
+	pending := d.Files
+	r := &run{o: Options{Stderr: io.Discard}, target: conn}
+	for b.Loop() {
+		cat, err := r.lintCatalog(ctx, pending)
+		require.NoError(b, err)
+		require.Len(b, cat.Tables, 3)
+	}
+}
+
+// TestTableSizes: a plain table's size is its own, a partitioned table's the sum of its
+// leaf partitions', and a table never analyzed has no row estimate.
+func TestTableSizes(t *testing.T) {
+	url := pgtest.URL(t)
+	execSQL(t, url, `CREATE TABLE plain (id int); INSERT INTO plain SELECT generate_series(1, 500); ANALYZE plain;
+CREATE TABLE fresh (id int); INSERT INTO fresh VALUES (1);
+CREATE TABLE parted (id int) PARTITION BY RANGE (id);
+CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM (0) TO (1000) PARTITION BY RANGE (id);
+CREATE TABLE parted_a1 PARTITION OF parted_a FOR VALUES FROM (0) TO (1000);
+CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (1000) TO (2000);
+INSERT INTO parted SELECT generate_series(1, 1999); ANALYZE parted;
+CREATE TABLE empty_parted (id int) PARTITION BY RANGE (id);`)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	d, err := migrations.Read(os.DirFS(writeDir(t, map[string]string{"001_p.sql": "VACUUM FULL plain, fresh, parted, empty_parted;\n"})), migrations.Options{})
+	require.NoError(t, err)
+	r := &run{o: Options{Stderr: io.Discard}, target: conn}
+	cat, err := r.lintCatalog(ctx, d.Files)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"public"}, cat.SearchPath)
+	var plainBytes, partBytes int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT pg_total_relation_size('plain'),
+		pg_total_relation_size('parted_a1') + pg_total_relation_size('parted_b')`).Scan(&plainBytes, &partBytes))
+	assert.Equal(t, map[string]lint.TableStats{
+		"public.plain":        {Rows: 500, Bytes: plainBytes},
+		"public.fresh":        {Rows: -1, Bytes: 8192},
+		"public.parted":       {Rows: 1999, Bytes: partBytes},
+		"public.empty_parted": {Rows: 0, Bytes: 0},
+	}, cat.Tables)
+	assert.Equal(t, "integer", cat.Columns["public.plain.id"])
 }
