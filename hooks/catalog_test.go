@@ -148,13 +148,7 @@ func BenchmarkLintCatalog(b *testing.B) {
 		END LOOP; END $$`, n+1, n+500))
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(b, err)
-	defer conn.Close(ctx)
-	d, err := migrations.Read(os.DirFS(writeDir(b, map[string]string{"001_p.sql": "CREATE INDEX t1_a ON t1 (a);\nALTER TABLE t2 ADD COLUMN x text DEFAULT gen_random_uuid()::text;\nALTER TABLE t3 ALTER COLUMN c TYPE bigint;\n"})), migrations.Options{})
-	require.NoError(b, err)
-	pending := d.Files
-	r := &run{o: Options{Stderr: io.Discard}, target: conn}
+	r, pending := catalogRun(b, url, "CREATE INDEX t1_a ON t1 (a);\nALTER TABLE t2 ADD COLUMN x text DEFAULT gen_random_uuid()::text;\nALTER TABLE t3 ALTER COLUMN c TYPE bigint;\n")
 	for b.Loop() {
 		cat, err := r.lintCatalog(ctx, pending)
 		require.NoError(b, err)
@@ -175,13 +169,9 @@ CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (1000) TO (2000);
 INSERT INTO parted SELECT generate_series(1, 1999); ANALYZE parted;
 CREATE TABLE empty_parted (id int) PARTITION BY RANGE (id);`)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	d, err := migrations.Read(os.DirFS(writeDir(t, map[string]string{"001_p.sql": "VACUUM FULL plain, fresh, parted, empty_parted;\n"})), migrations.Options{})
-	require.NoError(t, err)
-	r := &run{o: Options{Stderr: io.Discard}, target: conn}
-	cat, err := r.lintCatalog(ctx, d.Files)
+	r, pending := catalogRun(t, url, "VACUUM FULL plain, fresh, parted, empty_parted;\n")
+	conn := r.target
+	cat, err := r.lintCatalog(ctx, pending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"public"}, cat.SearchPath)
 	var plainBytes, partBytes int64
@@ -194,4 +184,16 @@ CREATE TABLE empty_parted (id int) PARTITION BY RANGE (id);`)
 		"public.empty_parted": {Rows: 0, Bytes: 0},
 	}, cat.Tables)
 	assert.Equal(t, "integer", cat.Columns["public.plain.id"])
+}
+
+// catalogRun is a run on the target at url, for calling its catalog reads directly, and
+// the pending file of sql.
+func catalogRun(t testing.TB, url, sql string) (*run, []*migrations.File) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	d, err := migrations.Read(os.DirFS(writeDir(t, map[string]string{"001_p.sql": sql})), migrations.Options{})
+	require.NoError(t, err)
+	return &run{o: Options{Stderr: io.Discard}, target: conn}, d.Files
 }
