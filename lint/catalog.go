@@ -296,8 +296,8 @@ func (s *schema) qualify(n *pg_query.Node) {
 	}
 }
 
-// statementTable is the table a statement works on, for the size of its findings: the
-// first one for statements that name several.
+// statementTable is the table a statement works on, for the size of its findings; none
+// for a statement that names several (TRUNCATE a, b), whose findings are each about one.
 func statementTable(n *pg_query.Node) string {
 	switch {
 	case n.GetAlterTableStmt() != nil:
@@ -313,19 +313,19 @@ func statementTable(n *pg_query.Node) string {
 	case n.GetClusterStmt() != nil:
 		return tableName(n.GetClusterStmt().Relation)
 	case n.GetVacuumStmt() != nil:
-		for _, r := range n.GetVacuumStmt().Rels {
-			return tableName(r.GetVacuumRelation().GetRelation())
+		if rels := n.GetVacuumStmt().Rels; len(rels) == 1 {
+			return tableName(rels[0].GetVacuumRelation().GetRelation())
 		}
 	case n.GetTruncateStmt() != nil:
-		for _, r := range n.GetTruncateStmt().Relations {
-			return tableName(r.GetRangeVar())
+		if rels := n.GetTruncateStmt().Relations; len(rels) == 1 {
+			return tableName(rels[0].GetRangeVar())
 		}
 	case n.GetDeleteStmt() != nil:
 		return tableName(n.GetDeleteStmt().Relation)
 	case n.GetUpdateStmt() != nil:
 		return tableName(n.GetUpdateStmt().Relation)
 	case n.GetDropStmt() != nil:
-		if d := n.GetDropStmt(); d.RemoveType == pg_query.ObjectType_OBJECT_TABLE && len(d.Objects) > 0 {
+		if d := n.GetDropStmt(); d.RemoveType == pg_query.ObjectType_OBJECT_TABLE && len(d.Objects) == 1 {
 			return listName(d.Objects[0])
 		}
 	}

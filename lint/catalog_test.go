@@ -31,7 +31,7 @@ func TestCatalog(t *testing.T) {
 		code     string
 		severity string // "" when the code must not be found
 		msg      string // a part of the message
-		table    string
+		table    string // "none": the finding names no table
 	}{
 		{"volatile user function", Options{Catalog: funcs}, "", "ALTER TABLE orders ADD COLUMN c text DEFAULT next_code();", codeVolatileDef, SeverityError, "next_code() of new column app.orders.c is volatile", "app.orders"}, // orders was created under this search path
 		{"stable user function", Options{Catalog: funcs}, "", "ALTER TABLE orders ADD COLUMN c text DEFAULT tenant();", codeVolatileDef, "", "", ""},
@@ -58,6 +58,8 @@ func TestCatalog(t *testing.T) {
 		{"small table without the policy", Options{Catalog: tiny}, "", "CREATE INDEX orders_note_idx ON orders (note);", codeIndexLock, SeverityError, "~12 rows, 16 kB", "public.orders"},
 		{"never analyzed: the size decides", Options{Catalog: unanalyzed, SmallTable: small}, "", "ALTER TABLE orders ADD CONSTRAINT n_pos CHECK (n > 0);", codeValidate, SeverityWarning, "rows not estimated (never analyzed), 16 kB", "public.orders"},
 		{"size-independent rules are not downgraded", Options{Catalog: tiny, SmallTable: small}, "", "ALTER TABLE orders DROP COLUMN note;", codeDropColumn, SeverityError, "~12 rows", "public.orders"},
+		{"VACUUM FULL of one table is sized", Options{Catalog: tiny}, "", "VACUUM FULL orders;", codeVacuumFull, SeverityError, "; public.orders: ~12 rows", "public.orders"},
+		{"TRUNCATE of two tables names no one size", Options{Catalog: tiny}, orders + "\nCREATE TABLE items (id bigint);", "TRUNCATE items, orders;", codeTruncate, SeverityError, "existing table public.orders", "none"},
 		{"a table not on the target keeps its level", Options{Catalog: withTables(nil), SmallTable: small}, "", "CREATE INDEX orders_note_idx ON orders (note);", codeIndexLock, SeverityError, "while it builds", "public.orders"},
 	}
 	for _, tc := range cases {
@@ -80,7 +82,12 @@ func TestCatalog(t *testing.T) {
 			require.NotNil(t, got, "%s not in %v", tc.code, res.Findings)
 			assert.Equal(t, tc.severity, got.Severity, got.Message)
 			assert.Contains(t, got.Message, tc.msg)
-			if tc.table != "" {
+			switch tc.table {
+			case "none":
+				assert.Empty(t, got.Table)
+				assert.NotContains(t, got.Message, "rows")
+			case "":
+			default:
 				assert.Equal(t, tc.table, got.Table)
 			}
 		})
