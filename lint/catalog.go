@@ -251,6 +251,7 @@ func (s *schema) qualify(n *pg_query.Node) {
 		s.setSearchPath(v)
 		return
 	}
+	s.filled = map[any]bool{}
 	creates := map[*pg_query.RangeVar]bool{}
 	if c := n.GetCreateStmt(); c != nil {
 		creates[c.Relation] = true
@@ -262,9 +263,9 @@ func (s *schema) qualify(n *pg_query.Node) {
 		switch {
 		case rv.Schemaname != "" || rv.Relname == "":
 		case creates[rv]:
-			rv.Schemaname = s.searchPath()[0]
+			rv.Schemaname, s.filled[rv] = s.searchPath()[0], true
 		default:
-			rv.Schemaname = s.resolve(strings.ToLower(rv.Relname))
+			rv.Schemaname, s.filled[rv] = s.resolve(strings.ToLower(rv.Relname)), true
 		}
 		return true
 	})
@@ -292,6 +293,7 @@ func (s *schema) qualify(n *pg_query.Node) {
 		}
 		if sch != "" {
 			l.Items = append([]*pg_query.Node{pg_query.MakeStrNode(sch)}, l.Items...)
+			s.filled[l] = true
 		}
 	}
 }

@@ -17,6 +17,7 @@ type fileCheck struct {
 	file     *migrations.File
 	lockSet  bool // a SET lock_timeout ran earlier in the file
 	lockSeen bool // SH310 already reported for the file
+	more     fileState
 }
 
 // stmtCheck is one statement being checked; findings are positioned by byte offsets into
@@ -160,8 +161,10 @@ func (sc *stmtCheck) check(tree *pg_query.ParseResult, err error) {
 	for _, raw := range tree.Stmts {
 		sc.prepare(raw.Stmt)
 		sc.rules(raw)
+		sc.moreRules(raw, sc.stmtStart(raw))
 		sc.s.apply(raw.Stmt)
 	}
+	sc.identifiers()
 }
 
 // stmtStart is the offset of a raw statement's first token: RawStmt.StmtLocation may point
@@ -236,7 +239,11 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 		}
 	case n.GetReindexStmt() != nil:
 		r := n.GetReindexStmt()
-		if !hasOption(r.Params, "concurrently") {
+		if r.Kind == pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM {
+			sc.add(codeReindexLock, at, "REINDEX SYSTEM rebuilds the system catalogs' indexes, blocking every session that needs them; Postgres cannot do it CONCURRENTLY")
+			sc.out[len(sc.out)-1].Hint = reindexSystemHint
+			sc.locking(at, "REINDEX SYSTEM")
+		} else if !hasOption(r.Params, "concurrently") {
 			sc.add(codeReindexLock, at, "REINDEX without CONCURRENTLY blocks writes while it rebuilds")
 			sc.locking(at, "REINDEX")
 		}

@@ -24,6 +24,7 @@ var groupTitles = []struct{ group, title string }{
 	{GroupLocking, "Locking"},
 	{GroupTransactions, "Transactions"},
 	{GroupTypes, "Types"},
+	{GroupNames, "Names"},
 	{GroupDirectives, "Directives"},
 }
 

@@ -65,3 +65,14 @@ func hasCode(r Result, code string) bool {
 }
 
 var mapFS = testfs.MapFS
+
+// everyRule is the error policy with the rules that are off by default turned on.
+var everyRule = func() Policy {
+	p := Policy{Default: LevelError, Rules: map[string]Level{}}
+	for _, r := range Rules() {
+		if r.Default == LevelOff {
+			p.Rules[r.Code] = LevelWarn
+		}
+	}
+	return p
+}()

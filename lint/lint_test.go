@@ -20,6 +20,16 @@ func TestRules(t *testing.T) {
 		want    bool
 	}{
 		// destructive
+		// syntax
+		{codeDupAssign, []string{"INSERT INTO orders (status, customer_id, status) VALUES ('a', 1, 'b');"}, true},
+		{codeDupAssign, []string{"UPDATE orders SET (status, note) = ('a', 'b'), note = 'c' WHERE id = 1;"}, true},
+		{codeDupAssign, []string{"INSERT INTO customers (id, email) OVERRIDING SYSTEM VALUE VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET email = 'b', email = 'c';"}, true},
+		{codeDupAssign, []string{"WITH u AS (UPDATE orders SET note = 'a', note = 'b' WHERE id = 1 RETURNING id) SELECT * FROM u;"}, true},
+		{codeDupAssign, []string{"MERGE INTO orders o USING customers c ON o.customer_id = c.id WHEN MATCHED THEN UPDATE SET note = 'a', note = 'b';"}, true},
+		{codeDupAssign, []string{"CREATE TABLE t1 (a int[], b int[]);\nUPDATE t1 SET a[1] = 1, a[2] = 2, b = '{}' WHERE true;"}, false},
+		{codeDupAssign, []string{"CREATE TABLE t1 (a int[]);\nUPDATE t1 SET a = '{}', a[2] = 2 WHERE true;"}, true},
+		{codeDupAssign, []string{"UPDATE orders o SET note = c.email FROM customers c WHERE c.id = o.customer_id AND c.email = 'x';"}, false},
+		{codeDupAssign, []string{"INSERT INTO orders (customer_id, status) SELECT id, id::text FROM customers;"}, false},
 		{codeDropTable, []string{"DROP TABLE IF EXISTS orders CASCADE;"}, true},
 		{codeDropTable, []string{"DROP TABLE public.orders;"}, true},
 		{codeDropTable, []string{"CREATE TABLE t1 (id bigint);", "CREATE INDEX ON t1 (id);", "DROP TABLE t1;"}, false},
@@ -55,6 +65,10 @@ func TestRules(t *testing.T) {
 		{codeAddNotNull, []string{"ALTER TABLE orders ADD COLUMN a bigint NOT NULL REFERENCES customers (id);"}, true},
 		{codeAddNotNull, []string{"ALTER TABLE orders ADD COLUMN a bigint NOT NULL GENERATED ALWAYS AS IDENTITY;"}, false},
 		{codeAddNotNull, []string{"CREATE TABLE t1 (id bigint);\nALTER TABLE t1 ADD COLUMN a text NOT NULL;"}, false},
+		{codeDropNotNull, []string{"ALTER TABLE orders ALTER customer_id DROP NOT NULL;"}, true},
+		{codeDropNotNull, []string{"ALTER TABLE orders ADD COLUMN a text NOT NULL DEFAULT '';", "ALTER TABLE orders ALTER COLUMN a DROP NOT NULL;"}, false},
+		{codeDropNotNull, []string{"ALTER TABLE orders ALTER COLUMN note SET NOT NULL;"}, false},
+		{codeDropNotNull, []string{"ALTER DOMAIN email_address DROP NOT NULL;"}, true},
 		// locking
 		{codeIndexLock, []string{"CREATE UNIQUE INDEX IF NOT EXISTS orders_note_key ON public.orders (note);"}, true},
 		{codeIndexLock, []string{"CREATE TABLE items (id bigint, order_id bigint);", "CREATE INDEX items_order_idx ON items (order_id);"}, false},
@@ -97,6 +111,38 @@ func TestRules(t *testing.T) {
 		{codeLockTimeout, []string{"SELECT set_config('lock_timeout', '0', true);\nALTER TABLE orders ADD COLUMN a text;"}, true},
 		{codeLockTimeout, []string{"CREATE TABLE t1 (id bigint);\nALTER TABLE t1 ADD COLUMN a text;\nCREATE INDEX ON t1 (a);"}, false},
 		{codeLockTimeout, []string{"CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);"}, false},
+		{codeLockTimeout, []string{"LOCK TABLE orders;"}, true},
+		{codeLockTimeout, []string{"LOCK orders, customers IN SHARE MODE;"}, true},
+		{codeLockTimeout, []string{"LOCK orders IN ROW EXCLUSIVE MODE;"}, false},
+		{codeLockTimeout, []string{"CREATE TABLE t1 (id bigint);\nLOCK TABLE t1;"}, false},
+		{codeLockTimeout, []string{"SET lock_timeout = '1s';\nLOCK TABLE orders;"}, false},
+		{codeLockTimeout, []string{"ALTER DOMAIN email_address SET NOT NULL;"}, true},
+		{codeReindexLock, []string{"REINDEX SYSTEM;"}, true},
+		{codeReindexLock, []string{"REINDEX (CONCURRENTLY) SYSTEM;"}, true}, // Postgres refuses CONCURRENTLY for the catalogs
+		{codeReindexLock, []string{"REINDEX DATABASE CONCURRENTLY;"}, false},
+		{codeInlineCheck, []string{"ALTER TABLE orders ADD COLUMN qty int CHECK (qty > 0);"}, true},
+		{codeInlineCheck, []string{"ALTER TABLE orders ADD COLUMN c2 bigint CONSTRAINT c2_fk REFERENCES customers;"}, true},
+		{codeInlineCheck, []string{"CREATE TABLE t1 (id bigint);\nALTER TABLE t1 ADD COLUMN c bigint REFERENCES customers (id);"}, false},
+		{codeInlineCheck, []string{"ALTER TABLE orders ADD COLUMN c bigint NOT NULL DEFAULT 0;"}, false},
+		{codeValidateSameTx, []string{"ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID, VALIDATE CONSTRAINT total_pos;"}, true},
+		{codeValidateSameTx, []string{"ALTER TABLE orders ADD CONSTRAINT Total_Pos CHECK (total > 0) NOT VALID;\nALTER TABLE public.orders VALIDATE CONSTRAINT total_pos;"}, true},
+		{codeValidateSameTx, []string{"ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID;", "ALTER TABLE orders VALIDATE CONSTRAINT total_pos;"}, false},
+		{codeValidateSameTx, []string{"ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID;\nALTER TABLE customers VALIDATE CONSTRAINT total_pos;"}, false},
+		{codeValidateSameTx, []string{"ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT total_pos;\nVACUUM orders;"}, false}, // runs statement by statement
+		{codeValidateSameTx, []string{"-- +goose Up\n-- +goose NO TRANSACTION\n-- +goose StatementBegin\nALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT total_pos;\n-- +goose StatementEnd"}, true}, // one block, one implicit transaction
+		{codeTableRewrite, []string{"ALTER TABLE orders SET LOGGED;"}, true},
+		{codeTableRewrite, []string{"ALTER TABLE orders ADD COLUMN a text, SET ACCESS METHOD heap;"}, true},
+		{codeTableRewrite, []string{"ALTER TABLE orders SET TABLESPACE pg_default;"}, true},
+		{codeTableRewrite, []string{"ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE fast;"}, true},
+		{codeTableRewrite, []string{"CREATE TABLE t1 (id bigint);\nALTER TABLE t1 SET LOGGED;"}, false},
+		{codeTableRewrite, []string{"ALTER TABLE orders SET (fillfactor = 90);"}, false},
+		{codeDetachLock, []string{"ALTER TABLE IF EXISTS events DETACH PARTITION events_2023;"}, true},
+		{codeDetachLock, []string{"ALTER TABLE events DETACH PARTITION events_2023 FINALIZE;"}, false},
+		{codeDetachLock, []string{"CREATE TABLE t1 (at date) PARTITION BY RANGE (at);\nCREATE TABLE t1_a PARTITION OF t1 FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\nALTER TABLE t1 DETACH PARTITION t1_a;"}, false},
+		{codeDomainCheck, []string{"ALTER DOMAIN email_address SET NOT NULL;"}, true},
+		{codeDomainCheck, []string{"ALTER DOMAIN public.email_address VALIDATE CONSTRAINT email_has_at;"}, true},
+		{codeDomainCheck, []string{"ALTER DOMAIN email_address DROP CONSTRAINT email_has_at;"}, false},
+		{codeDomainCheck, []string{"CREATE DOMAIN d AS int;\nALTER DOMAIN d ADD CONSTRAINT pos CHECK (VALUE > 0);"}, false},
 		// transactions
 		{codeNotAtomic, []string{"CREATE INDEX CONCURRENTLY a ON orders (note);\nCREATE INDEX CONCURRENTLY b ON orders (status);"}, true},
 		{codeNotAtomic, []string{"SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY a ON orders (note);"}, false},
@@ -104,6 +150,21 @@ func TestRules(t *testing.T) {
 		{codeTxControl, []string{"START TRANSACTION;\nALTER TABLE orders ADD COLUMN a text;\nROLLBACK;"}, true},
 		{codeTxControl, []string{"SAVEPOINT s;\nALTER TABLE orders ADD COLUMN a text;\nRELEASE SAVEPOINT s;"}, false},
 		{codeTxControl, []string{"ALTER TABLE orders ADD COLUMN a text;\nCOMMIT;"}, true},
+		{codeNotRerunnable, []string{"ALTER TABLE orders ADD COLUMN a text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_a_idx ON orders (a);"}, true},
+		{codeNotRerunnable, []string{"ALTER TABLE orders ADD COLUMN IF NOT EXISTS a text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_a_idx ON orders (a);"}, false},
+		{codeNotRerunnable, []string{"ALTER TABLE orders DROP CONSTRAINT orders_x;\nVACUUM orders;"}, true},
+		{codeNotRerunnable, []string{"ALTER TYPE order_state ADD VALUE 'x';\nVACUUM orders;"}, true},
+		{codeNotRerunnable, []string{"ALTER TYPE order_state ADD VALUE IF NOT EXISTS 'x';\nDROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;"}, false},
+		{codeNotRerunnable, []string{"CREATE TABLE t1 (id bigint);\nDROP TABLE t1;"}, false}, // one transaction: all or nothing
+		{codeNotRerunnable, []string{"DROP INDEX CONCURRENTLY orders_status_idx;"}, false},   // one statement cannot stop half-way
+		{codeEnumSameTx, []string{"ALTER TYPE order_state ADD VALUE 'shipped';\nALTER TABLE orders ALTER COLUMN status SET DEFAULT 'shipped';"}, true},
+		{codeEnumSameTx, []string{"ALTER TYPE order_state ADD VALUE 'shipped';", "UPDATE orders SET status = 'shipped' WHERE id = 1;"}, false},
+		{codeEnumSameTx, []string{"CREATE TYPE mood AS ENUM ('ok');\nALTER TYPE mood ADD VALUE 'sad';\nCREATE TABLE t1 (m mood DEFAULT 'sad');"}, false},
+		{codeEnumSameTx, []string{"ALTER TYPE order_state ADD VALUE 'shipped';\nALTER TYPE order_state ADD VALUE 'lost' AFTER 'shipped';"}, false},
+		{codeEnumSameTx, []string{"ALTER TYPE order_state RENAME VALUE 'paid' TO 'settled';\nSELECT 'settled'::order_state;"}, false},
+		{codeEnumSameTx, []string{"-- +goose Up\n-- +goose NO TRANSACTION\nALTER TYPE order_state ADD VALUE 'shipped';\nUPDATE orders SET status = 'shipped' WHERE id = 1;"}, false},
+		{codeEnumSameTx, []string{"-- +goose Up\n-- +goose NO TRANSACTION\n-- +goose StatementBegin\nALTER TYPE order_state ADD VALUE 'shipped';\nUPDATE orders SET status = 'shipped' WHERE id = 1;\n-- +goose StatementEnd"}, true},
+		{codeEnumSameTx, []string{"-- +goose Up\n-- +goose NO TRANSACTION\nCREATE TYPE mood AS ENUM ('ok');\nALTER TYPE mood ADD VALUE 'sad';\nSELECT 'sad'::mood;"}, false},
 		// types
 		{codeBigintIdentity, []string{"CREATE TABLE t1 (id integer GENERATED BY DEFAULT AS IDENTITY);"}, true},
 		{codeBigintIdentity, []string{"CREATE TABLE t1 (id int, PRIMARY KEY (id));"}, true},
@@ -114,11 +175,26 @@ func TestRules(t *testing.T) {
 		{codeText, []string{"CREATE TABLE t1 (code varchar);"}, false},
 		{codeTimestamptz, []string{"CREATE TABLE t1 (at timestamp(3) without time zone);"}, true},
 		{codeTimestamptz, []string{"CREATE TABLE t1 (at timestamp with time zone);"}, false},
+		{codeDomainCons, []string{"CREATE DOMAIN code AS text NOT NULL;"}, true},
+		{codeDomainCons, []string{"CREATE DOMAIN code AS text COLLATE \"C\" DEFAULT '';"}, false},
+		// names
+		{codeLongIdent, []string{"ALTER TABLE orders ADD COLUMN \"Ünïcödé_cölümn_nämé_thät_is_löngér_thän_bytés_wïth\" text;"}, true}, // 50 characters, 64 bytes
+		{codeLongIdent, []string{"ALTER TABLE orders ADD CONSTRAINT orders_customer_id_references_customers_id_added_not_valid_in_2024_fk FOREIGN KEY (customer_id) REFERENCES customers NOT VALID;"}, true},
+		{codeLongIdent, []string{"CREATE TABLE t1 (" + strings.Repeat("a", 63) + " text);"}, false},
+		{codeLongIdent, []string{"CREATE TABLE t1 (\"" + strings.Repeat("a", 61) + "\"\"\" text);"}, false}, // "" is one byte
+		{codeLongIdent, []string{"UPDATE orders SET note = '" + strings.Repeat("x", 80) + "' WHERE id = 1;"}, false},
+		{codeLongIdent, []string{"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 AS " + strings.Repeat("b", 70) + " $$ LANGUAGE sql;"}, false},
+		{codeUnqualified, []string{"ALTER TABLE orders ADD COLUMN a text;"}, true},
+		{codeUnqualified, []string{"DROP TABLE IF EXISTS public.t9, t8;"}, true},
+		{codeUnqualified, []string{"UPDATE orders SET note = 'a' WHERE id = 1;"}, true},
+		{codeUnqualified, []string{"ALTER TABLE public.orders RENAME COLUMN note TO memo;"}, false},
+		{codeUnqualified, []string{"CREATE TEMP TABLE scratch (id bigint);"}, false},
+		{codeUnqualified, []string{"INSERT INTO public.orders (customer_id, status) SELECT id, 'new' FROM customers;"}, false}, // only the written table counts
 	}
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%02d_%s_%v", i, tc.code, tc.want), func(t *testing.T) {
 			files := readDir(t, append([]string{exampleSchema}, tc.pending...)...)
-			r := Files(files[:1], files[1:], Options{})
+			r := Files(files[:1], files[1:], Options{Policy: everyRule})
 			assert.Equal(t, tc.want, hasCode(r, tc.code), "pending %q gave %v", tc.pending, codes(r))
 		})
 	}
@@ -133,11 +209,14 @@ func TestMarkerFormats(t *testing.T) {
 		want  []string // codes of the last file's findings
 	}{
 		{"goose unmarked", map[string]string{"00001_a.sql": "-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\n"}, []string{codeNoTxInTx}},
-		{"goose marked", map[string]string{"00001_a.sql": "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (b);\n"}, nil},
+		{"goose marked", map[string]string{"00001_a.sql": "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (b);\n"}, []string{codeNotRerunnable}},
 		{"dbmate unmarked", map[string]string{"20240101000000_a.sql": "-- migrate:up\nVACUUM t;\n-- migrate:down\n"}, []string{codeNoTxInTx}},
 		{"dbmate marked", map[string]string{"20240101000000_a.sql": "-- migrate:up transaction:false\nVACUUM t;\n-- migrate:down\n"}, nil},
-		{"golang-migrate mixed", map[string]string{"1_a.up.sql": "ALTER TABLE t ADD COLUMN b text;\nCREATE INDEX CONCURRENTLY i ON t (b);\n"}, []string{codeNotAtomic}},
-		{"flyway alone", map[string]string{"V1__a.sql": "CREATE INDEX CONCURRENTLY i ON t (b);\n"}, nil},
+		{"golang-migrate mixed", map[string]string{"1_a.up.sql": "ALTER TABLE t ADD COLUMN IF NOT EXISTS b text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (b);\n"}, []string{codeNotAtomic}},
+		{"flyway alone", map[string]string{"V1__a.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (b);\n"}, nil},
+		{"flyway alone cannot stop half-way", map[string]string{"V1__a.sql": "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON t (b);\n"}, nil},
+		{"dbmate marked, not re-runnable", map[string]string{"20240101000000_a.sql": "-- migrate:up transaction:false\nDROP INDEX CONCURRENTLY i;\nDROP INDEX CONCURRENTLY IF EXISTS j;\n-- migrate:down\n"}, []string{codeNotRerunnable}},
+		{"dbmate in a transaction, re-runnable by rollback", map[string]string{"20240101000000_a.sql": "-- migrate:up\nDROP TABLE t;\n-- migrate:down\n"}, []string{codeDropTable}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,4 +406,44 @@ func TestTrackingThroughFiles(t *testing.T) {
 	assert.Equal(t, codeIndexLock, r.Findings[0].Code)
 	assert.Contains(t, r.Findings[0].Message, "public.b")
 	assert.Equal(t, files[3].Name, r.Findings[0].File)
+}
+
+// TestFindingText checks what some findings say and where, beyond whether they fire.
+func TestFindingText(t *testing.T) {
+	cases := []struct {
+		name, sql string
+		code, pos string // pos is "line:col"
+		msg, hint string // substrings
+		notInHint string
+	}{
+		{"REINDEX SYSTEM is not told to use CONCURRENTLY", "REINDEX SYSTEM;", codeReindexLock, "1:1",
+			"cannot do it CONCURRENTLY", "maintenance window", "use REINDEX"},
+		{"REINDEX TABLE is", "REINDEX TABLE orders;", codeReindexLock, "1:1", "without CONCURRENTLY", "REINDEX ... CONCURRENTLY", ""},
+		{"long identifier: bytes, cut at a character", "SELECT 1;\nCREATE TABLE t1 (\"" + strings.Repeat("a", 62) + "ü\" text);", codeLongIdent, "2:18",
+			"is 64 bytes; Postgres cuts it to \"" + strings.Repeat("a", 62) + "\"", "63 bytes", ""},
+		{"inline foreign key names both tables", "ALTER TABLE orders ADD COLUMN c bigint REFERENCES customers;", codeInlineCheck, "1:40",
+			"locking public.orders and public.customers", "NOT VALID", ""},
+		{"new enum value", "ALTER TYPE order_state ADD VALUE 'shipped';\nSELECT 'shipped'::order_state;", codeEnumSameTx, "2:8",
+			"'shipped' was added to enum public.order_state", "later migration", ""},
+		{"duplicate assignment at the second", "UPDATE orders SET note = 'a', note = 'b' WHERE id = 1;", codeDupAssign, "1:31",
+			"column note is assigned more than once", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := lintSQL(t, Options{LockTimeout: true}, exampleSchema, tc.sql)
+			var fd *Finding
+			for i := range r.Findings {
+				if r.Findings[i].Code == tc.code {
+					fd = &r.Findings[i]
+				}
+			}
+			require.NotNil(t, fd, "no %s in %v", tc.code, codes(r))
+			assert.Equal(t, tc.pos, fmt.Sprintf("%d:%d", fd.Line, fd.Col))
+			assert.Contains(t, fd.Message, tc.msg)
+			assert.Contains(t, fd.Hint, tc.hint)
+			if tc.notInHint != "" {
+				assert.NotContains(t, fd.Hint, tc.notInHint)
+			}
+		})
+	}
 }

@@ -22,8 +22,10 @@ const (
 	GroupLocking       = "locking"
 	GroupTransactions  = "transactions"
 	GroupTypes         = "types"
+	GroupNames         = "names"
 	GroupDirectives    = "directives"
 	codeParseError     = "SH000"
+	codeDupAssign      = "SH001"
 	codeDropTable      = "SH101"
 	codeDropColumn     = "SH102"
 	codeDropSchema     = "SH103"
@@ -37,6 +39,7 @@ const (
 	codeChangeType     = "SH203"
 	codeSetNotNull     = "SH204"
 	codeAddNotNull     = "SH205"
+	codeDropNotNull    = "SH206"
 	codeIndexLock      = "SH301"
 	codeDropIndexLock  = "SH302"
 	codeReindexLock    = "SH303"
@@ -47,12 +50,22 @@ const (
 	codeVacuumFull     = "SH308"
 	codeCluster        = "SH309"
 	codeLockTimeout    = "SH310"
+	codeInlineCheck    = "SH311"
+	codeValidateSameTx = "SH312"
+	codeTableRewrite   = "SH313"
+	codeDetachLock     = "SH314"
+	codeDomainCheck    = "SH315"
 	codeNoTxInTx       = "SH401"
 	codeNotAtomic      = "SH402"
 	codeTxControl      = "SH403"
+	codeNotRerunnable  = "SH404"
+	codeEnumSameTx     = "SH405"
 	codeBigintIdentity = "SH501"
 	codeText           = "SH502"
 	codeTimestamptz    = "SH503"
+	codeDomainCons     = "SH504"
+	codeLongIdent      = "SH601"
+	codeUnqualified    = "SH602"
 	codeNoReason       = "SH901"
 	codeUnknownCode    = "SH902"
 	codeOrphan         = "SH903"
@@ -71,7 +84,13 @@ CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, emai
 CREATE INDEX orders_status_idx ON orders (status);
 CREATE UNIQUE INDEX customers_email_idx ON customers (email);
 CREATE TYPE order_state AS ENUM ('new', 'paid');
-CREATE SCHEMA archive;`
+CREATE SCHEMA archive;
+CREATE DOMAIN email_address AS text;
+CREATE TABLE events (id bigint NOT NULL, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');`
+
+// reindexSystemHint replaces SH303's hint for REINDEX SYSTEM, which cannot be concurrent.
+const reindexSystemHint = "REINDEX SYSTEM cannot run CONCURRENTLY: run it by hand in a maintenance window, not in a migration"
 
 var rules = []Rule{
 	{
@@ -81,6 +100,14 @@ var rules = []Rule{
 		Hint:    "fix the SQL at the position shown",
 		Bad:     "ALTER TABLE orders ADD COLUMN;",
 		Good:    "ALTER TABLE orders ADD COLUMN paid_at timestamptz;",
+	},
+	{
+		Code: codeDupAssign, Name: "duplicate-column-assignment", Group: GroupSyntax, Default: LevelError,
+		Summary: "A column assigned twice in one UPDATE SET (or ON CONFLICT, MERGE) or named twice in an INSERT column list.",
+		Why:     "Postgres refuses it when it plans the statement (\"multiple assignments to same column\", \"column specified more than once\"), after the file's earlier statements ran; the parser alone accepts it.",
+		Hint:    "assign each column once; for several fields or elements of one column, assign them with subscripts",
+		Bad:     "UPDATE orders SET status = 'paid', note = 'ok', status = 'new' WHERE id = 1;",
+		Good:    "UPDATE orders SET status = 'paid', note = 'ok' WHERE id = 1;",
 	},
 	{
 		Code: codeDropTable, Name: "drop-table", Group: GroupDestructive, Default: LevelError,
@@ -187,6 +214,14 @@ var rules = []Rule{
 		Good:    "ALTER TABLE orders ADD COLUMN currency text NOT NULL DEFAULT 'EUR';",
 	},
 	{
+		Code: codeDropNotNull, Name: "drop-not-null", Group: GroupIncompatible, Default: LevelWarn,
+		Summary: "ALTER COLUMN ... DROP NOT NULL on an existing column.",
+		Why:     "Code deployed before the migration may rely on the column never being NULL; once NULLs are written, it may fail on them. It is also the usual first step of retiring a column, so it warns rather than blocks.",
+		Hint:    "make sure every reader handles NULL (or is gone) before NULLs are written, then allow it with a reason",
+		Bad:     "ALTER TABLE orders ALTER COLUMN status DROP NOT NULL;",
+		Good:    "CREATE TABLE refunds (id bigint NOT NULL);\nALTER TABLE refunds ALTER COLUMN id DROP NOT NULL;",
+	},
+	{
 		Code: codeIndexLock, Name: "create-index-non-concurrently", Group: GroupLocking, Default: LevelError,
 		Summary: "CREATE INDEX without CONCURRENTLY on an existing table.",
 		Why:     "Building the index blocks every write to the table until it is done.",
@@ -205,7 +240,7 @@ var rules = []Rule{
 	{
 		Code: codeReindexLock, Name: "reindex-non-concurrently", Group: GroupLocking, Default: LevelError,
 		Summary: "REINDEX without CONCURRENTLY.",
-		Why:     "REINDEX blocks writes to the table (and reads that use the index) while it rebuilds.",
+		Why:     "REINDEX blocks writes to the table (and reads that use the index) while it rebuilds. REINDEX SYSTEM, which Postgres cannot run CONCURRENTLY, blocks every session that needs the system catalogs, so it is reported with its own hint.",
 		Hint:    "use REINDEX ... CONCURRENTLY (Postgres 12+), in a non-transactional migration",
 		Bad:     "REINDEX INDEX orders_status_idx;",
 		Good:    "REINDEX INDEX CONCURRENTLY orders_status_idx;",
@@ -267,6 +302,46 @@ var rules = []Rule{
 		Good:    "SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN paid_at timestamptz;",
 	},
 	{
+		Code: codeInlineCheck, Name: "add-column-with-constraint", Group: GroupLocking, Default: LevelError,
+		Summary: "ADD COLUMN with an inline REFERENCES (foreign key) or CHECK on an existing table.",
+		Why:     "A constraint written on the column cannot be NOT VALID: Postgres checks every row while holding the ALTER TABLE lock (and, for a foreign key, a lock on the referenced table that blocks its writes).",
+		Hint:    "add the column alone, then ADD CONSTRAINT ... NOT VALID, and VALIDATE CONSTRAINT in a later migration",
+		Bad:     "ALTER TABLE orders ADD COLUMN refund_of bigint REFERENCES orders (id);",
+		Good:    "ALTER TABLE orders ADD COLUMN refund_of bigint;\nALTER TABLE orders ADD CONSTRAINT orders_refund_of_fk FOREIGN KEY (refund_of) REFERENCES orders (id) NOT VALID;",
+	},
+	{
+		Code: codeValidateSameTx, Name: "validate-in-same-transaction", Group: GroupLocking, Default: LevelError,
+		Summary: "VALIDATE CONSTRAINT in the same transaction as the ADD CONSTRAINT ... NOT VALID of that constraint.",
+		Why:     "The lock the add took is held until the transaction ends, so the validating scan runs under it: as if NOT VALID had not been written.",
+		Hint:    "VALIDATE CONSTRAINT in a later migration (or in a file that runs without a transaction)",
+		Bad:     "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
+		Good:    "-- +goose Up\n-- +goose NO TRANSACTION\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
+	},
+	{
+		Code: codeTableRewrite, Name: "alter-table-rewrite", Group: GroupLocking, Default: LevelError,
+		Summary: "ALTER TABLE ... SET LOGGED, SET UNLOGGED, SET ACCESS METHOD or SET TABLESPACE of an existing table.",
+		Why:     "Each copies the whole table (and its indexes) under an ACCESS EXCLUSIVE lock, blocking reads and writes until done; SET LOGGED also writes it all to the WAL.",
+		Hint:    "create the new table as wanted, copy in batches and switch, or run it in a maintenance window",
+		Bad:     "ALTER TABLE orders SET UNLOGGED;",
+		Good:    "CREATE UNLOGGED TABLE import_batches (id bigint);",
+	},
+	{
+		Code: codeDetachLock, Name: "detach-partition-non-concurrently", Group: GroupLocking, Default: LevelError,
+		Summary: "ALTER TABLE ... DETACH PARTITION without CONCURRENTLY on an existing partitioned table.",
+		Why:     "It takes an ACCESS EXCLUSIVE lock on the partitioned table, waiting behind and blocking every query on every partition.",
+		Hint:    "use DETACH PARTITION ... CONCURRENTLY, alone in a non-transactional migration (not possible while the table has a default partition)",
+		Bad:     "ALTER TABLE events DETACH PARTITION events_2023;",
+		Good:    "ALTER TABLE events DETACH PARTITION events_2023 CONCURRENTLY;",
+	},
+	{
+		Code: codeDomainCheck, Name: "alter-domain-validate", Group: GroupLocking, Default: LevelError,
+		Summary: "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID), SET NOT NULL or VALIDATE CONSTRAINT on an existing domain.",
+		Why:     "Postgres checks every column of the domain in every table, holding a SHARE lock on each table (writes blocked) through the scan.",
+		Hint:    "add the constraint NOT VALID (new values are checked at once) and validate it in a quiet hour, or put a CHECK on the table columns instead",
+		Bad:     "ALTER DOMAIN email_address ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%');",
+		Good:    "ALTER DOMAIN email_address ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%') NOT VALID;",
+	},
+	{
 		Code: codeNoTxInTx, Name: "no-transaction-statement-in-transaction", Group: GroupTransactions, Default: LevelError,
 		Summary: "A statement Postgres refuses inside a transaction (CONCURRENTLY, VACUUM, ...) in a file its format runs in one.",
 		Why:     "The format (goose, dbmate, Atlas) runs the file in a transaction unless it carries its no-transaction marker, so the statement fails.",
@@ -291,6 +366,22 @@ var rules = []Rule{
 		Good:    "ALTER TABLE orders ADD COLUMN paid_at timestamptz;",
 	},
 	{
+		Code: codeNotRerunnable, Name: "not-rerunnable-in-non-transactional-file", Group: GroupTransactions, Default: LevelWarn,
+		Summary: "CREATE or ADD without IF NOT EXISTS, DROP without IF EXISTS, in a file of several statements that runs statement by statement.",
+		Why:     "Such a file can stop half-applied. schemahook resumes it at the failed statement, but a statement that ran and was not recorded (the run was killed right after it), or a file finished by hand, runs again and fails on what already exists.",
+		Hint:    "write IF NOT EXISTS / IF EXISTS, so the statement can run again, or give each statement a file of its own",
+		Bad:     "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);",
+		Good:    "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_idx ON orders (customer_id);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);",
+	},
+	{
+		Code: codeEnumSameTx, Name: "new-enum-value-used-in-transaction", Group: GroupTransactions, Default: LevelWarn,
+		Summary: "A value added by ALTER TYPE ... ADD VALUE appears again later in the same transaction.",
+		Why:     "Postgres refuses to use an enum value before the transaction that added it commits (\"unsafe use of new value\"), unless the type itself is new in that transaction; the whole file then fails.",
+		Hint:    "use the new value in a later migration, or add it in a file that runs without a transaction",
+		Bad:     "ALTER TYPE order_state ADD VALUE 'shipped';\nSELECT count(*) FROM orders WHERE status::order_state = 'shipped';",
+		Good:    "ALTER TYPE order_state ADD VALUE 'shipped';",
+	},
+	{
 		Code: codeBigintIdentity, Name: "prefer-bigint-identity", Group: GroupTypes, Default: LevelWarn,
 		Summary: "A serial column, or an integer/smallint key or identity column.",
 		Why:     "serial hides a sequence with odd ownership and permission rules, and 32-bit keys run out.",
@@ -313,6 +404,30 @@ var rules = []Rule{
 		Hint:    "use timestamptz",
 		Bad:     "ALTER TABLE orders ADD COLUMN shipped_at timestamp;",
 		Good:    "ALTER TABLE orders ADD COLUMN shipped_at timestamptz;",
+	},
+	{
+		Code: codeDomainCons, Name: "domain-with-constraint", Group: GroupTypes, Default: LevelWarn,
+		Summary: "CREATE DOMAIN with a CHECK or NOT NULL constraint.",
+		Why:     "Changing the rule later takes ALTER DOMAIN, which checks every column of the domain in every table under a lock that blocks writes (SH315); a domain NOT NULL is also not enforced everywhere (an outer join yields NULLs of it).",
+		Hint:    "use a plain domain (or the base type) and put the CHECK on the table columns",
+		Bad:     "CREATE DOMAIN positive_amount AS numeric CHECK (VALUE > 0);",
+		Good:    "CREATE TABLE refunds (amount numeric CHECK (amount > 0));",
+	},
+	{
+		Code: codeLongIdent, Name: "identifier-too-long", Group: GroupNames, Default: LevelError,
+		Summary: "An identifier longer than 63 bytes.",
+		Why:     "Postgres silently cuts names to 63 bytes (NAMEDATALEN-1, bytes not characters): two long names can collide, and tools or code that use the full name do not find the object.",
+		Hint:    "shorten the name to 63 bytes or less",
+		Bad:     "CREATE TABLE customer_notification_preferences_per_channel_and_locale_history (id bigint);",
+		Good:    "CREATE TABLE customer_notification_preference_history (id bigint);",
+	},
+	{
+		Code: codeUnqualified, Name: "unqualified-table-name", Group: GroupNames, Default: LevelOff,
+		Summary: "A table named without its schema in DDL or in the target of INSERT, UPDATE or DELETE.",
+		Why:     "The table is then found through the session's search_path, which may differ between the dev replay, the target and a psql session. Off by default: most apps live in public with the default search_path; turn it on for databases with several schemas.",
+		Hint:    "write schema.table (for example public.orders)",
+		Bad:     "CREATE TABLE invoices (id bigint);",
+		Good:    "CREATE TABLE public.invoices (id bigint);",
 	},
 	{
 		Code: codeNoReason, Name: "directive-without-reason", Group: GroupDirectives, Default: LevelError,

@@ -23,6 +23,7 @@ type schema struct {
 	funcs    map[string]Volatility // functions the files create, by "schema.name"
 	cat      *Catalog              // nil without a database
 	path     []string              // set by SET search_path in the files
+	filled   map[any]bool          // names of the current statement qualify gave a schema
 }
 
 func newSchema(existing map[string]bool) *schema {

@@ -3,10 +3,20 @@ package lint
 import "google.golang.org/protobuf/reflect/protoreflect"
 
 // walk visits every node of type T (a function call, a table name) in a parse tree, depth
-// first, until fn returns false. It goes through protobuf reflection so no node type can be
-// missed.
+// first, until fn returns false.
 func walk[T any](m protoreflect.Message, fn func(T) bool) bool {
-	if x, ok := m.Interface().(T); ok && !fn(x) {
+	return walkAll(m, func(m protoreflect.Message) bool {
+		if x, ok := m.Interface().(T); ok {
+			return fn(x)
+		}
+		return true
+	})
+}
+
+// walkAll visits every node of a parse tree, depth first, until fn returns false. It goes
+// through protobuf reflection so no node type can be missed.
+func walkAll(m protoreflect.Message, fn func(protoreflect.Message) bool) bool {
+	if !fn(m) {
 		return false
 	}
 	cont := true
@@ -17,11 +27,11 @@ func walk[T any](m protoreflect.Message, fn func(T) bool) bool {
 		if fd.IsList() {
 			l := v.List()
 			for i := 0; i < l.Len() && cont; i++ {
-				cont = walk(l.Get(i).Message(), fn)
+				cont = walkAll(l.Get(i).Message(), fn)
 			}
 			return cont
 		}
-		cont = walk(v.Message(), fn)
+		cont = walkAll(v.Message(), fn)
 		return cont
 	})
 	return cont
