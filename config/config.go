@@ -151,6 +151,25 @@ type Dev struct {
 type Lint struct {
 	Policy lint.Level            `json:"policy,omitempty"`
 	Rules  map[string]lint.Level `json:"rules,omitempty"`
+	// SmallTable, when set, makes the hook report lock-heavy findings on existing tables
+	// under both limits as warnings (docs/lint.md, "What the hook Job adds"). Unset by
+	// default: an upgrade never unblocks what blocked before.
+	SmallTable *SmallTable `json:"smallTable,omitempty"`
+}
+
+// SmallTable is spec.lint.smallTable: a table is small with at most Rows estimated rows
+// and at most Size on disk (Postgres units: "10MB").
+type SmallTable struct {
+	Rows *int64 `json:"rows,omitempty"`
+	Size string `json:"size,omitempty"`
+}
+
+// Flag writes the setting as the migrate command's --lint-small-table takes it.
+func (t *SmallTable) Flag() string {
+	if t == nil || t.Rows == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%s", *t.Rows, t.Size)
 }
 
 // Apply tunes how the target is migrated. Durations are Go durations ("10s", "30m").
@@ -300,6 +319,19 @@ func (d *Database) Validate() error {
 		}
 		if lvl := s.Lint.Rules[code]; !lvl.Valid() {
 			bad("spec.lint.rules."+code, string(lvl), "one of "+enum.Join(lint.Levels, ", "))
+		}
+	}
+	if t := s.Lint.SmallTable; t != nil {
+		switch {
+		case t.Rows == nil:
+			errs = append(errs, "spec.lint.smallTable.rows: required (estimated rows at most, e.g. 10000)")
+		case *t.Rows < 0:
+			bad("spec.lint.smallTable.rows", fmt.Sprint(*t.Rows), "want 0 or more rows")
+		}
+		if t.Size == "" {
+			errs = append(errs, "spec.lint.smallTable.size: required (size on disk at most, e.g. 10MB)")
+		} else if _, err := lint.ParseSize(t.Size); err != nil {
+			bad("spec.lint.smallTable.size", t.Size, "want a size such as 8MB, 512kB or a number of bytes")
 		}
 	}
 	if !engine.TxMode(s.Apply.TxMode).Valid() {

@@ -171,6 +171,9 @@ func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, 
 	if err := r.devApply(ctx, db.URL, plan.Pending, plan.Resume, "copy of the target's schema"); err != nil {
 		return err
 	}
+	if err := r.devCatalog(ctx, db.URL, plan); err != nil {
+		return err
+	}
 	r.logf("applied the %d pending files to a schema-only copy of the target", len(plan.Pending))
 	return nil
 }

@@ -45,6 +45,8 @@ type Options struct {
 	Baseline         string
 	ResumePartial    string
 	RevisionsSchema  string
+	// LintSmallTable is ROWS:SIZE of lint.ParseSmallTable; "" is off.
+	LintSmallTable string
 	// Drift is the drift policy: error, warn or off (drift.go).
 	Drift string
 	// SchemaFile is the app directory's schema.sql, which the target must match after apply.
@@ -75,6 +77,9 @@ type run struct {
 	rep    Report
 	start  time.Time
 	policy lint.Policy // parsed by validate
+	// devFuncs is the volatility of the functions the pending files call, read from the dev
+	// copy after they were replayed on it (hooks/catalog.go); nil without a dev replay.
+	devFuncs map[string]lint.Volatility
 }
 
 // Summary formats of --output.
@@ -149,6 +154,9 @@ func (o *Options) validate() (lint.Policy, error) {
 	policy, err := lint.ParsePolicy(o.Lint, o.LintRules)
 	if err != nil {
 		return lint.Policy{}, bad("%v", err)
+	}
+	if _, err := lint.ParseSmallTable(o.LintSmallTable); err != nil {
+		return lint.Policy{}, bad("--lint-small-table: %v", err)
 	}
 	return policy, nil
 }
@@ -228,7 +236,7 @@ func (r *run) stages(ctx context.Context) error {
 	if err := r.devReplay(ctx, plan); err != nil {
 		return err
 	}
-	if err := r.lint(plan); err != nil {
+	if err := r.lint(ctx, plan); err != nil {
 		return err
 	}
 	if r.mode == ModePlan {

@@ -139,6 +139,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "bad tx mode", files: base, opts: func(o *Options) { o.TxMode = "some" }, code: 1, stage: "config"},
 		{name: "missing directory", files: base, opts: func(o *Options) { o.Dir = "/nonexistent/migrations" }, code: 1, stage: "config"},
 		{name: "unknown lint rule", files: base, opts: func(o *Options) { o.LintRules = []string{"SH999=off"} }, code: 1, stage: "config"},
+		{name: "bad small-table policy", files: base, opts: func(o *Options) { o.LintSmallTable = "10MB" }, code: 1, stage: "config"},
 		{name: "dev replay fails", files: with(base, "003_total.sql", "ALTER TABLE orders ADD COLUMN total numeric;\nALTER TABLE orderz ADD COLUMN x int;\n"),
 			code: 2, stage: "dev", file: "003_total.sql", line: 2},
 		{name: "syntax error", files: with(base, "003_total.sql", "ALTER TABLE orders ADD COLUMN total numeric;\nALTER TABLE orders ADD COLUM x int;\n"),

@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"context"
+
 	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
@@ -20,10 +22,20 @@ func (l policyLinter) Lint(earlier, pending []*migrations.File) lint.Result {
 	return lint.Files(earlier, pending, l.opts)
 }
 
-// lint runs stage 3 on the pending files; findings go to the report, and a blocking one
-// stops the run with exit 3 naming the first.
-func (r *run) lint(plan *engine.Plan) error {
-	var l Linter = policyLinter{opts: lint.Options{Policy: r.policy, LockTimeout: r.o.LockTimeout > 0}}
+// lint runs stage 3 on the pending files, with what the dev copy and the target's catalog
+// tell (hooks/catalog.go); findings go to the report, and a blocking one stops the run with
+// exit 3 naming the first.
+func (r *run) lint(ctx context.Context, plan *engine.Plan) error {
+	opts := lint.Options{Policy: r.policy, LockTimeout: r.o.LockTimeout > 0}
+	if r.policy.Default != lint.LevelOff || len(r.policy.Rules) > 0 {
+		cat, err := r.lintCatalog(ctx, plan.Pending)
+		if err != nil {
+			return err
+		}
+		opts.Catalog = cat
+		opts.SmallTable, _ = lint.ParseSmallTable(r.o.LintSmallTable) // checked by validate
+	}
+	var l Linter = policyLinter{opts: opts}
 	pending := map[*migrations.File]bool{}
 	for _, f := range plan.Pending {
 		pending[f] = true

@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -24,7 +25,8 @@ type fileCheck struct {
 type stmtCheck struct {
 	*fileCheck
 	st    *migrations.Statement
-	start int // offset of the statement's first token in st.SQL
+	start int    // offset of the statement's first token in st.SQL
+	table string // the existing table the statement works on, for its findings' size
 	out   []Finding
 }
 
@@ -103,7 +105,7 @@ func (sc *stmtCheck) add(code string, off int, msg string) {
 	line, col := sc.file.Pos(sc.st.Offset + off)
 	sc.out = append(sc.out, Finding{
 		File: sc.file.Name, Line: line, Col: col, Code: code,
-		Message: msg, Hint: ruleByCode[code].Hint,
+		Message: msg, Hint: ruleByCode[code].Hint, Table: sc.table,
 	})
 }
 
@@ -157,6 +159,7 @@ func (sc *stmtCheck) check(tree *pg_query.ParseResult, err error) {
 		return
 	}
 	for _, raw := range tree.Stmts {
+		sc.prepare(raw.Stmt)
 		sc.rules(raw)
 		sc.moreRules(raw, sc.stmtStart(raw))
 		sc.s.apply(raw.Stmt)
@@ -411,7 +414,7 @@ func (sc *stmtCheck) alterTable(a *pg_query.AlterTableStmt, at int) {
 			sc.columnTypes(cd, cd.TypeName, false)
 			if existing && !sc.s.isNewCol(t, cmd.Name) {
 				sc.add(codeChangeType, off, fmt.Sprintf("changing the type of existing column %s.%s to %s breaks code that expects the old type", t, cmd.Name, typeString(cd.TypeName)))
-				old := sc.s.colTypes[t+"."+strings.ToLower(cmd.Name)]
+				old := sc.s.colType(t, cmd.Name)
 				if cd.RawDefault != nil || !binaryCompatible(old, cd.TypeName) {
 					sc.add(codeTypeRewrite, off, fmt.Sprintf("changing %s.%s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock", t, cmd.Name, typeString(old), typeString(cd.TypeName)))
 				}
@@ -486,33 +489,46 @@ func (sc *stmtCheck) addColumnOnExisting(t string, cd *pg_query.ColumnDef) {
 	if notNull && !hasDefault {
 		sc.add(codeAddNotNull, off, fmt.Sprintf("NOT NULL column %s.%s without a DEFAULT fails on a table with rows and breaks inserts by running code", t, cd.Colname))
 	}
-	if fc := volatileCall(def); fc != nil {
+	switch fc, known := sc.s.volatileCall(def); {
+	case fc != nil && known:
 		sc.add(codeVolatileDef, int(fc.Location), fmt.Sprintf("default %s() of new column %s.%s is volatile: every existing row is rewritten", funcName(fc), t, cd.Colname))
+	case fc != nil:
+		sc.add(codeVolatileDef, int(fc.Location), fmt.Sprintf("default %s() of new column %s.%s calls a function whose volatility is unknown without a database: if it is volatile, every existing row is rewritten", funcName(fc), t, cd.Colname))
+		sc.out[len(sc.out)-1].unsure = true
+		sc.out[len(sc.out)-1].Hint = "the hook Job reads its volatility from the dev database; if it is STABLE or IMMUTABLE, allow it with -- schemahook:allow " + codeVolatileDef + " and the reason"
 	}
 }
 
-// volatileFuncs are the common built-in volatile functions seen in defaults. Stable ones
-// such as now() are evaluated once for ADD COLUMN and do not rewrite.
+// volatileFuncs are the common built-in (and extension) volatile functions seen in defaults,
+// for a lint without a database. Stable ones such as now() are evaluated once for ADD
+// COLUMN and do not rewrite (stableFuncs).
 var volatileFuncs = map[string]bool{
 	"random": true, "gen_random_uuid": true, "uuid_generate_v1": true, "uuid_generate_v1mc": true,
 	"uuid_generate_v4": true, "uuidv4": true, "uuidv7": true, "clock_timestamp": true, "timeofday": true,
 	"nextval": true, "txid_current": true, "random_normal": true, "gen_random_bytes": true,
 }
 
-// volatileCall finds a call to a known volatile function anywhere in an expression.
-func volatileCall(n *pg_query.Node) *pg_query.FuncCall {
+// volatileCall finds in an expression a call to a volatile function (known is true), else
+// the first call whose volatility is unknown (known is false), else nil.
+func (s *schema) volatileCall(n *pg_query.Node) (fc *pg_query.FuncCall, known bool) {
 	if n == nil {
-		return nil
+		return nil, false
 	}
-	var found *pg_query.FuncCall
-	walk(n.ProtoReflect(), func(fc *pg_query.FuncCall) bool {
-		if volatileFuncs[funcName(fc)] {
-			found = fc
+	var unknown *pg_query.FuncCall
+	walk(n.ProtoReflect(), func(c *pg_query.FuncCall) bool {
+		switch v, ok := s.volatility(c); {
+		case ok && v == Volatile:
+			fc = c
 			return false
+		case !ok && unknown == nil:
+			unknown = c
 		}
 		return true
 	})
-	return found
+	if fc != nil {
+		return fc, true
+	}
+	return unknown, false
 }
 
 func funcName(fc *pg_query.FuncCall) string {
@@ -619,6 +635,15 @@ func typmods(tn *pg_query.TypeName) []int {
 	return out
 }
 
+// sameSchema reports whether two type names may name the same type: unless both are
+// qualified with different schemas (int4 is pg_catalog.int4).
+func sameSchema(a, b *pg_query.TypeName) bool {
+	if len(a.Names) < 2 || len(b.Names) < 2 {
+		return true
+	}
+	return strings.EqualFold(a.Names[0].GetString_().GetSval(), b.Names[0].GetString_().GetSval())
+}
+
 // binaryCompatible reports whether changing a column from old to new type is one of the
 // changes Postgres makes without rewriting the table. An unknown old type is assumed to
 // need a rewrite.
@@ -629,6 +654,8 @@ func binaryCompatible(old, new *pg_query.TypeName) bool {
 	o, n := baseType(old), baseType(new)
 	om, nm := typmods(old), typmods(new)
 	switch {
+	case o == n && slices.Equal(om, nm) && sameSchema(old, new):
+		return true // the same type: Postgres keeps the data
 	case o == "varchar" && n == "text", o == "text" && n == "text", o == "varchar" && n == "varchar" && len(nm) == 0:
 		return true
 	case o == "varchar" && n == "varchar":

@@ -92,6 +92,12 @@ type Options struct {
 	// Nil derives them from the earlier files. Tables the migrations never created count as
 	// existing either way; this mainly tells whether CREATE TABLE IF NOT EXISTS made a table.
 	Existing map[string]bool
+	// Catalog is what the hook Job read from the dev database and the target (volatility,
+	// column types, search_path, table sizes); nil lints from the files alone.
+	Catalog *Catalog
+	// SmallTable, when set, downgrades lock-heavy errors on existing tables the catalog
+	// shows to be small to warnings (config spec.lint.smallTable).
+	SmallTable *SmallTable
 }
 
 // Severities of a finding, spelled as SARIF spells them.
@@ -109,6 +115,15 @@ type Finding struct {
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
 	Hint     string `json:"hint,omitempty"`
+	// Table is the existing table the finding is about, when the statement works on one.
+	Table string `json:"table,omitempty"`
+	// Rows (estimated) and Bytes are the table's size on the target, in the hook Job only.
+	Rows  *int64 `json:"rows,omitempty"`
+	Bytes *int64 `json:"bytes,omitempty"`
+	// SmallTable is true when the small-table policy downgraded the finding to a warning.
+	SmallTable bool `json:"smallTable,omitempty"`
+
+	unsure bool // a guess the files alone cannot settle: never more than a warning
 }
 
 func (f Finding) String() string {
@@ -133,17 +148,27 @@ func Files(earlier, pending []*migrations.File, opts Options) Result {
 	if opts.Policy.Default == LevelOff && len(opts.Policy.Rules) == 0 {
 		return res
 	}
-	st := newSchema(opts.Existing)
+	existing := opts.Existing
+	if existing == nil && opts.Catalog != nil {
+		existing = map[string]bool{}
+		for t := range opts.Catalog.Tables {
+			existing[t] = true
+		}
+	}
+	st := newSchema(existing)
+	st.cat = opts.Catalog
 	for _, f := range earlier {
 		st.replay(f)
 	}
 	st.pending = true
+	st.path = nil // the pending files run in a new session
 	for _, f := range pending {
 		for _, fd := range lintFile(st, f, opts) {
 			lvl := opts.Policy.level(fd.Code)
 			if lvl == LevelOff {
 				continue
 			}
+			lvl = opts.sized(&fd, lvl)
 			fd.Severity = SeverityWarning
 			if lvl == LevelError {
 				fd.Severity = SeverityError

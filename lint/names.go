@@ -100,14 +100,14 @@ func (sc *stmtCheck) unqualified(n *pg_query.Node, at int) {
 		rels = append(rels, n.GetDeleteStmt().Relation)
 	case n.GetDropStmt() != nil && n.GetDropStmt().RemoveType == pg_query.ObjectType_OBJECT_TABLE:
 		for _, o := range n.GetDropStmt().Objects {
-			if l := o.GetList(); l != nil && len(l.Items) == 1 {
-				sc.add(codeUnqualified, at, fmt.Sprintf("table %s is named without a schema: search_path decides which table it is", l.Items[0].GetString_().GetSval()))
+			if l := o.GetList(); l != nil && (len(l.Items) == 1 || sc.s.filled[l]) {
+				sc.add(codeUnqualified, at, fmt.Sprintf("table %s is named without a schema: search_path decides which table it is", l.Items[len(l.Items)-1].GetString_().GetSval()))
 				return
 			}
 		}
 	}
 	for _, r := range rels {
-		if r != nil && r.Schemaname == "" && r.Relpersistence != "t" {
+		if r != nil && (r.Schemaname == "" || sc.s.filled[r]) && r.Relpersistence != "t" { // qualify may have filled it in
 			sc.add(codeUnqualified, int(r.Location), fmt.Sprintf("table %s is named without a schema: search_path decides which table it is", r.Relname))
 			return
 		}

@@ -67,6 +67,7 @@ func WriteSARIF(w io.Writer, r Result, toolVersion string) error {
 			msg += " (" + f.Hint + ")"
 		}
 		log.AddResult(f.Code, f.Severity, msg, f.File, f.Line, f.Col)
+		log.SetProperties(f.properties())
 	}
 	return log.Write(w)
 }
@@ -93,4 +94,22 @@ func sarifName(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// properties are a finding's SARIF property bag: its table and that table's size.
+func (f Finding) properties() map[string]any {
+	p := map[string]any{}
+	if f.Table != "" {
+		p["table"] = f.Table
+	}
+	if f.Rows != nil {
+		p["rows"] = *f.Rows
+	}
+	if f.Bytes != nil {
+		p["bytes"] = *f.Bytes
+	}
+	if f.SmallTable {
+		p["smallTable"] = true
+	}
+	return p
 }

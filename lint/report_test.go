@@ -40,6 +40,8 @@ func TestSARIFSchema(t *testing.T) {
 	}{
 		{"findings", sampleResult(t)},
 		{"no findings", Result{}},
+		{"table sizes", lintSQL(t, Options{Catalog: &Catalog{Tables: map[string]TableStats{"public.orders": {Rows: 12, Bytes: 8192}}}, SmallTable: &SmallTable{Rows: 100, Bytes: 1 << 20}},
+			exampleSchema, "CREATE INDEX i ON orders (note);")},
 		{"odd file name", Result{Findings: []Finding{{File: "db/a b:c%.sql", Line: 0, Col: 0, Code: codeParseError, Severity: SeverityError, Message: "x"}}}},
 	}
 	for _, tc := range cases {
@@ -61,6 +63,10 @@ func TestSARIFSchema(t *testing.T) {
 				assert.Equal(t, fd.Code, log.Runs[0].Tool.Driver.Rules[res.RuleIndex].ID)
 				assert.Equal(t, fd.Severity, res.Level)
 				assert.Equal(t, max(fd.Line, 1), res.Locations[0].PhysicalLocation.Region.StartLine)
+				if fd.Rows != nil {
+					assert.Equal(t, []any{fd.Table, float64(*fd.Rows), float64(*fd.Bytes), fd.SmallTable},
+						[]any{res.Properties["table"], res.Properties["rows"], res.Properties["bytes"], res.Properties["smallTable"] != nil})
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,9 @@ func TestRewritePredictions(t *testing.T) {
 	const table = `CREATE TABLE r (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   v varchar(100), t text, n numeric(10,2), i integer, c cidr
-);`
+);
+CREATE FUNCTION vf() RETURNS int LANGUAGE plpgsql VOLATILE AS 'BEGIN RETURN 1; END';
+CREATE FUNCTION sf() RETURNS int LANGUAGE plpgsql STABLE AS 'BEGIN RETURN 1; END';`
 	cases := []struct {
 		code, sql string
 	}{
@@ -45,6 +48,10 @@ func TestRewritePredictions(t *testing.T) {
 		{codeVolatileDef, "ALTER TABLE r ADD COLUMN x bigint GENERATED ALWAYS AS IDENTITY;"},
 		{codeVolatileDef, "ALTER TABLE r ADD COLUMN x bigint GENERATED ALWAYS AS (id * 2) STORED;"},
 		{codeVolatileDef, "ALTER TABLE r ADD COLUMN x text;"},
+		{codeVolatileDef, "ALTER TABLE r ADD COLUMN x int DEFAULT vf();"},
+		{codeVolatileDef, "ALTER TABLE r ADD COLUMN x int DEFAULT sf() + 1;"},
+		{codeTypeRewrite, "ALTER TABLE r ALTER COLUMN i TYPE int4;"},
+		{codeTypeRewrite, "ALTER TABLE r ALTER COLUMN i TYPE integer;"},
 		{codeTableRewrite, "ALTER TABLE r SET UNLOGGED;"},
 		// SET ACCESS METHOD is reported without knowing the table's method (heap is the only
 		// built-in one, so it cannot be shown to rewrite here); to the same method it is a no-op.
@@ -54,14 +61,20 @@ func TestRewritePredictions(t *testing.T) {
 	conn := connect(t)
 	for i, tc := range cases {
 		t.Run(tc.sql, func(t *testing.T) {
-			inNewSchema(t, conn, fmt.Sprintf("s%d", i), table+" INSERT INTO r (v, t, n, i, c) VALUES ('a', 'b', 1.5, 2, '10.0.0.0/8');")
+			schema := fmt.Sprintf("s%d", i)
+			inNewSchema(t, conn, schema, table+" INSERT INTO r (v, t, n, i, c) VALUES ('a', 'b', 1.5, 2, '10.0.0.0/8');")
 			before := filenode(t, conn)
+			cat := catalogOf(t, conn, schema, tc.sql)
 			_, err := conn.Exec(ctx, tc.sql)
 			require.NoError(t, err)
 			rewritten := filenode(t, conn) != before
 
 			predicted := hasCode(lintSQL(t, Options{LockTimeout: true}, table, tc.sql), tc.code)
 			assert.Equal(t, rewritten, predicted, "Postgres rewrote: %v, lint %s fired: %v", rewritten, tc.code, predicted)
+			// The same from the catalog alone: no earlier file tells the types or functions.
+			res := lintSQL(t, Options{LockTimeout: true, Catalog: cat}, tc.sql)
+			predicted = slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Code == tc.code && f.Severity == SeverityError })
+			assert.Equal(t, rewritten, predicted, "from the catalog: Postgres rewrote: %v, lint %s fired: %v", rewritten, tc.code, res.Findings)
 		})
 	}
 }
@@ -70,6 +83,35 @@ func filenode(t *testing.T, conn *pgx.Conn) uint32 {
 	var n uint32
 	require.NoError(t, conn.QueryRow(context.Background(), "SELECT relfilenode FROM pg_class WHERE oid = 'r'::regclass").Scan(&n))
 	return n
+}
+
+// catalogOf reads a catalog snapshot of schema as the hook does (column types, function
+// volatility, the search path), for the names sql mentions.
+func catalogOf(t *testing.T, conn *pgx.Conn, schema, sql string) *Catalog {
+	t.Helper()
+	ctx := context.Background()
+	_, funcs := Mentions(readDir(t, sql))
+	cat := &Catalog{SearchPath: []string{schema}, Tables: map[string]TableStats{schema + ".r": {Rows: -1, Bytes: -1}},
+		Columns: map[string]string{}, Functions: map[string]Volatility{}}
+	rows, err := conn.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = 'r'::regclass AND attnum > 0 AND NOT attisdropped`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var col, typ string
+		require.NoError(t, rows.Scan(&col, &typ))
+		cat.Columns[schema+".r."+col] = typ
+	}
+	require.NoError(t, rows.Err())
+	rows, err = conn.Query(ctx, `SELECT n.nspname || '.' || p.proname, max(p.provolatile::text) FROM pg_proc p
+		JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = ANY($1) GROUP BY 1`, funcs)
+	require.NoError(t, err)
+	for rows.Next() {
+		var name, vol string
+		require.NoError(t, rows.Scan(&name, &vol))
+		cat.Functions[name] = Volatility(vol)
+	}
+	require.NoError(t, rows.Err())
+	return cat
 }
 
 // connect opens a connection to the test server, closed when the test ends.

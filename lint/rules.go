@@ -271,8 +271,8 @@ var rules = []Rule{
 	},
 	{
 		Code: codeVolatileDef, Name: "volatile-default", Group: GroupLocking, Default: LevelError,
-		Summary: "A new column on an existing table with a volatile default (random(), a sequence, an identity, a stored generated value).",
-		Why:     "A constant default is stored once, but a volatile one is computed for every row: a full rewrite under an ACCESS EXCLUSIVE lock.",
+		Summary: "A new column on an existing table with a volatile default (random(), a volatile function, a sequence, an identity, a stored generated value).",
+		Why:     "A constant or stable default is stored once, but a volatile one is computed for every row: a full rewrite under an ACCESS EXCLUSIVE lock. The hook Job reads each function's volatility from the dev database; without one, a function schemahook does not know is a warning.",
 		Hint:    "add the column without the default, set the default, then backfill in batches",
 		Bad:     "ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();",
 		Good:    "ALTER TABLE orders ADD COLUMN created_at timestamptz DEFAULT now();",

@@ -19,6 +19,11 @@ type schema struct {
 	newCols  map[string]bool // "table.column" added by the pending set
 	newObjs  map[string]bool // "kind:name" of indexes, types and schemas created by the pending set
 	colTypes map[string]*pg_query.TypeName
+	retyped  map[string]bool       // "table.column" whose type the pending set changed
+	funcs    map[string]Volatility // functions the files create, by "schema.name"
+	cat      *Catalog              // nil without a database
+	path     []string              // set by SET search_path in the files
+	filled   map[any]bool          // names of the current statement qualify gave a schema
 }
 
 func newSchema(existing map[string]bool) *schema {
@@ -28,6 +33,8 @@ func newSchema(existing map[string]bool) *schema {
 		newCols:  map[string]bool{},
 		newObjs:  map[string]bool{},
 		colTypes: map[string]*pg_query.TypeName{},
+		retyped:  map[string]bool{},
+		funcs:    map[string]Volatility{},
 	}
 	if existing != nil {
 		s.fixed = true
@@ -54,6 +61,7 @@ func (s *schema) replay(f *migrations.File) {
 			continue
 		}
 		for _, raw := range tree.Stmts {
+			s.qualify(raw.Stmt)
 			s.apply(raw.Stmt)
 		}
 	}
@@ -233,6 +241,7 @@ func (s *schema) apply(n *pg_query.Node) {
 			case pg_query.AlterTableType_AT_AlterColumnType:
 				if cd := cmd.Def.GetColumnDef(); cd != nil {
 					s.colTypes[t+"."+strings.ToLower(cmd.Name)] = cd.TypeName
+					s.retyped[t+"."+strings.ToLower(cmd.Name)] = s.pending
 				}
 			}
 		}
@@ -253,6 +262,8 @@ func (s *schema) apply(n *pg_query.Node) {
 		s.createObj("type", dottedName(n.GetCreateDomainStmt().Domainname))
 	case n.GetCreateRangeStmt() != nil:
 		s.createObj("type", dottedName(n.GetCreateRangeStmt().TypeName))
+	case n.GetCreateFunctionStmt() != nil:
+		s.createFunction(n.GetCreateFunctionStmt())
 	case n.GetCreateSchemaStmt() != nil:
 		s.createObj("schema", strings.ToLower(n.GetCreateSchemaStmt().Schemaname))
 	}

@@ -1,15 +1,13 @@
 package lint
 
-import (
-	pg_query "github.com/pganalyze/pg_query_go/v6"
-	"google.golang.org/protobuf/reflect/protoreflect"
-)
+import "google.golang.org/protobuf/reflect/protoreflect"
 
-// walk visits every function call in a parse tree, depth first, until fn returns false.
-func walk(m protoreflect.Message, fn func(*pg_query.FuncCall) bool) bool {
+// walk visits every node of type T (a function call, a table name) in a parse tree, depth
+// first, until fn returns false.
+func walk[T any](m protoreflect.Message, fn func(T) bool) bool {
 	return walkAll(m, func(m protoreflect.Message) bool {
-		if fc, ok := m.Interface().(*pg_query.FuncCall); ok {
-			return fn(fc)
+		if x, ok := m.Interface().(T); ok {
+			return fn(x)
 		}
 		return true
 	})

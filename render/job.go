@@ -101,6 +101,9 @@ func migrateArgs(in Input) []string {
 	for _, code := range slices.Sorted(maps.Keys(s.Lint.Rules)) {
 		args = append(args, fmt.Sprintf("--lint-rule=%s=%s", code, s.Lint.Rules[code]))
 	}
+	if f := s.Lint.SmallTable.Flag(); f != "" {
+		args = append(args, "--lint-small-table="+f)
+	}
 	args = append(args,
 		"--tx-mode="+s.Apply.TxMode,
 		"--lock-timeout="+s.Apply.LockTimeout,

@@ -402,6 +402,8 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	in := baseInput([]render.File{{Name: "1_a.sql", Content: "SELECT 1;"}})
 	in.Config.Spec.Dev = config.Dev{Mode: "url", URL: &config.URLSource{SecretKeyRef: &config.SecretKeyRef{Name: "pg-dev", Key: "dsn"}}}
 	in.Config.Spec.Lint.Rules = map[string]lint.Level{"SH102": "warn", "SH101": "off"}
+	rows := int64(10000)
+	in.Config.Spec.Lint.SmallTable = &config.SmallTable{Rows: &rows, Size: "10MB"}
 	in.Config.Spec.Apply.OutOfOrder = true
 	zero := 0
 	in.Config.Spec.Apply.LockRetries = &config.LockRetries{Attempts: &zero, MaxWait: "1m"}
@@ -432,7 +434,7 @@ func TestPassThroughAndDevURL(t *testing.T) {
 	assert.NotContains(t, strings.Join(c.Command, " "), "--dev-url", "the URL comes from the env, never an argument")
 	assert.Contains(t, c.Command, "--allow-out-of-order")
 	joined := strings.Join(c.Command, " ")
-	assert.Contains(t, joined, "--lint=error --lint-rule=SH101=off --lint-rule=SH102=warn --tx-mode=file")
+	assert.Contains(t, joined, "--lint=error --lint-rule=SH101=off --lint-rule=SH102=warn --lint-small-table=10000:10MB --tx-mode=file")
 	assert.Contains(t, joined, "--allow-out-of-order --lock-retries=0 --lock-retry-max-wait=1m --progress-interval=30s")
 	var devEnv *corev1.EnvVar
 	for i := range c.Env {

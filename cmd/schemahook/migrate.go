@@ -32,6 +32,7 @@ func init() {
 	f.StringVar(&o.DevURL, "dev-url", "", "dev database: "+config.DevEphemeral+", "+config.DevNone+", or a dev server URL (default $SCHEMAHOOK_DEV_URL, else "+config.DefaultDevMode+")")
 	f.StringVar(&o.Lint, "lint", string(config.DefaultLintPolicy), "lint policy: "+enum.Or(lint.Levels))
 	f.StringArrayVar(&o.LintRules, "lint-rule", nil, "per-rule lint level CODE="+enum.Join(lint.Levels, "|")+" (repeatable)")
+	f.StringVar(&o.LintSmallTable, "lint-small-table", "", "ROWS:SIZE (e.g. 10000:10MB): lock-heavy lint errors on existing tables under both are warnings (default off)")
 	f.StringVar((*string)(&o.TxMode), "tx-mode", string(config.DefaultTxMode), "transactions: file (one per file), all (one for the run) or none")
 	f.DurationVar(&o.LockTimeout, "lock-timeout", config.DefaultLockTimeout, "how long to wait for the migration lock; also the SQL lock_timeout")
 	f.DurationVar(&o.Timeout, "timeout", config.DefaultTimeout, "limit for the whole run; also the SQL statement_timeout")

@@ -42,6 +42,8 @@ type (
 		Level     string     `json:"level"`
 		Message   Text       `json:"message"`
 		Locations []location `json:"locations"`
+		// Properties carry what a finding knows beyond its message (a table's size).
+		Properties map[string]any `json:"properties,omitempty"`
 	}
 	location struct {
 		PhysicalLocation physical `json:"physicalLocation"`
@@ -124,6 +126,13 @@ func (l *Log) AddResult(rule, level, msg, file string, line, col int) {
 			Region:           region{StartLine: max(line, 1), StartColumn: col},
 		}}},
 	})
+}
+
+// SetProperties sets the property bag of the result added last.
+func (l *Log) SetProperties(props map[string]any) {
+	if n := len(l.Runs[0].Results); n > 0 && len(props) > 0 {
+		l.Runs[0].Results[n-1].Properties = props
+	}
 }
 
 // Write writes the log as indented JSON.
