@@ -26,7 +26,7 @@ func (l policyLinter) Lint(earlier, pending []*migrations.File) lint.Result {
 // tell (hooks/catalog.go); findings go to the report, and a blocking one stops the run with
 // exit 3 naming the first.
 func (r *run) lint(ctx context.Context, plan *engine.Plan) error {
-	opts := lint.Options{Policy: r.policy, LockTimeout: r.o.LockTimeout > 0}
+	opts := lint.Options{Policy: r.policy, LockTimeout: r.o.LockTimeout > 0, StatementByStatement: r.o.TxMode == engine.TxNone}
 	if r.policy.Default != lint.LevelOff || len(r.policy.Rules) > 0 {
 		cat, err := r.lintCatalog(ctx, plan.Pending)
 		if err != nil {

@@ -17,11 +17,15 @@ type fileCheck struct {
 	file     *migrations.File
 	lockSet  bool // a SET lock_timeout ran earlier in the file
 	lockSeen bool // SH310 already reported for the file
+	stepwise bool // Options.StatementByStatement
 	more     fileState
 }
 
 // stmtCheck is one statement being checked; findings are positioned by byte offsets into
 // its SQL, as the parse tree's location fields are.
+// inTx reports whether the file runs as one transaction: it can, and the runtime does.
+func (fc *fileCheck) inTx() bool { return fc.file.Transactional() && !fc.stepwise }
+
 type stmtCheck struct {
 	*fileCheck
 	st    *migrations.Statement
@@ -31,7 +35,7 @@ type stmtCheck struct {
 }
 
 func lintFile(s *schema, f *migrations.File, opts Options) []Finding {
-	fc := &fileCheck{s: s, file: f, lockSet: opts.LockTimeout}
+	fc := &fileCheck{s: s, file: f, lockSet: opts.LockTimeout, stepwise: opts.StatementByStatement}
 	dirs := readDirectives(f)
 	var out []Finding
 	notAtomicDone := false

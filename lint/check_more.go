@@ -86,7 +86,7 @@ type newValue struct {
 // a statement of the same file: always in a transactional file; otherwise only when they
 // are one Statement (a goose StatementBegin block runs as one implicit transaction).
 func (sc *stmtCheck) sameTx(earlier *migrations.Statement) bool {
-	return sc.file.Transactional() || earlier == sc.st
+	return sc.inTx() || earlier == sc.st
 }
 
 // alterTableMore checks the ALTER TABLE subcommands the first set of rules does not.

@@ -98,6 +98,9 @@ type Options struct {
 	// SmallTable, when set, downgrades lock-heavy errors on existing tables the catalog
 	// shows to be small to warnings (config spec.lint.smallTable).
 	SmallTable *SmallTable
+	// StatementByStatement is true when the runtime runs every file statement by statement
+	// (config apply.txMode none), so even a file that could be one transaction is not.
+	StatementByStatement bool
 }
 
 // Severities of a finding, spelled as SARIF spells them.

@@ -241,6 +241,24 @@ func TestExistingOption(t *testing.T) {
 	}
 }
 
+// TestStatementByStatement: with apply.txMode none a transactional file runs statement by
+// statement, so the rules about one file's transaction go quiet and the half-applied ones speak.
+func TestStatementByStatement(t *testing.T) {
+	cases := []struct {
+		code, sql      string
+		inTx, stepwise bool // reported when the file is one transaction / statement by statement
+	}{
+		{codeValidateSameTx, "ALTER TABLE orders ADD CONSTRAINT total_pos CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT total_pos;", true, false},
+		{codeNotRerunnable, "ALTER TABLE orders ADD COLUMN a text;\nALTER TABLE orders ADD COLUMN b text;", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.code, func(t *testing.T) {
+			assert.Equal(t, tc.inTx, hasCode(lintSQL(t, Options{Policy: everyRule, LockTimeout: true}, exampleSchema, tc.sql), tc.code), "one transaction")
+			assert.Equal(t, tc.stepwise, hasCode(lintSQL(t, Options{Policy: everyRule, LockTimeout: true, StatementByStatement: true}, exampleSchema, tc.sql), tc.code), "statement by statement")
+		})
+	}
+}
+
 func TestPolicy(t *testing.T) {
 	sql := "ALTER TABLE orders DROP COLUMN note;\nCREATE TABLE t1 (at timestamp);"
 	cases := []struct {

@@ -9,7 +9,7 @@ import (
 // one is all or nothing, and so is one of a single statement (SET statements aside), the
 // usual home of a CREATE INDEX CONCURRENTLY.
 func (sc *stmtCheck) rerunnable(n *pg_query.Node, at int) {
-	if sc.file.Transactional() || !sc.state().canStopHalfway(sc) {
+	if sc.inTx() || !sc.state().canStopHalfway(sc) {
 		return
 	}
 	if what := notRerunnable(n); what != "" {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/schemahook/schemahook/config"
+	"github.com/schemahook/schemahook/engine"
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/lint"
 	"github.com/schemahook/schemahook/migrations"
@@ -269,7 +270,8 @@ func resolve(arg string, s settings) (target, error) {
 		d, err := time.ParseDuration(sp.Apply.LockTimeout)
 		t.lint.LockTimeout = err == nil && d > 0
 		t.outOfOrder = sp.Apply.OutOfOrder
-		t.txAll = sp.Apply.TxMode == "all"
+		t.txAll = engine.TxMode(sp.Apply.TxMode) == engine.TxAll
+		t.lint.StatementByStatement = engine.TxMode(sp.Apply.TxMode) == engine.TxNone
 	case !errors.Is(err, fs.ErrNotExist):
 		return t, fmt.Errorf("reading %s: %w", cfgFile, err)
 	}
