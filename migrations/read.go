@@ -53,7 +53,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	var sources []source
 	var goFiles, subdirs []string
 	atlasSum := false
-	var total int64
+	var jobs []readJob
 	for _, e := range entries {
 		n := e.Name()
 		switch kindOf(e) {
@@ -69,24 +69,36 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			goFiles = append(goFiles, n)
 			continue
 		}
+		j := readJob{e: e}
 		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return nil, &failure.Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
+			j.err, j.done = &failure.Error{File: fmt.Sprintf("%q", n), Rule: "file-name", Msg: "name holds a control character"}, true
 		}
-		if err := checkRegular(fsys, e); err != nil {
-			err.File = name(n)
-			return nil, err
+		jobs = append(jobs, j)
+	}
+	dfs, isDirFS := fsys.(*DirFS)
+	if isDirFS {
+		dfs.readAll(jobs, opts.MaxFileSize, opts.MaxTotalSize)
+	}
+	// In directory order, as if read one by one: the first refusal wins.
+	var total int64
+	for i := range jobs {
+		j := &jobs[i]
+		n := j.e.Name()
+		switch {
+		case j.done:
+		case isDirFS:
+			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize)
+		default:
+			j.b, j.err = readEntry(fsys, j.e, opts.MaxFileSize)
 		}
-		// A regular file's entry describes the file itself; os.Root and fstest.MapFS give its
-		// size without another system call, so readLimited need not Stat the open file.
-		var info fs.FileInfo
-		if e.Type().IsRegular() {
-			info, _ = e.Info()
+		if j.err != nil {
+			if j.err.File == "" {
+				j.err.File = n
+			}
+			j.err.File = name(j.err.File)
+			return nil, j.err
 		}
-		b, rerr := readLimited(fsys, n, opts.MaxFileSize, info)
-		if rerr != nil {
-			rerr.File = name(n)
-			return nil, rerr
-		}
+		b := j.b
 		total += int64(len(b))
 		if total > opts.MaxTotalSize {
 			return nil, &failure.Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to %d bytes by %s, more than the limit of %d", total, n, opts.MaxTotalSize)}
@@ -127,7 +139,35 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		return nil, ferr
 	}
 	d.Files = files
+	if opts.DeferStatements {
+		return d, nil
+	}
+	if err := d.Split(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// Split parses the sections, markers and statements of every file not parsed yet (Read
+// parses all of them unless Options.DeferStatements). A refusal is a *failure.Error naming
+// the file, line and rule, as Read's.
+func (d *Dir) Split() error {
+	for _, file := range d.Files {
+		if file.parsed {
+			continue
+		}
+		if err := parseSections(d.Format, file); err != nil {
+			if err.File == "" {
+				err.File = file.Name
+			}
+			if d.Path != "" {
+				err.File = path.Join(d.Path, err.File)
+			}
+			return err
+		}
+		file.parsed = true
+	}
+	return nil
 }
 
 var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
@@ -174,6 +214,20 @@ func (o Options) withDefaults() Options {
 		o.MaxFiles = DefaultMaxFiles
 	}
 	return o
+}
+
+// readEntry reads the file of a top-level entry of fsys, refusing what is not a regular file.
+func readEntry(fsys fs.FS, e fs.DirEntry, maxSize int64) ([]byte, *failure.Error) {
+	if err := checkRegular(fsys, e); err != nil {
+		return nil, err
+	}
+	// A regular file's entry describes the file itself; os.Root and fstest.MapFS give its
+	// size without another system call, so readLimited need not Stat the open file.
+	var info fs.FileInfo
+	if e.Type().IsRegular() {
+		info, _ = e.Info()
+	}
+	return readLimited(fsys, e.Name(), maxSize, info)
 }
 
 // readLimited reads one file but never more than max+1 bytes, whatever its Stat says. It
@@ -351,14 +405,6 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Er
 		files[i].Down, files[i].DownName = dn.src.content, dn.src.name
 	}
 
-	for _, file := range files {
-		if err := parseSections(f, file); err != nil {
-			if err.File == "" {
-				err.File = file.Name
-			}
-			return nil, err
-		}
-	}
 	return files, nil
 }
 

@@ -3,6 +3,7 @@ package migrations
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"sort"
@@ -35,12 +36,21 @@ type sumEntry struct{ name, hash string }
 func (d *Dir) sumEntries() []sumEntry {
 	var out []sumEntry
 	for _, f := range d.Files {
-		out = append(out, sumEntry{f.Name, h1(f.Content)})
+		out = append(out, sumEntry{f.Name, checksumH1(f)})
 		if f.DownName != "" {
 			out = append(out, sumEntry{f.DownName, h1(f.Down)})
 		}
 	}
 	return out
+}
+
+// checksumH1 is h1 of f's content from its checksum, the same sha256 in hex.
+func checksumH1(f *File) string {
+	sum, err := hex.DecodeString(f.Checksum)
+	if err != nil || len(sum) != sha256.Size {
+		return h1(f.Content)
+	}
+	return base64.StdEncoding.EncodeToString(sum)
 }
 
 func h1(s string) string {
