@@ -75,6 +75,8 @@ type run struct {
 	rep    Report
 	start  time.Time
 	policy lint.Policy // parsed by validate
+	// targetEmpty: the target has no history and its schema dump holds no object (dev.go).
+	targetEmpty bool
 }
 
 // Summary formats of --output.
