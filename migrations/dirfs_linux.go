@@ -3,6 +3,7 @@ package migrations
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -78,29 +79,22 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64) (b []byte, ferr *failure.
 	if st.Size > maxSize {
 		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size, maxSize)}, true
 	}
-	// One read of size+1 bytes: a regular file that gives exactly its size is at its end (a
-	// shorter read or a longer file reads on, up to the limit).
-	limit := maxSize + 1
-	b = make([]byte, 0, min(st.Size+1, limit))
-	for int64(len(b)) < limit {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow: the file is longer than its stat said
+	b, err = readBounded(func(buf []byte) (int, error) {
+		for {
+			n, err := unix.Read(fd, buf)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return 0, err
+			case n == 0:
+				return 0, io.EOF
+			}
+			return n, nil
 		}
-		buf := b[len(b):cap(b)]
-		if room := limit - int64(len(b)); int64(len(buf)) > room {
-			buf = buf[:room]
-		}
-		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "read", Path: e.Name(), Err: err}).Error()}, true
-		}
-		b = b[:len(b)+n]
-		if n == 0 || (int64(len(b)) == st.Size && n < len(buf)) {
-			break
-		}
+	}, st.Size, maxSize, true)
+	if err != nil {
+		return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "read", Path: e.Name(), Err: err}).Error()}, true
 	}
 	if int64(len(b)) > maxSize {
 		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}, true
@@ -116,21 +110,16 @@ func resolveErr(err error) string {
 	return err.Error()
 }
 
+// modeTypes are the fs.FileMode type bits of the stat file types.
+var modeTypes = map[uint32]fs.FileMode{
+	unix.S_IFDIR: fs.ModeDir, unix.S_IFLNK: fs.ModeSymlink, unix.S_IFBLK: fs.ModeDevice,
+	unix.S_IFCHR: fs.ModeDevice | fs.ModeCharDevice, unix.S_IFIFO: fs.ModeNamedPipe, unix.S_IFSOCK: fs.ModeSocket,
+}
+
 // modeType is the fs.FileMode type bits of a stat mode.
 func modeType(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
+	if t, ok := modeTypes[m&unix.S_IFMT]; ok {
+		return t
 	}
 	return fs.ModeIrregular
 }

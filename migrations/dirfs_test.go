@@ -20,6 +20,16 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 			write(t, dir, fmt.Sprintf("%03d_f.sql", i), fmt.Sprintf("SELECT %d;\n", i))
 		}
 	}
+	// among is many files and, as name, a symlink to target, which prepare makes.
+	among := func(name, target string, prepare func(t *testing.T, dir string)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			many(t, dir)
+			if prepare != nil {
+				prepare(t, dir)
+			}
+			require.NoError(t, os.Symlink(target, filepath.Join(dir, name)))
+		}
+	}
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -35,33 +45,24 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 				require.NoError(t, os.Symlink("..data/"+n, filepath.Join(dir, n)))
 			}
 		}, Options{}, false},
-		{"symlink escapes", func(t *testing.T, dir string) {
-			many(t, dir)
+		{"symlink escapes", among("150_x.sql", "../outside.sql", func(t *testing.T, dir string) {
 			write(t, filepath.Dir(dir), "outside.sql", "SELECT 2;\n")
-			require.NoError(t, os.Symlink("../outside.sql", filepath.Join(dir, "150_x.sql")))
-		}, Options{}, true},
+		}), Options{}, true},
 		{"absolute symlink", func(t *testing.T, dir string) {
 			write(t, dir, "1_a.sql", "SELECT 1;\n")
 			require.NoError(t, os.Symlink(filepath.Join(dir, "1_a.sql"), filepath.Join(dir, "2_b.sql")))
 		}, Options{}, true},
-		{"symlink to a directory", func(t *testing.T, dir string) {
-			many(t, dir)
+		{"symlink to a directory", among("200_x.sql", "sub", func(t *testing.T, dir string) {
 			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
-			require.NoError(t, os.Symlink("sub", filepath.Join(dir, "200_x.sql")))
-		}, Options{}, true},
-		{"dangling symlink", func(t *testing.T, dir string) {
-			many(t, dir)
-			require.NoError(t, os.Symlink("missing.sql", filepath.Join(dir, "250_x.sql")))
-		}, Options{}, true},
+		}), Options{}, true},
+		{"dangling symlink", among("250_x.sql", "missing.sql", nil), Options{}, true},
 		{"named pipe", func(t *testing.T, dir string) {
 			many(t, dir)
 			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "100_x.sql"), 0o644))
 		}, Options{}, true},
-		{"symlink to a named pipe", func(t *testing.T, dir string) {
-			many(t, dir)
+		{"symlink to a named pipe", among("100_x.sql", "pipe", func(t *testing.T, dir string) {
 			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644))
-			require.NoError(t, os.Symlink("pipe", filepath.Join(dir, "100_x.sql")))
-		}, Options{}, true},
+		}), Options{}, true},
 		{"control character in a name", func(t *testing.T, dir string) {
 			many(t, dir)
 			write(t, dir, "120_a\tb.sql", "SELECT 1;\n")

@@ -240,8 +240,7 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
 	}
 	defer f.Close()
-	limit := maxSize + 1
-	size := int64(512)
+	size := int64(0)
 	if info == nil {
 		info, _ = f.Stat()
 	}
@@ -249,30 +248,46 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 		if st.Size() > maxSize {
 			return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
 		}
-		if st.Size() > 0 {
-			size = st.Size() + 1 // the extra byte is where io.EOF shows
-		}
+		size = st.Size()
 	}
-	b := make([]byte, 0, min(size, limit))
+	b, err := readBounded(f.Read, size, maxSize, false)
+	if err != nil {
+		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
+	}
+	if int64(len(b)) > maxSize {
+		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
+	}
+	return b, nil
+}
+
+// readBounded reads with read (which ends with io.EOF) into one buffer sized for size bytes
+// (what a stat said, 0 when unknown), so the bytes are copied once, and never more than
+// maxSize+1 bytes in all: one more than the limit shows a file over it. With sizeIsEOF, a
+// read that stops short of its buffer exactly at size is the end too, as it is for a regular
+// file, which saves the read that would give io.EOF.
+func readBounded(read func([]byte) (int, error), size, maxSize int64, sizeIsEOF bool) ([]byte, error) {
+	limit := maxSize + 1
+	initial := int64(512)
+	if size > 0 {
+		initial = size + 1 // the extra byte is where the end shows
+	}
+	b := make([]byte, 0, min(initial, limit))
 	for int64(len(b)) < limit {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow: the file is longer than its Stat said
+			b = append(b, 0)[:len(b)] // grow: the file is longer than its stat said
 		}
 		buf := b[len(b):cap(b)]
 		if room := limit - int64(len(b)); int64(len(buf)) > room {
 			buf = buf[:room]
 		}
-		n, err := f.Read(buf)
+		n, err := read(buf)
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		if err == io.EOF || (sizeIsEOF && size > 0 && int64(len(b)) == size && n < len(buf)) {
 			break
 		}
 		if err != nil {
-			return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
+			return nil, err
 		}
-	}
-	if int64(len(b)) > maxSize {
-		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
 	}
 	return b, nil
 }
