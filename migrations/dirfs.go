@@ -40,8 +40,38 @@ func (d *DirFS) Close() error {
 // Open opens a file through the os.Root.
 func (d *DirFS) Open(name string) (fs.File, error) { return d.fsys.Open(name) }
 
-// ReadDir lists a directory through the os.Root.
-func (d *DirFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(d.fsys, name) }
+// ReadDir lists a directory through the os.Root; the top one, on Linux, with getdents and,
+// where the file system gives no entry types (then os lstats each entry in turn), with
+// those lstats in parallel.
+func (d *DirFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if name == "." {
+		if entries, ok := d.readTop(); ok {
+			return entries, nil
+		}
+	}
+	return fs.ReadDir(d.fsys, name)
+}
+
+// parallel runs f(0) ... f(n-1) on up to 4 goroutines, or in turn when n is small.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	if n < 64 || workers < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
 
 // Stat stats a file through the os.Root, following symlinks inside it.
 func (d *DirFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(d.fsys, name) }
@@ -73,27 +103,14 @@ type readJob struct {
 // read, since Read will refuse the directory then. Read takes the results in order and
 // reads any job left undone itself, so it refuses exactly what reading one by one would.
 func (d *DirFS) readAll(jobs []readJob, maxSize, maxTotal int64) {
-	workers := min(runtime.GOMAXPROCS(0), 4)
-	if len(jobs) < 64 || workers < 2 {
-		return
-	}
-	var next, total atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) || total.Load() > maxTotal {
-					return
-				}
-				j := &jobs[i]
-				if j.err == nil {
-					j.b, j.err = d.readEntry(j.e, maxSize)
-					total.Add(int64(len(j.b)))
-				}
-				j.done = true
-			}
-		})
-	}
-	wg.Wait()
+	var total atomic.Int64
+	parallel(len(jobs), func(i int) {
+		j := &jobs[i]
+		if j.done || total.Load() > maxTotal {
+			return
+		}
+		j.b, j.err = d.readEntry(j.e, maxSize)
+		total.Add(int64(len(j.b)))
+		j.done = true
+	})
 }

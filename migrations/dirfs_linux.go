@@ -1,11 +1,16 @@
 package migrations
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -101,6 +106,88 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64) (b []byte, ferr *failure.
 	}
 	return b, nil, true
 }
+
+// readTop lists the top directory with getdents, and lstats in parallel only the entries
+// whose type the file system did not give. ok is false when it cannot; ReadDir then lists
+// through os.Root.
+func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
+	if d.fd < 0 {
+		return nil, false
+	}
+	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer unix.Close(fd)
+	var list []*dirent
+	var unknown []*dirent
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		if n <= 0 {
+			break
+		}
+		for off := 0; off < n; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name NUL-terminated
+			rec := buf[off : off+int(binary.NativeEndian.Uint16(buf[off+16:]))]
+			off += len(rec)
+			name := rec[19:]
+			name = name[:bytes.IndexByte(name, 0)]
+			if string(name) == "." || string(name) == ".." {
+				continue
+			}
+			e := &dirent{name: string(name), typ: direntTypes[rec[18]]}
+			if rec[18] == unix.DT_UNKNOWN {
+				unknown = append(unknown, e)
+			}
+			list = append(list, e)
+		}
+	}
+	failed := atomic.Bool{}
+	parallel(len(unknown), func(i int) {
+		var st unix.Stat_t
+		if err := unix.Fstatat(d.fd, unknown[i].name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			failed.Store(true)
+			return
+		}
+		unknown[i].typ = modeType(st.Mode)
+	})
+	if failed.Load() {
+		return nil, false
+	}
+	slices.SortFunc(list, func(a, b *dirent) int { return strings.Compare(a.name, b.name) })
+	entries = make([]fs.DirEntry, len(list))
+	for i, e := range list {
+		e.d = d
+		entries[i] = e
+	}
+	return entries, true
+}
+
+// direntTypes are the fs.FileMode type bits of getdents's d_type values.
+var direntTypes = map[uint8]fs.FileMode{
+	unix.DT_DIR: fs.ModeDir, unix.DT_LNK: fs.ModeSymlink, unix.DT_BLK: fs.ModeDevice,
+	unix.DT_CHR: fs.ModeDevice | fs.ModeCharDevice, unix.DT_FIFO: fs.ModeNamedPipe, unix.DT_SOCK: fs.ModeSocket,
+	unix.DT_UNKNOWN: fs.ModeIrregular,
+}
+
+// dirent is an entry of the top directory.
+type dirent struct {
+	d    *DirFS
+	name string
+	typ  fs.FileMode
+}
+
+func (e *dirent) Name() string               { return e.name }
+func (e *dirent) IsDir() bool                { return e.typ.IsDir() }
+func (e *dirent) Type() fs.FileMode          { return e.typ }
+func (e *dirent) Info() (fs.FileInfo, error) { return e.d.root.Lstat(e.name) }
 
 // resolveErr words a failed confined open as os.Root does.
 func resolveErr(err error) string {

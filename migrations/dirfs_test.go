@@ -2,6 +2,7 @@ package migrations
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,6 +90,11 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 			d, err := OpenDir(dir)
 			require.NoError(t, err)
 			defer d.Close()
+			wantEntries, err := fs.ReadDir(root.FS(), ".")
+			require.NoError(t, err)
+			gotEntries, err := d.ReadDir(".")
+			require.NoError(t, err)
+			require.Equal(t, entryShape(wantEntries), entryShape(gotEntries))
 			got, gotErr := Read(d, tt.opts)
 			if tt.fails {
 				require.Error(t, wantErr)
@@ -123,6 +129,15 @@ func TestDeferStatements(t *testing.T) {
 	require.EqualError(t, dd.Split(), readErr.Error())
 	require.Len(t, dd.Files[0].Statements, 2, "files before the broken one are split")
 	require.False(t, dd.Files[0].Transactional())
+}
+
+// entryShape is each entry's name and type.
+func entryShape(entries []fs.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name()+" "+e.Type().String())
+	}
+	return out
 }
 
 // shape is what Read gave, without the position indexes.
