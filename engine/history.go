@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,9 +135,12 @@ func historyDigest(files []*migrations.File) string {
 	sorted := slices.Clone(files)
 	slices.SortFunc(sorted, func(a, b *migrations.File) int { return strings.Compare(Key(a), Key(b)) }) // COLLATE "C"
 	h := sha256.New()
+	var row []byte
 	for _, f := range sorted {
 		k := Key(f)
-		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(f.Checksum), f.Checksum)
+		row = append(strconv.AppendInt(row[:0], int64(len(k)), 10), ':')
+		row = append(strconv.AppendInt(append(row, k...), int64(len(f.Checksum)), 10), ':')
+		h.Write(append(row, f.Checksum...))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
