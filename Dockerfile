@@ -60,6 +60,11 @@ RUN groupadd --gid 999 schemahook \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=postgres /out/ /
 COPY --from=build /src/bin/schemahook /usr/local/bin/schemahook
+# The dev server's data directory of each major, made once here by initdb with the hook's own
+# flags: a Job copies it instead of running initdb (devdb.TemplateDir), about a second of CPU
+# less per run with pending migrations, for ~39 MB per major in the image.
+RUN for d in /usr/lib/postgresql/*; do install -d -o 999 -g 999 -m 700 "$d/schemahook-pgdata"; done
 # 999 is the uid Argo CD requires of plugin sidecars.
 USER 999:999
+RUN for d in /usr/lib/postgresql/*/bin; do schemahook devdb --init-template "$d" || exit 1; done
 ENTRYPOINT ["/usr/local/bin/schemahook"]

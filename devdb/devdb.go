@@ -6,6 +6,7 @@ package devdb
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -32,6 +33,16 @@ type Options struct {
 	Dir    string // parent of the server's temp dir; "" means os.TempDir()
 	Port   int    // >0 also listens on 127.0.0.1:Port (tests and demos); 0 means no TCP
 	BinDir string // use these binaries; "" searches (see FindServer)
+	// Template is a data directory made by InitTemplate with binaries of the same major,
+	// copied instead of running initdb (most of a start). "" uses TemplateDir of the
+	// binaries when it holds one; a template that cannot be copied falls back to initdb.
+	Template string
+}
+
+// TemplateDir is where the image keeps, for the server binaries in binDir, the data
+// directory InitTemplate made at build time: beside bin/.
+func TemplateDir(binDir string) string {
+	return filepath.Join(filepath.Dir(binDir), "schemahook-pgdata")
 }
 
 // Server is a running ephemeral Postgres. Stop it to remove everything it wrote.
@@ -135,16 +146,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	data := filepath.Join(base, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(bin.Dir, "initdb"), "-D", data, "-U", Superuser,
-		"--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	initdb.Env = append(os.Environ(), "LC_ALL=C")
-	initdb.Dir = base
-	var out []byte
-	onLockedThread(func() { out, err = initdb.CombinedOutput() })
-	if err != nil {
-		os.RemoveAll(base)
-		return nil, fmt.Errorf("initdb (%s) failed: %w: %s", bin.Dir, err, lastLines(out, 10))
+	template := opts.Template
+	if template == "" {
+		template = TemplateDir(bin.Dir)
+	}
+	if !copyTemplate(template, data, bin.Major, cred) {
+		if err := initdb(ctx, bin, data, base, cred); err != nil {
+			os.RemoveAll(base)
+			return nil, err
+		}
 	}
 	listen := ""
 	if s.tcp {
@@ -173,6 +183,75 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// initdb makes the data directory with the flags every dev server's has.
+func initdb(ctx context.Context, bin Bin, data, workDir string, cred *syscall.Credential) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin.Dir, "initdb"), "-D", data, "-U", Superuser,
+		"--auth=trust", "--no-locale", "--encoding=UTF8", "--no-sync", "--no-instructions")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Dir = workDir
+	var out []byte
+	var err error
+	onLockedThread(func() { out, err = cmd.CombinedOutput() })
+	if err != nil {
+		return fmt.Errorf("initdb (%s) failed: %w: %s", bin.Dir, err, lastLines(out, 10))
+	}
+	return nil
+}
+
+// InitTemplate makes dir (new or empty) the data directory Start copies for the server
+// binaries in binDir (see Options.Template, TemplateDir): initdb with Start's flags, at
+// image build time, so no Job pays for it.
+func InitTemplate(ctx context.Context, binDir, dir string) error {
+	major, err := progMajor(binDir, "postgres")
+	if err != nil {
+		return fmt.Errorf("server binaries in %s: %w", binDir, err)
+	}
+	cred, err := proc.Unprivileged()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if cred != nil {
+		if err := checkReachable(dir, cred.Uid); err != nil {
+			return err
+		}
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return err
+		}
+	}
+	return initdb(ctx, Bin{Dir: binDir, Major: major}, dir, dir, cred)
+}
+
+// copyTemplate copies a template data directory of the same major into data (owned by
+// cred's user, when given), and reports whether it did. Anything amiss (no template,
+// another major, a copy that fails) leaves no data behind and says false: initdb then.
+func copyTemplate(template, data string, major int, cred *syscall.Credential) bool {
+	v, err := os.ReadFile(filepath.Join(template, "PG_VERSION"))
+	if err != nil || strings.TrimSpace(string(v)) != strconv.Itoa(major) {
+		return false
+	}
+	err = os.CopyFS(data, os.DirFS(template))
+	if err == nil {
+		err = os.Chmod(data, 0o700) // Postgres refuses a data directory others may read
+	}
+	if err == nil && cred != nil {
+		err = filepath.WalkDir(data, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, int(cred.Uid), int(cred.Gid))
+		})
+	}
+	if err != nil {
+		os.RemoveAll(data)
+		return false
+	}
+	return true
 }
 
 // waitReady polls until a connection succeeds, the server exits, or the time is up.

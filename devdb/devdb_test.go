@@ -4,7 +4,10 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,4 +140,69 @@ func TestTempDB(t *testing.T) {
 	var n int
 	require.NoError(t, ac.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = ANY($1)", []string{a.Name, b.Name}).Scan(&n))
 	assert.Equal(t, 0, n)
+}
+
+// TestStartFromTemplate: a server starts from a copy of the template InitTemplate made,
+// without initdb; a template of another major, or none, means initdb as before.
+func TestStartFromTemplate(t *testing.T) {
+	ctx := context.Background()
+	bin, err := FindServer(0)
+	require.NoError(t, err)
+	tpl, err := os.MkdirTemp("", "schemahook-tpl-") // reachable by the server's user, like Start's
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(tpl) })
+	require.NoError(t, InitTemplate(ctx, bin.Dir, tpl))
+	marker := "copied-from-the-template"
+	require.NoError(t, os.WriteFile(filepath.Join(tpl, marker), nil, 0o600))
+	for _, tc := range []struct {
+		name    string
+		version string // PG_VERSION of the template
+		copied  bool
+	}{
+		{"same major", strconv.Itoa(bin.Major), true},
+		{"another major", "99", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(filepath.Join(tpl, "PG_VERSION"), []byte(tc.version+"\n"), 0o600))
+			s, err := Start(ctx, Options{BinDir: bin.Dir, Template: tpl})
+			require.NoError(t, err)
+			defer s.Stop()
+			_, err = os.Stat(filepath.Join(s.Dir(), "data", marker))
+			assert.Equal(t, tc.copied, err == nil, "copied: %v", err)
+			conn, err := pgx.Connect(ctx, s.URL("postgres"))
+			require.NoError(t, err)
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, "CREATE DATABASE from_template")
+			require.NoError(t, err)
+		})
+	}
+}
+
+// BenchmarkStart starts and stops a dev server, with initdb or from a template; cpu-ms
+// counts the children (initdb, postgres) too.
+func BenchmarkStart(b *testing.B) {
+	ctx := context.Background()
+	bin, err := FindServer(0)
+	require.NoError(b, err)
+	tpl, err := os.MkdirTemp("", "schemahook-tpl-")
+	require.NoError(b, err)
+	b.Cleanup(func() { os.RemoveAll(tpl) })
+	require.NoError(b, InitTemplate(ctx, bin.Dir, tpl))
+	cpu := func() int64 {
+		var self, kids syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+		return self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano()
+	}
+	for _, tc := range []struct{ name, template string }{{"initdb", "/nonexistent"}, {"template", tpl}} {
+		b.Run(tc.name, func(b *testing.B) {
+			start := cpu()
+			for b.Loop() {
+				s, err := Start(ctx, Options{BinDir: bin.Dir, Template: tc.template})
+				require.NoError(b, err)
+				require.NoError(b, s.Stop())
+			}
+			b.ReportMetric(float64(cpu()-start)/float64(b.N)/1e6, "cpu-ms/op")
+		})
+	}
 }

@@ -2,7 +2,12 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,6 +100,49 @@ func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Rev
 		return nil, true, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
 	}
 	return revs, true, nil
+}
+
+// UpToDate reports whether the history records exactly the files given, each under its Key
+// with its checksum, and nothing partially applied: then nothing is pending and no history
+// rule can fail, and a run need not read the history row by row. The server digests the
+// history in one query, so the cost does not grow with it on the client or the wire. n is
+// the number of revisions. false (with a nil error) means "look closer": LoadHistory and
+// Verify decide, and name what differs.
+func UpToDate(ctx context.Context, conn *pgx.Conn, schema string, files []*migrations.File) (n int, ok bool, err error) {
+	var reg *string
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1)::text`, pgx.QueryExecModeSimpleProtocol, table(schema)).Scan(&reg); err != nil {
+		return 0, false, &failure.Error{Exit: failure.ExitConnect, Rule: "revisions-table", Msg: "reading the revisions table: " + err.Error(), Err: err}
+	}
+	if reg == nil {
+		return 0, false, nil
+	}
+	// Each row as <bytes>:<version><bytes>:<checksum>, so no two histories read alike.
+	var partial int
+	var digest string
+	err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'partial'),
+  coalesce(encode(sha256(convert_to(string_agg(octet_length(version) || ':' || version || octet_length(checksum) || ':' || checksum,
+    '' ORDER BY version COLLATE "C"), 'UTF8')), 'hex'), '')
+FROM `+table(schema), pgx.QueryExecModeSimpleProtocol).Scan(&n, &partial, &digest)
+	if err != nil {
+		return 0, false, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+	}
+	// An empty history is never up to date here: the run may adopt another tool's instead.
+	return n, n > 0 && n == len(files) && partial == 0 && digest == historyDigest(files), nil
+}
+
+// historyDigest is what UpToDate's query gives for a history that records exactly files.
+func historyDigest(files []*migrations.File) string {
+	sorted := slices.Clone(files)
+	slices.SortFunc(sorted, func(a, b *migrations.File) int { return strings.Compare(Key(a), Key(b)) }) // COLLATE "C"
+	h := sha256.New()
+	var row []byte
+	for _, f := range sorted {
+		k := Key(f)
+		row = append(strconv.AppendInt(row[:0], int64(len(k)), 10), ':')
+		row = append(strconv.AppendInt(append(row, k...), int64(len(f.Checksum)), 10), ':')
+		h.Write(append(row, f.Checksum...))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // insertRevision writes (or overwrites) one revision row.

@@ -3,6 +3,7 @@ package engine
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
@@ -15,8 +16,48 @@ var (
 // Redact hides every password in a database URL or keyword/value connection string, so it
 // can be printed. Use it everywhere a URL might reach a log, an error or a report.
 func Redact(s string) string {
-	s = urlPassword.ReplaceAllString(s, "$1:xxxxx@")
-	return kvPassword.ReplaceAllString(s, "${1}${2}xxxxx")
+	// Only a text with "://" or "pa" (in any case: p and a fold to nothing else) can match;
+	// a run's progress lines mostly have neither, and skip the regular expressions.
+	if strings.Contains(s, "://") {
+		s = urlPassword.ReplaceAllString(s, "$1:xxxxx@")
+	}
+	if hasPA(s) {
+		s = kvPassword.ReplaceAllString(s, "${1}${2}xxxxx")
+	}
+	return s
+}
+
+// hasPA reports whether s holds "pa" in any case, which every match of kvPassword does.
+func hasPA(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i]|0x20 == 'p' && s[i+1]|0x20 == 'a' {
+			return true
+		}
+	}
+	return false
+}
+
+// secrets is what RedactText replaces for one URL: the URL itself and its passwords.
+type secrets struct {
+	url, redacted string
+	passwords     []string
+}
+
+// urlSecrets remembers each URL's secrets: a run redacts every log line with the same few.
+var urlSecrets sync.Map // string → secrets
+
+func secretsOf(u string) secrets {
+	if s, ok := urlSecrets.Load(u); ok {
+		return s.(secrets)
+	}
+	s := secrets{url: u, redacted: Redact(u)}
+	for _, pw := range passwords(u) {
+		if len(pw) >= 3 { // shorter ones would mangle ordinary words
+			s.passwords = append(s.passwords, pw)
+		}
+	}
+	urlSecrets.Store(u, s)
+	return s
 }
 
 // RedactText hides in text (an error message from a driver or tool) the URLs given and
@@ -26,11 +67,10 @@ func RedactText(text string, urls ...string) string {
 		if u == "" {
 			continue
 		}
-		text = strings.ReplaceAll(text, u, Redact(u))
-		for _, pw := range passwords(u) {
-			if len(pw) >= 3 { // shorter ones would mangle ordinary words
-				text = strings.ReplaceAll(text, pw, "xxxxx")
-			}
+		s := secretsOf(u)
+		text = strings.ReplaceAll(text, s.url, s.redacted)
+		for _, pw := range s.passwords {
+			text = strings.ReplaceAll(text, pw, "xxxxx")
 		}
 	}
 	return Redact(text)

@@ -20,6 +20,7 @@ func TestRedact(t *testing.T) {
 		{"postgres://app@db/orders", "postgres://app@db/orders"},
 		{"postgres://app:pa:ss@db/orders", "postgres://app:xxxxx@db/orders"},
 		{"no url here", "no url here"},
+		{"host=db PassWord = s3cret", "host=db PassWord = xxxxx"},
 	} {
 		assert.Equal(t, tc.want, Redact(tc.in), tc.in)
 	}

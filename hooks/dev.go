@@ -71,7 +71,8 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 	for _, m := range plan.Mark {
 		baselined = baselined || m.Status == engine.StatusBaseline
 	}
-	if r.o.Baseline == "" && !baselined {
+	fresh := r.o.Baseline == "" && !baselined
+	if fresh {
 		if err := r.replayFresh(ctx, admin, plan); err != nil {
 			return err
 		}
@@ -79,7 +80,7 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 		r.logf("fresh replay skipped: files up to the baseline %s are not replayed", r.o.Baseline)
 	}
 	// (b) the pending files on a schema-only copy of the target.
-	if err := r.replayOnCopy(ctx, admin, client, plan); err != nil {
+	if err := r.replayOnCopy(ctx, admin, client, plan, fresh); err != nil {
 		return err
 	}
 	if err := r.driftBefore(ctx, admin, client, plan); err != nil {
@@ -115,7 +116,10 @@ func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) 
 		return err
 	}
 	r.logf("replayed all %d files on a fresh dev database", len(files))
-	return nil
+	// The fresh database now holds every pending file too: the lint's function volatility
+	// comes from here when the copy replay is skipped (empty target), and from the copy
+	// (which overwrites it) when that runs.
+	return r.devCatalog(ctx, db.URL, plan)
 }
 
 // findClient finds pg_dump and psql for the schema copy of a target of major (see
@@ -152,16 +156,24 @@ func (r *run) checkDevServer(ctx context.Context, major int) error {
 	return nil
 }
 
-func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan) error {
+// replayOnCopy is replay (b). A target without history whose schema dump holds no object
+// copies to an empty database, on which the fresh replay (a) just ran every pending file
+// in the same order: then (b) would repeat (a) exactly and is skipped.
+func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan, freshRan bool) error {
+	dump, err := r.dumpSchema(ctx, client.Dir)
+	if err != nil {
+		return err
+	}
+	r.targetEmpty = len(plan.History) == 0 && len(plan.Mark) == 0 && emptyDump(dump)
+	if freshRan && r.targetEmpty {
+		r.logf("copy replay skipped: the target has no history and an empty schema, so its copy is the empty database the fresh replay applied all %d files to", len(plan.Pending))
+		return nil
+	}
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_copy")
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
 	defer db.Drop()
-	dump, err := r.dumpSchema(ctx, client.Dir)
-	if err != nil {
-		return err
-	}
 	if err := restore(ctx, client.Dir, db.URL, dump); err != nil {
 		e := &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "schema-copy",
 			Msg: "restoring the target's schema (pg_dump --schema-only) into the dev database failed: " + engine.RedactText(err.Error(), db.URL, r.o.DevURL)}
@@ -261,16 +273,15 @@ func dropUnknownSettings(dump []byte, known map[string]bool) []byte {
 		line, after, found := bytes.Cut(rest, []byte("\n"))
 		l := string(line)
 		switch {
-		case l == "" || strings.HasPrefix(l, "--") || strings.HasPrefix(l, `\`) || strings.HasPrefix(l, "SELECT pg_catalog.set_config("):
+		case !dumpHeader(l):
+			out.Write(rest)
+			return out.Bytes()
 		case strings.HasPrefix(l, "SET "):
 			name, _, _ := strings.Cut(strings.TrimPrefix(l, "SET "), " ")
 			if !known[name] {
 				rest = after
 				continue
 			}
-		default:
-			out.Write(rest)
-			return out.Bytes()
 		}
 		out.Write(line)
 		if found {
@@ -279,6 +290,24 @@ func dropUnknownSettings(dump []byte, known map[string]bool) []byte {
 		rest = after
 	}
 	return out.Bytes()
+}
+
+// dumpHeader reports whether a line of a plain pg_dump belongs to its header: a comment, a
+// psql meta-command, a SET or set_config, or blank.
+func dumpHeader(l string) bool {
+	return l == "" || strings.HasPrefix(l, "--") || strings.HasPrefix(l, `\`) ||
+		strings.HasPrefix(l, "SET ") || strings.HasPrefix(l, "SELECT pg_catalog.set_config(")
+}
+
+// emptyDump reports whether a plain pg_dump --schema-only holds nothing but its header: a
+// database without a single object of its own.
+func emptyDump(dump []byte) bool {
+	for line := range strings.Lines(string(dump)) {
+		if !dumpHeader(strings.TrimRight(line, "\r\n")) {
+			return false
+		}
+	}
+	return true
 }
 
 // Postgres's words for an extension whose files are not installed: "extension "x" is not

@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/pgtest"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDropUnknownSettings(t *testing.T) {
@@ -50,4 +52,60 @@ func TestMissingExtension(t *testing.T) {
 			assert.Contains(t, e.Msg, "(no "+tc.control+")", tc.name)
 		}
 	}
+}
+
+// TestCopyReplayOnlyWhereItAddsSomething: on a target without history and without objects,
+// the copy replay would repeat the fresh one and is skipped (so is the drift replay of no
+// files); a target with objects made by hand, or with history, still gets both. The table
+// made by hand conflicts with a pending file: only the copy replay can catch that.
+func TestCopyReplayOnlyWhereItAddsSomething(t *testing.T) {
+	const skipped = "copy replay skipped"
+	for _, tc := range []struct {
+		name    string
+		setup   func(t *testing.T, url string)
+		files   map[string]string
+		skipped bool
+		code    failure.ExitCode
+	}{
+		{name: "empty target", files: base, skipped: true},
+		{name: "objects made by hand, no history", setup: func(t *testing.T, url string) {
+			execSQL(t, url, "CREATE TABLE orders (id int)")
+		}, files: base, code: failure.ExitDev},
+		{name: "an empty schema made by hand", setup: func(t *testing.T, url string) {
+			execSQL(t, url, "CREATE SCHEMA reporting")
+		}, files: base},
+		{name: "history", setup: func(t *testing.T, url string) {
+			require.Zero(t, apply(t, Options{Dir: writeDir(t, with(base, "003_total.sql", "")), URL: url}).code)
+		}, files: base},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := pgtest.URL(t)
+			if tc.setup != nil {
+				tc.setup(t, url)
+			}
+			r := apply(t, Options{Dir: writeDir(t, tc.files), URL: url})
+			require.Equal(t, tc.code, r.code, "%v\n%s", r.err, r.stderr)
+			if tc.skipped {
+				assert.Contains(t, r.stderr, skipped)
+				assert.NotContains(t, r.stderr, "schema-only copy of the target")
+				assert.Contains(t, r.stderr, "drift check before apply: the target's schema is empty")
+				return
+			}
+			assert.NotContains(t, r.stderr, skipped)
+			assert.NotContains(t, r.stderr, "the target's schema is empty")
+			if tc.code == 0 {
+				assert.Contains(t, r.stderr, "to a schema-only copy of the target")
+			} else {
+				assert.Contains(t, r.report.Error.Msg, "copy of the target's schema")
+			}
+		})
+	}
+}
+
+func TestEmptyDump(t *testing.T) {
+	header := "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\nSET statement_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n\\unrestrict abc\n"
+	assert.True(t, emptyDump([]byte(header)))
+	assert.True(t, emptyDump(nil))
+	assert.False(t, emptyDump([]byte(header+"CREATE SCHEMA reporting;\n")))
+	assert.False(t, emptyDump([]byte(header+"COMMENT ON SCHEMA public IS 'x';\r\n")))
 }

@@ -74,6 +74,11 @@ func (r *run) driftBefore(ctx context.Context, admin string, client devdb.Bin, p
 		return nil
 	}
 	applied := appliedFiles(r.dir, plan)
+	if len(applied) == 0 && r.targetEmpty {
+		// No migration builds the empty schema, which the target's dump just showed.
+		r.logf("drift check before apply: the target's schema is empty, as no applied migration builds anything")
+		return nil
+	}
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_drift")
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}

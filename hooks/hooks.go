@@ -80,6 +80,8 @@ type run struct {
 	// devFuncs is the volatility of the functions the pending files call, read from the dev
 	// copy after they were replayed on it (hooks/catalog.go); nil without a dev replay.
 	devFuncs map[string]lint.Volatility
+	// targetEmpty: the target has no history and its schema dump holds no object (dev.go).
+	targetEmpty bool
 }
 
 // Summary formats of --output.
@@ -206,6 +208,14 @@ func (r *run) stages(ctx context.Context) error {
 		return stageErr(failure.StageVerify, err)
 	}
 	defer engine.Unlock(context.Background(), conn, r.o.RevisionsSchema)
+	if done, err := r.upToDate(ctx); done || err != nil {
+		return err
+	}
+	// Something is pending, or the history differs: every file's statements, then the
+	// history row by row.
+	if err := r.dir.Split(); err != nil {
+		return stageErr(failure.StageVerify, err)
+	}
 	plan, err := r.verify(ctx)
 	if err != nil {
 		return err
@@ -218,8 +228,7 @@ func (r *run) stages(ctx context.Context) error {
 		return r.driftOnly(ctx, plan)
 	}
 	if len(plan.Pending) == 0 && len(plan.Mark) == 0 {
-		r.rep.Status = "up-to-date"
-		r.logf("up-to-date: %d migrations applied, nothing pending", len(plan.History))
+		r.setUpToDate(len(plan.History))
 		return nil
 	}
 	if r.o.TxMode == engine.TxAll {
@@ -288,14 +297,15 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 	return c
 }
 
-// readDir reads the directory through an os.Root, so no file outside it can be reached.
+// readDir reads the directory confined to it (migrations.OpenDir), so no file outside it
+// can be reached. Statements are split later, once the history says they are needed.
 func (r *run) readDir() error {
-	root, err := os.OpenRoot(r.o.Dir)
+	root, err := migrations.OpenDir(r.o.Dir)
 	if err != nil {
 		return &failure.Error{Stage: failure.StageConfig, Exit: failure.ExitUsage, File: r.o.Dir, Rule: "dir", Msg: "cannot open the migration directory: " + errText(err)}
 	}
 	defer root.Close()
-	dir, err := migrations.Read(root.FS(), migrations.Options{Format: r.o.Format, Path: r.o.Dir})
+	dir, err := migrations.Read(root, migrations.Options{Format: r.o.Format, Path: r.o.Dir, DeferStatements: true})
 	if err != nil {
 		return stageErr(failure.StageVerify, err)
 	}
@@ -304,6 +314,35 @@ func (r *run) readDir() error {
 	}
 	r.dir = dir
 	return nil
+}
+
+// upToDate is the nothing-to-do run's shortcut: when the history records exactly the
+// files with their checksums (engine.UpToDate), nothing is pending and nothing is split or
+// read row by row. done is false when verify must look closer; a drift check and
+// --resume-partial always do.
+func (r *run) upToDate(ctx context.Context) (done bool, err error) {
+	if r.mode == ModeDrift || r.o.ResumePartial != "" {
+		return false, nil
+	}
+	n, ok, err := engine.UpToDate(ctx, r.target, r.o.RevisionsSchema, r.dir.Files)
+	if err != nil {
+		return false, stageErr(failure.StageVerify, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	r.logVerified(n)
+	r.setUpToDate(n)
+	return true, nil
+}
+
+func (r *run) logVerified(revisions int) {
+	r.logf("verified %d files (%s format) against %d recorded revisions", len(r.dir.Files), r.dir.Format, revisions)
+}
+
+func (r *run) setUpToDate(applied int) {
+	r.rep.Status = "up-to-date"
+	r.logf("up-to-date: %d migrations applied, nothing pending", applied)
 }
 
 // verify reads the history (or adopts another tool's) and checks it against the files.
@@ -331,7 +370,7 @@ func (r *run) verify(ctx context.Context) (*engine.Plan, error) {
 		return nil, stageErr(failure.StageVerify, err)
 	}
 	plan.Mark = append(adopted, plan.Mark...)
-	r.logf("verified %d files (%s format) against %d recorded revisions", len(r.dir.Files), r.dir.Format, len(plan.History))
+	r.logVerified(len(plan.History))
 	return plan, nil
 }
 

@@ -151,6 +151,9 @@ func TestDevServerChoice(t *testing.T) {
 			fmt.Sprintf("point dev.url at a dev server of Postgres %d (or newer)", newest.Major))
 	})
 	t.Run("dev url newer than the target", func(t *testing.T) {
+		// An object made by hand gives the copy replay a dump of the older major to restore
+		// (an empty target's copy would repeat the fresh replay, and is skipped).
+		execSQL(t, oldURL, "CREATE TABLE made_by_hand (id int)")
 		r := plan(t, oldURL, newURL)
 		require.Zero(t, r.code, "%v\n%s", r.err, r.stderr)
 		assert.Contains(t, r.stderr, fmt.Sprintf("the dev server runs Postgres %d, newer than the target's %d", newest.Major, oldest.Major))

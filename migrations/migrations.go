@@ -42,6 +42,9 @@ type Options struct {
 	// Path is the directory as the user knows it (e.g. "db/orders/migrations"); errors name
 	// files under it. "" names files relative to the directory.
 	Path string
+	// DeferStatements leaves every file's sections, markers and statements (Up, Down, NoTx,
+	// Statements) unparsed until Dir.Split: a run with nothing pending never needs them.
+	DeferStatements bool
 }
 
 // Dir is a read migration directory.
@@ -78,7 +81,8 @@ type File struct {
 	Checksum     string // lowercase hex sha256 of Content
 	Statements   []Statement
 
-	lines fileLines // the position index of Content, see Pos
+	lines  fileLines // the position index of Content, see Pos
+	parsed bool      // Up, Down, NoTx and Statements are set (Dir.Split)
 }
 
 // Statement is one SQL statement of a file's Up section.

@@ -53,7 +53,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	var sources []source
 	var goFiles, subdirs []string
 	atlasSum := false
-	var total int64
+	var jobs []readJob
 	for _, e := range entries {
 		n := e.Name()
 		switch kindOf(e) {
@@ -69,24 +69,36 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			goFiles = append(goFiles, n)
 			continue
 		}
+		j := readJob{e: e}
 		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return nil, &failure.Error{File: name(fmt.Sprintf("%q", n)), Rule: "file-name", Msg: "name holds a control character"}
+			j.err, j.done = &failure.Error{File: fmt.Sprintf("%q", n), Rule: "file-name", Msg: "name holds a control character"}, true
 		}
-		if err := checkRegular(fsys, e); err != nil {
-			err.File = name(n)
-			return nil, err
+		jobs = append(jobs, j)
+	}
+	dfs, isDirFS := fsys.(*DirFS)
+	if isDirFS {
+		dfs.readAll(jobs, opts.MaxFileSize, opts.MaxTotalSize)
+	}
+	// In directory order, as if read one by one: the first refusal wins.
+	var total int64
+	for i := range jobs {
+		j := &jobs[i]
+		n := j.e.Name()
+		switch {
+		case j.done:
+		case isDirFS:
+			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize)
+		default:
+			j.b, j.err = readEntry(fsys, j.e, opts.MaxFileSize)
 		}
-		// A regular file's entry describes the file itself; os.Root and fstest.MapFS give its
-		// size without another system call, so readLimited need not Stat the open file.
-		var info fs.FileInfo
-		if e.Type().IsRegular() {
-			info, _ = e.Info()
+		if j.err != nil {
+			if j.err.File == "" {
+				j.err.File = n
+			}
+			j.err.File = name(j.err.File)
+			return nil, j.err
 		}
-		b, rerr := readLimited(fsys, n, opts.MaxFileSize, info)
-		if rerr != nil {
-			rerr.File = name(n)
-			return nil, rerr
-		}
+		b := j.b
 		total += int64(len(b))
 		if total > opts.MaxTotalSize {
 			return nil, &failure.Error{File: dirName, Rule: "limit-total-size", Msg: fmt.Sprintf("files add up to %d bytes by %s, more than the limit of %d", total, n, opts.MaxTotalSize)}
@@ -127,7 +139,35 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		return nil, ferr
 	}
 	d.Files = files
+	if opts.DeferStatements {
+		return d, nil
+	}
+	if err := d.Split(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// Split parses the sections, markers and statements of every file not parsed yet (Read
+// parses all of them unless Options.DeferStatements). A refusal is a *failure.Error naming
+// the file, line and rule, as Read's.
+func (d *Dir) Split() error {
+	for _, file := range d.Files {
+		if file.parsed {
+			continue
+		}
+		if err := parseSections(d.Format, file); err != nil {
+			if err.File == "" {
+				err.File = file.Name
+			}
+			if d.Path != "" {
+				err.File = path.Join(d.Path, err.File)
+			}
+			return err
+		}
+		file.parsed = true
+	}
+	return nil
 }
 
 var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
@@ -176,6 +216,20 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// readEntry reads the file of a top-level entry of fsys, refusing what is not a regular file.
+func readEntry(fsys fs.FS, e fs.DirEntry, maxSize int64) ([]byte, *failure.Error) {
+	if err := checkRegular(fsys, e); err != nil {
+		return nil, err
+	}
+	// A regular file's entry describes the file itself; os.Root and fstest.MapFS give its
+	// size without another system call, so readLimited need not Stat the open file.
+	var info fs.FileInfo
+	if e.Type().IsRegular() {
+		info, _ = e.Info()
+	}
+	return readLimited(fsys, e.Name(), maxSize, info)
+}
+
 // readLimited reads one file but never more than max+1 bytes, whatever its Stat says. It
 // reads to the end of the file (a wrapping fs.FS may watch for io.EOF) into one buffer
 // sized from Stat, so a file's bytes are copied once, from the file into that buffer. info,
@@ -186,8 +240,7 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
 	}
 	defer f.Close()
-	limit := maxSize + 1
-	size := int64(512)
+	size := int64(0)
 	if info == nil {
 		info, _ = f.Stat()
 	}
@@ -195,30 +248,46 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 		if st.Size() > maxSize {
 			return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size(), maxSize)}
 		}
-		if st.Size() > 0 {
-			size = st.Size() + 1 // the extra byte is where io.EOF shows
-		}
+		size = st.Size()
 	}
-	b := make([]byte, 0, min(size, limit))
+	b, err := readBounded(f.Read, size, maxSize, false)
+	if err != nil {
+		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
+	}
+	if int64(len(b)) > maxSize {
+		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
+	}
+	return b, nil
+}
+
+// readBounded reads with read (which ends with io.EOF) into one buffer sized for size bytes
+// (what a stat said, 0 when unknown), so the bytes are copied once, and never more than
+// maxSize+1 bytes in all: one more than the limit shows a file over it. With sizeIsEOF, a
+// read that stops short of its buffer exactly at size is the end too, as it is for a regular
+// file, which saves the read that would give io.EOF.
+func readBounded(read func([]byte) (int, error), size, maxSize int64, sizeIsEOF bool) ([]byte, error) {
+	limit := maxSize + 1
+	initial := int64(512)
+	if size > 0 {
+		initial = size + 1 // the extra byte is where the end shows
+	}
+	b := make([]byte, 0, min(initial, limit))
 	for int64(len(b)) < limit {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow: the file is longer than its Stat said
+			b = append(b, 0)[:len(b)] // grow: the file is longer than its stat said
 		}
 		buf := b[len(b):cap(b)]
 		if room := limit - int64(len(b)); int64(len(buf)) > room {
 			buf = buf[:room]
 		}
-		n, err := f.Read(buf)
+		n, err := read(buf)
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		if err == io.EOF || (sizeIsEOF && size > 0 && int64(len(b)) == size && n < len(buf)) {
 			break
 		}
 		if err != nil {
-			return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
+			return nil, err
 		}
-	}
-	if int64(len(b)) > maxSize {
-		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}
 	}
 	return b, nil
 }
@@ -351,14 +420,6 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Er
 		files[i].Down, files[i].DownName = dn.src.content, dn.src.name
 	}
 
-	for _, file := range files {
-		if err := parseSections(f, file); err != nil {
-			if err.File == "" {
-				err.File = file.Name
-			}
-			return nil, err
-		}
-	}
 	return files, nil
 }
 

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/schemahook/schemahook/internal/pgtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestUpToDate: the digest shortcut says up to date only for a history that records exactly
+// the files with their checksums and nothing partial; anything else goes to Verify.
+func TestUpToDate(t *testing.T) {
+	files := map[string]string{
+		"V001__a.sql":     "CREATE TABLE a (id int);\n",
+		"V002__b.sql":     "CREATE TABLE b (id int);\n",
+		"V010__c.sql":     "CREATE TABLE c (id int);\n",
+		"R__a_view_ü.sql": "CREATE OR REPLACE VIEW v AS SELECT 1;\n",
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		setup string // SQL on a history that records every file, applied
+		noTab bool
+		want  bool
+	}{
+		{name: "exactly the files", want: true},
+		{name: "no revisions table", noTab: true},
+		{name: "empty history", setup: "DELETE FROM schemahook.revisions"},
+		{name: "a changed applied file", setup: "UPDATE schemahook.revisions SET checksum = md5(checksum) WHERE version = '002'"},
+		{name: "a file not applied yet", setup: "DELETE FROM schemahook.revisions WHERE version = '010'"},
+		{name: "an applied file gone", setup: "INSERT INTO schemahook.revisions (version, checksum, status) VALUES ('005', 'x', 'applied')"},
+		{name: "a partial file", setup: "UPDATE schemahook.revisions SET status = 'partial' WHERE version = '010'"},
+		{name: "the same version written otherwise", setup: "UPDATE schemahook.revisions SET version = '1' WHERE version = '001'"},
+		{name: "an empty checksum", setup: "UPDATE schemahook.revisions SET checksum = '' WHERE version = '001'"},
+		{name: "adopted rows with checksums", setup: "UPDATE schemahook.revisions SET status = 'adopted'", want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := pgtest.URL(t)
+			conn := connect(t, url)
+			dir := readDir(t, files)
+			if !tc.noTab {
+				require.NoError(t, EnsureTable(ctx, conn, "schemahook"))
+				for _, f := range dir.Files {
+					_, err := conn.Exec(ctx, `INSERT INTO schemahook.revisions (version, checksum, status) VALUES ($1, $2, 'applied')`, Key(f), f.Checksum)
+					require.NoError(t, err)
+				}
+			}
+			if tc.setup != "" {
+				_, err := conn.Exec(ctx, tc.setup)
+				require.NoError(t, err)
+			}
+			n, ok, err := UpToDate(ctx, conn, "schemahook", dir.Files)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, ok)
+			if ok {
+				assert.Equal(t, len(dir.Files), n)
+				// What Verify decides from the same history agrees.
+				hist, _, err := LoadHistory(ctx, conn, "schemahook")
+				require.NoError(t, err)
+				p, err := Verify(dir, hist, PlanOptions{})
+				require.NoError(t, err)
+				assert.Empty(t, p.Pending)
+			}
+		})
+	}
+}

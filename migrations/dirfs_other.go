@@ -1,0 +1,20 @@
+//go:build !linux
+
+package migrations
+
+import (
+	"io/fs"
+	"os"
+
+	"github.com/schemahook/schemahook/failure"
+)
+
+func rootFD(*os.Root) int { return -1 }
+
+func closeFD(int) {}
+
+// readTop has no fast path outside Linux: DirFS lists through os.Root.
+func (d *DirFS) readTop() ([]fs.DirEntry, bool) { return nil, false }
+
+// readFast has no fast path outside Linux: DirFS reads through os.Root.
+func (d *DirFS) readFast(fs.DirEntry, int64) ([]byte, *failure.Error, bool) { return nil, nil, false }

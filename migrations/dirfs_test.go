@@ -1,0 +1,189 @@
+package migrations
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/schemahook/schemahook/internal/cputime"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDirFSReadsAsRoot: Read through OpenDir (parallel, openat2) gives what Read through an
+// os.Root gives, files or the same refusal, also where the refusal lies among many files.
+func TestDirFSReadsAsRoot(t *testing.T) {
+	many := func(t *testing.T, dir string) {
+		for i := 1; i <= 300; i++ {
+			write(t, dir, fmt.Sprintf("%03d_f.sql", i), fmt.Sprintf("SELECT %d;\n", i))
+		}
+	}
+	// among is many files and, as name, a symlink to target, which prepare makes.
+	among := func(name, target string, prepare func(t *testing.T, dir string)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			many(t, dir)
+			if prepare != nil {
+				prepare(t, dir)
+			}
+			require.NoError(t, os.Symlink(target, filepath.Join(dir, name)))
+		}
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		opts  Options
+		fails bool
+	}{
+		{"many files", many, Options{}, false},
+		{"configmap layout", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "..data"), 0o755))
+			for i := 1; i <= 100; i++ {
+				n := fmt.Sprintf("%03d_f.sql", i)
+				write(t, filepath.Join(dir, "..data"), n, "SELECT 1;\n")
+				require.NoError(t, os.Symlink("..data/"+n, filepath.Join(dir, n)))
+			}
+		}, Options{}, false},
+		{"symlink escapes", among("150_x.sql", "../outside.sql", func(t *testing.T, dir string) {
+			write(t, filepath.Dir(dir), "outside.sql", "SELECT 2;\n")
+		}), Options{}, true},
+		{"absolute symlink", func(t *testing.T, dir string) {
+			write(t, dir, "1_a.sql", "SELECT 1;\n")
+			require.NoError(t, os.Symlink(filepath.Join(dir, "1_a.sql"), filepath.Join(dir, "2_b.sql")))
+		}, Options{}, true},
+		{"symlink to a directory", among("200_x.sql", "sub", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+		}), Options{}, true},
+		{"dangling symlink", among("250_x.sql", "missing.sql", nil), Options{}, true},
+		{"named pipe", func(t *testing.T, dir string) {
+			many(t, dir)
+			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "100_x.sql"), 0o644))
+		}, Options{}, true},
+		{"symlink to a named pipe", among("100_x.sql", "pipe", func(t *testing.T, dir string) {
+			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644))
+		}), Options{}, true},
+		{"control character in a name", func(t *testing.T, dir string) {
+			many(t, dir)
+			write(t, dir, "120_a\tb.sql", "SELECT 1;\n")
+		}, Options{}, true},
+		{"file too big", func(t *testing.T, dir string) {
+			many(t, dir)
+			write(t, dir, "280_big.sql", "SELECT 1;"+strings.Repeat(" ", 100)+"\n")
+		}, Options{MaxFileSize: 50}, true},
+		{"total too big", many, Options{MaxTotalSize: 2000, Path: "db/m"}, true},
+		{"syntax error", func(t *testing.T, dir string) {
+			many(t, dir)
+			write(t, dir, "299_f.sql", "SELEC 1;\n")
+		}, Options{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			require.NoError(t, os.Mkdir(dir, 0o755))
+			tt.setup(t, dir)
+			root, err := os.OpenRoot(dir)
+			require.NoError(t, err)
+			defer root.Close()
+			want, wantErr := Read(root.FS(), tt.opts)
+			d, err := OpenDir(dir)
+			require.NoError(t, err)
+			defer d.Close()
+			wantEntries, err := fs.ReadDir(root.FS(), ".")
+			require.NoError(t, err)
+			gotEntries, err := d.ReadDir(".")
+			require.NoError(t, err)
+			require.Equal(t, entryShape(wantEntries), entryShape(gotEntries))
+			got, gotErr := Read(d, tt.opts)
+			if tt.fails {
+				require.Error(t, wantErr)
+				require.EqualError(t, gotErr, wantErr.Error())
+				return
+			}
+			require.NoError(t, wantErr)
+			require.NoError(t, gotErr)
+			require.Equal(t, shape(want), shape(got))
+		})
+	}
+}
+
+// TestDeferStatements: a deferred read has the files and checksums but no statements until
+// Split, which refuses a broken file as Read does.
+func TestDeferStatements(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	write(t, dir, "1_a.sql", "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY a_i ON a (id);\n")
+	write(t, dir, "2_b.sql", "SELEC 1;\n")
+	d, err := OpenDir(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	_, readErr := Read(d, Options{Path: "db/m"})
+	require.Error(t, readErr)
+
+	dd, err := Read(d, Options{Path: "db/m", DeferStatements: true})
+	require.NoError(t, err)
+	require.Len(t, dd.Files, 2)
+	require.NotEmpty(t, dd.Files[0].Checksum)
+	require.Nil(t, dd.Files[0].Statements)
+	require.EqualError(t, dd.Split(), readErr.Error())
+	require.Len(t, dd.Files[0].Statements, 2, "files before the broken one are split")
+	require.False(t, dd.Files[0].Transactional())
+}
+
+// entryShape is each entry's name and type.
+func entryShape(entries []fs.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name()+" "+e.Type().String())
+	}
+	return out
+}
+
+// shape is what Read gave, without the position indexes.
+func shape(d *Dir) []string {
+	out := []string{string(d.Format), string(d.Sum)}
+	for _, f := range d.Files {
+		out = append(out, fmt.Sprintf("%s %s %s %q %v", f.Name, f.Version, f.Checksum, f.Content, f.Statements))
+	}
+	return out
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+}
+
+// BenchmarkReadDir reads a real directory of n files the way the hook does (OpenDir,
+// statements deferred) and, for comparison, through an os.Root with every file split.
+func BenchmarkReadDir(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		dir := b.TempDir()
+		for i := range n {
+			write(&testing.T{}, dir, fmt.Sprintf("%014d_step_%d.sql", 20240101000000+i, i), fmt.Sprintf(
+				"CREATE TABLE t%d (id bigint PRIMARY KEY, name text NOT NULL DEFAULT '');\nCREATE INDEX t%d_name_idx ON t%d (name);\n", i, i, i))
+		}
+		for _, way := range []string{"root", "dirfs-deferred"} {
+			b.Run(fmt.Sprintf("files=%d/%s", n, way), func(b *testing.B) {
+				start := cputime.Now()
+				for b.Loop() {
+					var d *Dir
+					var err error
+					if way == "root" {
+						root, _ := os.OpenRoot(dir)
+						d, err = Read(root.FS(), Options{})
+						root.Close()
+					} else {
+						fsys, _ := OpenDir(dir)
+						d, err = Read(fsys, Options{DeferStatements: true})
+						fsys.Close()
+					}
+					if err != nil || len(d.Files) != n {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cputime.Now()-start)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}
