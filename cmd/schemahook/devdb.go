@@ -12,7 +12,7 @@ import (
 
 // devdb is hidden: a throwaway Postgres for the README demo and the e2e module (which cannot
 // import our packages). The URL is the first stdout line; SIGTERM/SIGINT stop and remove it.
-func init() {
+func newDevdbCmd() *cobra.Command {
 	var dir string
 	var port, major int
 	cmd := &cobra.Command{
@@ -42,5 +42,5 @@ func init() {
 	cmd.Flags().StringVar(&dir, "dir", "", "parent directory of the server's temp dir (default $TMPDIR)")
 	cmd.Flags().IntVar(&port, "port", 0, "also listen on 127.0.0.1:PORT (default: unix socket only)")
 	cmd.Flags().IntVar(&major, "major", 0, "Postgres major version to run (default: the first found)")
-	root.AddCommand(cmd)
+	return cmd
 }
