@@ -41,31 +41,14 @@ func TestExpandVars(t *testing.T) {
 // restricted namespace, and the agent runs the Job's pod with env and volumes resolved from
 // the API, so the Job controller fails the Job with the container's exit code and message.
 func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
-	bins, err := BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "cpt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-
-	cp, err := Start(ctx, dir, bins)
-	require.NoError(t, err)
-	t.Cleanup(cp.Stop)
 	const ns = "agent"
-	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	ctx, cp, dir := startForTest(t, ns)
 
 	plain := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "plain"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}},
 	}
-	_, err = cp.Client.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
+	_, err := cp.Client.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
 	require.Error(t, err, "restricted Pod Security refuses a pod that may run as root")
 	assert.Contains(t, err.Error(), "violates PodSecurity")
 
@@ -146,24 +129,8 @@ func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
 // for a missing Secret goes away: the agent stops the pod as kubelet would and the garbage
 // collector then removes the Job.
 func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
-	bins, err := BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "cpt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	cp, err := Start(ctx, dir, bins)
-	require.NoError(t, err)
-	t.Cleanup(cp.Stop)
 	const ns = "reap"
-	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	ctx, cp, dir := startForTest(t, ns)
 	agent, err := StartAgent(cp.Client, AgentOptions{Namespace: ns, Binary: "/bin/sh", Dir: dir, Logf: t.Logf})
 	require.NoError(t, err)
 	t.Cleanup(agent.Stop)
@@ -209,4 +176,22 @@ func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
 	pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items, "the pod went with its Job")
+}
+
+// startForTest starts a control plane for one test, with a deadline of 3 minutes and the
+// restricted namespace ns, in a work directory that others (the agent's pods) may enter.
+func startForTest(t *testing.T, ns string) (context.Context, *ControlPlane, string) {
+	t.Helper()
+	bins := RequireBinaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	dir, err := os.MkdirTemp("", "cpt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	cp, err := Start(ctx, dir, bins)
+	require.NoError(t, err)
+	t.Cleanup(cp.Stop)
+	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	return ctx, cp, dir
 }
