@@ -66,28 +66,17 @@ func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"word": []byte("world")}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "say"},
-		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Volumes: []corev1.Volume{{Name: "files", VolumeSource: corev1.VolumeSource{
-				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "files"}}}}},
-			Containers: []corev1.Container{{
-				Name: "say", Image: "any",
-				Command: []string{"sh", "-c", `printf '%s %s' "$(cat "$GREETING")" "$WORD" > "$1"; exit 3`, "sh", "/dev/termination-log"},
-				Env: []corev1.EnvVar{
-					{Name: "GREETING", Value: "/files/greeting"},
-					{Name: "WORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-						LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "word"}}},
-				},
-				VolumeMounts: []corev1.VolumeMount{{Name: "files", MountPath: "/files", ReadOnly: true}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			}},
-		}}},
-	}
+	job := restrictedJob("say", corev1.Container{
+		Name: "say", Image: "any",
+		Command: []string{"sh", "-c", `printf '%s %s' "$(cat "$GREETING")" "$WORD" > "$1"; exit 3`, "sh", "/dev/termination-log"},
+		Env: []corev1.EnvVar{
+			{Name: "GREETING", Value: "/files/greeting"},
+			{Name: "WORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "word"}}},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "files", MountPath: "/files", ReadOnly: true}},
+	}, corev1.Volume{Name: "files", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "files"}}}})
 	job, err = cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -135,21 +124,11 @@ func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(agent.Stop)
 
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "waits"},
-		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "c", Image: "any", Command: []string{"sh", "-c", "exit 0"},
-				Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "k"}}}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			}},
-		}}},
-	}
+	job := restrictedJob("waits", corev1.Container{
+		Name: "c", Image: "any", Command: []string{"sh", "-c", "exit 0"},
+		Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "k"}}}},
+	})
 	_, err = cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 	require.NoError(t, err)
 	// Wait until the agent has bound the pod: from then on only the agent can delete it.
@@ -194,4 +173,21 @@ func startForTest(t *testing.T, ns string) (context.Context, *ControlPlane, stri
 	t.Cleanup(cp.Stop)
 	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
 	return ctx, cp, dir
+}
+
+// restrictedJob is a Job that runs c once (no retries) with these volumes, compliant with the
+// restricted Pod Security level.
+func restrictedJob(name string, c corev1.Container, volumes ...corev1.Volume) *batchv1.Job {
+	c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Volumes:    volumes,
+			Containers: []corev1.Container{c},
+		}}},
+	}
 }

@@ -247,17 +247,7 @@ func AssertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
 // the new file's SQL, byte for byte, plus the sum file that covers it.
 func assertPendingSQL(t *testing.T, live App, objs []*unstructured.Unstructured, cm, file, sql string) {
 	t.Helper()
-	diffs, err := live.Diff(objs)
-	require.NoError(t, err)
-	modified := Modified(diffs)
-	require.Len(t, modified, 1, "exactly one resource is OutOfSync: %v", keysOf(modified))
-	d := modified[0]
-	require.Equal(t, "ConfigMap", d.Key.Kind)
-	require.Equal(t, cm, d.Key.Name)
-	require.NotNil(t, d.Live, "the schema ConfigMap exists live")
-	require.NotNil(t, d.Predicted)
-	before, _, _ := unstructured.NestedStringMap(d.Live.Object, "data")
-	after, _, _ := unstructured.NestedStringMap(d.Predicted.Object, "data")
+	before, after := schemaConfigMapDiff(t, live, objs, cm)
 	assert.Equal(t, []string{file, "schemahook.sum"}, changedKeys(before, after), "the diff shows the new file and the sum, nothing else")
 	assert.Equal(t, sql, after[file], "the diff shows the new SQL as written")
 	_, wasThere := before[file]
