@@ -71,18 +71,29 @@ func TestLoadAndValidate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := Load("db/schemahook.yaml", []byte(tc.yaml))
-			if err == nil {
-				err = d.Validate()
-			}
-			if tc.wantErr == "" {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.wantErr)
+			requireErr(t, loadAndValidate(tc.yaml), tc.wantErr)
 		})
 	}
+}
+
+// loadAndValidate loads db/schemahook.yaml with this content and validates it.
+func loadAndValidate(yaml string) error {
+	d, err := Load("db/schemahook.yaml", []byte(yaml))
+	if err != nil {
+		return err
+	}
+	return d.Validate()
+}
+
+// requireErr requires no error when want is empty, else an error that contains want.
+func requireErr(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		require.NoError(t, err)
+		return
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
 }
 
 func TestDefaults(t *testing.T) {
@@ -197,17 +208,11 @@ func TestJobValidate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := Load("db/schemahook.yaml", []byte(spec+tc.job))
-			if err == nil {
-				err = d.Validate()
+			err := loadAndValidate(spec + tc.job)
+			requireErr(t, err, tc.wantErr)
+			if tc.wantErr != "" {
+				assert.NotContains(t, err.Error(), "hunter2", "a refused secret is not repeated")
 			}
-			if tc.wantErr == "" {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.wantErr)
-			assert.NotContains(t, err.Error(), "hunter2", "a refused secret is not repeated")
 		})
 	}
 }

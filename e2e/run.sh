@@ -52,10 +52,12 @@ export SCHEMAHOOK_PG_BIN="${SCHEMAHOOK_PG_BIN:-$(bash scripts/postgres/ensure.sh
 
 # The e2e module runs everything against Argo CD v2 code (argo-cd/v2); e2e/argocd3 is a module
 # of its own (argo-cd/v3 pins other k8s.io and gitops-engine versions) that runs the same
-# stories (e2e/stories) and its plugin tests against v3 code.
+# stories (e2e/stories) and its plugin tests against v3 code. Its adapter packages are
+# generated from e2e/argocd and e2e/gitopssync first (go run ./gen: the import rewrite).
 cd e2e
 go vet ./...
 go test -count=1 -timeout 45m ./...
 cd argocd3
+go run ./gen
 go vet ./...
 go test -count=1 -timeout 30m ./...

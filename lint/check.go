@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -261,10 +262,8 @@ func (sc *stmtCheck) rules(raw *pg_query.RawStmt) {
 	case n.GetCreateStmt() != nil:
 		c := n.GetCreateStmt()
 		pk := primaryKeyColumns(append(c.Constraints, c.TableElts...))
-		for _, e := range c.TableElts {
-			if cd := e.GetColumnDef(); cd != nil {
-				sc.columnTypes(cd, cd.TypeName, pk[strings.ToLower(cd.Colname)])
-			}
+		for cd := range nodes(c.TableElts, (*pg_query.Node).GetColumnDef) {
+			sc.columnTypes(cd, cd.TypeName, pk[strings.ToLower(cd.Colname)])
 		}
 	}
 }
@@ -386,11 +385,7 @@ func (sc *stmtCheck) alterTable(a *pg_query.AlterTableStmt, at int) {
 	if existing {
 		defer sc.locking(at, "ALTER TABLE")
 	}
-	for _, c := range a.Cmds {
-		cmd := c.GetAlterTableCmd()
-		if cmd == nil {
-			continue
-		}
+	for cmd := range nodes(a.Cmds, (*pg_query.Node).GetAlterTableCmd) {
 		switch cmd.Subtype {
 		case pg_query.AlterTableType_AT_AddColumn:
 			cd := cmd.Def.GetColumnDef()
@@ -466,11 +461,7 @@ func (sc *stmtCheck) addColumnOnExisting(t string, cd *pg_query.ColumnDef) {
 	off := int(cd.Location)
 	var notNull, hasDefault bool
 	var def *pg_query.Node
-	for _, cn := range cd.Constraints {
-		con := cn.GetConstraint()
-		if con == nil {
-			continue
-		}
+	for con := range nodes(cd.Constraints, (*pg_query.Node).GetConstraint) {
 		switch con.Contype {
 		case pg_query.ConstrType_CONSTR_NOTNULL:
 			notNull = true
@@ -551,14 +542,12 @@ func (sc *stmtCheck) columnTypes(cd *pg_query.ColumnDef, tn *pg_query.TypeName, 
 	name := baseType(tn)
 	off := int(tn.Location)
 	identity := false
-	for _, cn := range cd.Constraints {
-		if con := cn.GetConstraint(); con != nil {
-			switch con.Contype {
-			case pg_query.ConstrType_CONSTR_PRIMARY:
-				key = true
-			case pg_query.ConstrType_CONSTR_IDENTITY:
-				identity = true
-			}
+	for con := range nodes(cd.Constraints, (*pg_query.Node).GetConstraint) {
+		switch con.Contype {
+		case pg_query.ConstrType_CONSTR_PRIMARY:
+			key = true
+		case pg_query.ConstrType_CONSTR_IDENTITY:
+			identity = true
 		}
 	}
 	switch {
@@ -573,12 +562,24 @@ func (sc *stmtCheck) columnTypes(cd *pg_query.ColumnDef, tn *pg_query.TypeName, 
 	}
 }
 
+// nodes are the nodes of the list that are of one kind, as get (a Node getter such as
+// (*pg_query.Node).GetConstraint) returns them; the others are left out.
+func nodes[T any](list []*pg_query.Node, get func(*pg_query.Node) *T) iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		for _, n := range list {
+			if v := get(n); v != nil && !yield(v) {
+				return
+			}
+		}
+	}
+}
+
 // primaryKeyColumns lists the columns of a table-level PRIMARY KEY constraint (the parser
 // puts those among the table elements).
 func primaryKeyColumns(cons []*pg_query.Node) map[string]bool {
 	m := map[string]bool{}
-	for _, cn := range cons {
-		if con := cn.GetConstraint(); con != nil && con.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+	for con := range nodes(cons, (*pg_query.Node).GetConstraint) {
+		if con.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
 			for _, k := range con.Keys {
 				m[strings.ToLower(k.GetString_().GetSval())] = true
 			}

@@ -309,12 +309,30 @@ func TestParseLevelAndRule(t *testing.T) {
 	}
 }
 
+// positionCase is SQL linted against exampleSchema and the findings it gives, as
+// "line:col CODE".
+type positionCase struct {
+	name string
+	sql  string
+	want []string
+}
+
+func checkPositions(t *testing.T, cases []positionCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := lintSQL(t, Options{LockTimeout: true}, exampleSchema, tc.sql)
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, fmt.Sprintf("%d:%d %s", f.Line, f.Col, f.Code))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestDirectives(t *testing.T) {
-	cases := []struct {
-		name string
-		sql  string
-		want []string // "line:col CODE"
-	}{
+	checkPositions(t, []positionCase{
 		{"allowed with reason", "-- schemahook:allow SH102 moved to order_notes\nALTER TABLE orders DROP COLUMN note;", nil},
 		{"allows only its code", "-- schemahook:allow SH101 wrong code but a reason\nALTER TABLE orders DROP COLUMN note;", []string{"2:1 SH102"}},
 		{"no reason", "-- schemahook:allow SH102\nALTER TABLE orders DROP COLUMN note;", []string{"1:1 SH901", "2:1 SH102"}},
@@ -329,17 +347,7 @@ func TestDirectives(t *testing.T) {
 		{"lower-case code", "-- schemahook:allow sh102 moved\nALTER TABLE orders DROP COLUMN note;", nil},
 		{"code with colon", "-- schemahook:allow SH102: moved\nALTER TABLE orders DROP COLUMN note;", nil},
 		{"inside a function body covers nothing", "CREATE FUNCTION f() RETURNS void AS $$\n-- schemahook:allow SH102 moved\nSELECT 1;\n$$ LANGUAGE sql;", []string{"2:1 SH903"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := lintSQL(t, Options{LockTimeout: true}, exampleSchema, tc.sql)
-			var got []string
-			for _, f := range r.Findings {
-				got = append(got, fmt.Sprintf("%d:%d %s", f.Line, f.Col, f.Code))
-			}
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	})
 }
 
 func TestGooseDirective(t *testing.T) {
@@ -352,11 +360,7 @@ func TestGooseDirective(t *testing.T) {
 }
 
 func TestPositions(t *testing.T) {
-	cases := []struct {
-		name string
-		sql  string
-		want []string // "line:col CODE"
-	}{
+	checkPositions(t, []positionCase{
 		{"comments, dollar quotes, several statements per line", strings.Join([]string{
 			"/* header",
 			"   comment */ -- more",
@@ -379,17 +383,7 @@ func TestPositions(t *testing.T) {
 		{"columns count characters, not bytes", "SELECT 'ü'; DROP TABLE orders;", []string{"1:13 SH101"}},
 		{"CRLF line ends", "SELECT 1;\r\n\r\nTRUNCATE orders;\r\n", []string{"3:10 SH106"}},
 		{"tab", "\tDELETE FROM orders;", []string{"1:2 SH107"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := lintSQL(t, Options{LockTimeout: true}, exampleSchema, tc.sql)
-			var got []string
-			for _, f := range r.Findings {
-				got = append(got, fmt.Sprintf("%d:%d %s", f.Line, f.Col, f.Code))
-			}
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	})
 }
 
 // TestParseErrorPositions uses hand-built files: migrations.Read refuses SQL that does not

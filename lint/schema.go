@@ -190,10 +190,8 @@ func (s *schema) apply(n *pg_query.Node) {
 		c := n.GetCreateStmt()
 		t := tableName(c.Relation)
 		s.createTable(t, c.IfNotExists)
-		for _, e := range c.TableElts {
-			if cd := e.GetColumnDef(); cd != nil {
-				s.colTypes[t+"."+strings.ToLower(cd.Colname)] = cd.TypeName
-			}
+		for cd := range nodes(c.TableElts, (*pg_query.Node).GetColumnDef) {
+			s.colTypes[t+"."+strings.ToLower(cd.Colname)] = cd.TypeName
 		}
 	case n.GetCreateTableAsStmt() != nil:
 		c := n.GetCreateTableAsStmt()
@@ -225,11 +223,7 @@ func (s *schema) apply(n *pg_query.Node) {
 	case n.GetAlterTableStmt() != nil:
 		a := n.GetAlterTableStmt()
 		t := tableName(a.Relation)
-		for _, c := range a.Cmds {
-			cmd := c.GetAlterTableCmd()
-			if cmd == nil {
-				continue
-			}
+		for cmd := range nodes(a.Cmds, (*pg_query.Node).GetAlterTableCmd) {
 			switch cmd.Subtype {
 			case pg_query.AlterTableType_AT_AddColumn:
 				if cd := cmd.Def.GetColumnDef(); cd != nil {

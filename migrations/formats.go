@@ -155,22 +155,18 @@ func parseName(f Format, name string) (version, desc, kind string, err *failure.
 		return &failure.Error{File: name, Rule: "version", Msg: fmt.Sprintf("version %q is not %s", v, want)}
 	}
 	switch f {
-	case FormatNative:
-		v, d, ok := matchNative(name)
+	case FormatNative, FormatGoose, FormatDbmate:
+		// Only schemahook's own format takes dotted versions (1.2_x.sql).
+		match, valid, want := matchPlain, isDigits, "a number"
+		if f == FormatNative {
+			match, valid, want = matchNative, isDotted, "a number or dotted numbers"
+		}
+		v, d, ok := match(name)
 		if !ok || v == "" {
 			return "", "", "", bad(`"<version>_<name>.sql"`)
 		}
-		if !isDotted(v) {
-			return "", "", "", badVersion(v, "a number or dotted numbers")
-		}
-		return v, d, "up", nil
-	case FormatGoose, FormatDbmate:
-		v, d, ok := matchPlain(name)
-		if !ok || v == "" {
-			return "", "", "", bad(`"<version>_<name>.sql"`)
-		}
-		if !isDigits(v) {
-			return "", "", "", badVersion(v, "a number")
+		if !valid(v) {
+			return "", "", "", badVersion(v, want)
 		}
 		return v, d, "up", nil
 	case FormatGolangMigrate:

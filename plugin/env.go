@@ -29,26 +29,26 @@ type Env struct {
 // in a shell, so the order of the list does not otherwise matter.
 func EnvFrom(environ []string) Env {
 	var e Env
+	plain := map[string]*string{
+		"ARGOCD_APP_NAME":                   &e.AppName,
+		"ARGOCD_APP_NAMESPACE":              &e.AppNamespace,
+		"ARGOCD_APP_REVISION":               &e.Revision,
+		"ARGOCD_APP_SOURCE_REPO_URL":        &e.RepoURL,
+		"ARGOCD_APP_SOURCE_PATH":            &e.SourcePath,
+		"ARGOCD_APP_SOURCE_TARGET_REVISION": &e.TargetRevision,
+		"KUBE_VERSION":                      &e.KubeVersion,
+		"ARGOCD_APP_PARAMETERS":             &e.Parameters,
+	}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			continue
 		}
+		if field, ok := plain[k]; ok {
+			*field = v
+			continue
+		}
 		switch k {
-		case "ARGOCD_APP_NAME":
-			e.AppName = v
-		case "ARGOCD_APP_NAMESPACE":
-			e.AppNamespace = v
-		case "ARGOCD_APP_REVISION":
-			e.Revision = v
-		case "ARGOCD_APP_SOURCE_REPO_URL":
-			e.RepoURL = v
-		case "ARGOCD_APP_SOURCE_PATH":
-			e.SourcePath = v
-		case "ARGOCD_APP_SOURCE_TARGET_REVISION":
-			e.TargetRevision = v
-		case "KUBE_VERSION":
-			e.KubeVersion = v
 		case "KUBE_API_VERSIONS":
 			e.KubeAPIVersions = nil
 			for _, s := range strings.Split(v, ",") {
@@ -57,8 +57,6 @@ func EnvFrom(environ []string) Env {
 				}
 			}
 			sort.Strings(e.KubeAPIVersions)
-		case "ARGOCD_APP_PARAMETERS":
-			e.Parameters = v
 		default:
 			if name, ok := strings.CutPrefix(k, "ARGOCD_ENV_"); ok && name != "" {
 				if e.Vars == nil {

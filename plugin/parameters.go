@@ -53,24 +53,28 @@ type param struct {
 	setArray             func(c *config.Database, a []string) error
 }
 
+// stringParam is a parameter that sets one string field of the config, as it is given.
+func stringParam(name, title, tooltip string, field func(c *config.Database) *string) param {
+	return param{name: name, title: title, tooltip: tooltip,
+		get: func(c *config.Database) string { return *field(c) },
+		set: func(c *config.Database, v string) error { *field(c) = v; return nil }}
+}
+
 // params lists every parameter in announcement order; names are kebab-case flat keys so an
 // ApplicationSet can stamp them without knowing the config's nesting.
 var params = []param{
-	{name: "name", title: "Name", tooltip: "Prefix of every rendered object (DNS-1123 label). Default: metadata.name, else the Application's name.",
-		get: func(c *config.Database) string { return c.Metadata.Name },
-		set: func(c *config.Database, v string) error { c.Metadata.Name = v; return nil }},
+	stringParam("name", "Name", "Prefix of every rendered object (DNS-1123 label). Default: metadata.name, else the Application's name.",
+		func(c *config.Database) *string { return &c.Metadata.Name }),
 	{name: "url-secret", title: "Database URL Secret", tooltip: "Name of the Secret (usually from a SealedSecret in the directory) holding the target database URL.",
 		get: func(c *config.Database) string { return ref(c.Spec.URL.SecretKeyRef).Name },
 		set: func(c *config.Database, v string) error { urlRef(c).Name = v; return nil }},
 	{name: "url-key", title: "Database URL key", tooltip: "Key of the database URL in that Secret.",
 		get: func(c *config.Database) string { return ref(c.Spec.URL.SecretKeyRef).Key },
 		set: func(c *config.Database, v string) error { urlRef(c).Key = v; return nil }},
-	{name: "dir", title: "Migrations directory", tooltip: "Directory of the migrations, relative to the app directory.",
-		get: func(c *config.Database) string { return c.Spec.Migrations.Dir },
-		set: func(c *config.Database, v string) error { c.Spec.Migrations.Dir = v; return nil }},
-	{name: "format", title: "Directory format", tooltip: "auto, schemahook, golang-migrate, goose, flyway or dbmate.",
-		get: func(c *config.Database) string { return c.Spec.Migrations.Format },
-		set: func(c *config.Database, v string) error { c.Spec.Migrations.Format = v; return nil }},
+	stringParam("dir", "Migrations directory", "Directory of the migrations, relative to the app directory.",
+		func(c *config.Database) *string { return &c.Spec.Migrations.Dir }),
+	stringParam("format", "Directory format", "auto, schemahook, golang-migrate, goose, flyway or dbmate.",
+		func(c *config.Database) *string { return &c.Spec.Migrations.Format }),
 	{name: "dev-mode", title: "Dev database", tooltip: "ephemeral (a throwaway Postgres inside the Job), url (a dev server from dev-url-secret) or none.",
 		get: func(c *config.Database) string { return c.Spec.Dev.Mode },
 		set: func(c *config.Database, v string) error {
@@ -106,15 +110,12 @@ var params = []param{
 			}
 			return nil
 		}},
-	{name: "tx-mode", title: "Transaction mode", tooltip: "file (one transaction per file), all (one for the whole run) or none.",
-		get: func(c *config.Database) string { return c.Spec.Apply.TxMode },
-		set: func(c *config.Database, v string) error { c.Spec.Apply.TxMode = v; return nil }},
-	{name: "lock-timeout", title: "Lock timeout", tooltip: "How long to wait for the migration lock on the target (Go duration).",
-		get: func(c *config.Database) string { return c.Spec.Apply.LockTimeout },
-		set: func(c *config.Database, v string) error { c.Spec.Apply.LockTimeout = v; return nil }},
-	{name: "timeout", title: "Timeout", tooltip: "Limit of the whole run (Go duration); the Job's deadline is this plus 5 minutes.",
-		get: func(c *config.Database) string { return c.Spec.Apply.Timeout },
-		set: func(c *config.Database, v string) error { c.Spec.Apply.Timeout = v; return nil }},
+	stringParam("tx-mode", "Transaction mode", "file (one transaction per file), all (one for the whole run) or none.",
+		func(c *config.Database) *string { return &c.Spec.Apply.TxMode }),
+	stringParam("lock-timeout", "Lock timeout", "How long to wait for the migration lock on the target (Go duration).",
+		func(c *config.Database) *string { return &c.Spec.Apply.LockTimeout }),
+	stringParam("timeout", "Timeout", "Limit of the whole run (Go duration); the Job's deadline is this plus 5 minutes.",
+		func(c *config.Database) *string { return &c.Spec.Apply.Timeout }),
 	{name: "out-of-order", title: "Allow out-of-order", tooltip: "true applies a pending file older than the newest applied one instead of stopping.",
 		get: func(c *config.Database) string { return fmt.Sprint(c.Spec.Apply.OutOfOrder) },
 		set: func(c *config.Database, v string) error {
@@ -128,15 +129,13 @@ var params = []param{
 			}
 			return nil
 		}},
-	{name: "revisions-schema", title: "Revisions schema", tooltip: "Schema of the revisions table; one per migration directory on a database.",
-		get: func(c *config.Database) string { return c.Spec.Revisions.Schema },
-		set: func(c *config.Database, v string) error { c.Spec.Revisions.Schema = v; return nil }},
+	stringParam("revisions-schema", "Revisions schema", "Schema of the revisions table; one per migration directory on a database.",
+		func(c *config.Database) *string { return &c.Spec.Revisions.Schema }),
 	{name: "drift", title: "Drift policy", tooltip: "When the database's schema differs from what its migrations build: error stops the sync before anything is applied (exit 7), warn reports and applies, off skips the check.",
 		get: func(c *config.Database) string { return string(c.Spec.Drift.Policy) },
 		set: func(c *config.Database, v string) error { c.Spec.Drift.Policy = lint.Level(v); return nil }},
-	{name: "drift-schedule", title: "Drift check schedule", tooltip: "Cron expression of a CronJob that checks for drift between syncs (read-only). Empty: none.",
-		get: func(c *config.Database) string { return c.Spec.Drift.Schedule },
-		set: func(c *config.Database, v string) error { c.Spec.Drift.Schedule = v; return nil }},
+	stringParam("drift-schedule", "Drift check schedule", "Cron expression of a CronJob that checks for drift between syncs (read-only). Empty: none.",
+		func(c *config.Database) *string { return &c.Spec.Drift.Schedule }),
 	{name: "image", title: "Hook image", tooltip: "Image of the migrate Job. Default: the image of this sidecar, so they never drift apart.",
 		get: func(c *config.Database) string {
 			if c.Spec.Image != "" {
@@ -149,9 +148,8 @@ var params = []param{
 	resourceParam("memory-request", "Memory request", "requests", corev1.ResourceMemory),
 	resourceParam("cpu-limit", "CPU limit", "limits", corev1.ResourceCPU),
 	resourceParam("memory-limit", "Memory limit", "limits", corev1.ResourceMemory),
-	{name: "service-account", title: "Service account", tooltip: "ServiceAccount the migrate Job runs as, with its token mounted (IRSA, Workload Identity). Default: none, no token.",
-		get: func(c *config.Database) string { return c.Spec.Job.ServiceAccountName },
-		set: func(c *config.Database, v string) error { c.Spec.Job.ServiceAccountName = v; return nil }},
+	stringParam("service-account", "Service account", "ServiceAccount the migrate Job runs as, with its token mounted (IRSA, Workload Identity). Default: none, no token.",
+		func(c *config.Database) *string { return &c.Spec.Job.ServiceAccountName }),
 	mapParam("pod-annotations", "Pod annotations", "Annotations of the migrate Job's pod, merged over spec.job.annotations and the mesh opt-outs (sidecar.istio.io/inject: \"false\", ...).",
 		func(c *config.Database) map[string]string { return c.Spec.EffectivePodAnnotations() },
 		func(c *config.Database) *map[string]string { return &c.Spec.Job.Annotations }),
@@ -181,9 +179,8 @@ var params = []param{
 			c.Spec.Job.Tolerations = ts
 			return nil
 		}},
-	{name: "priority-class", title: "Priority class", tooltip: "PriorityClass of the migrate Job's pod.",
-		get: func(c *config.Database) string { return c.Spec.Job.PriorityClassName },
-		set: func(c *config.Database, v string) error { c.Spec.Job.PriorityClassName = v; return nil }},
+	stringParam("priority-class", "Priority class", "PriorityClass of the migrate Job's pod.",
+		func(c *config.Database) *string { return &c.Spec.Job.PriorityClassName }),
 	{name: "image-pull-secrets", title: "Image pull secrets", tooltip: "Secrets (in the Application's namespace) to pull the hook image with. Replaces spec.job.imagePullSecrets.", isArray: true,
 		getArray: func(c *config.Database) []string {
 			out := make([]string, 0, len(c.Spec.Job.ImagePullSecrets))

@@ -86,13 +86,17 @@ func FuzzParseParameters(f *testing.F) {
 	})
 }
 
-// TestPrecedence: defaults < schemahook.yaml < parameters.
-func TestPrecedence(t *testing.T) {
-	cfg, err := config.Load("schemahook.yaml", []byte(`apiVersion: schemahook.dev/v1alpha1
+// ordersSpec opens the schemahook.yaml of the parameter tests: the orders database, its URL
+// from pg-credentials; the spec's other fields follow.
+const ordersSpec = `apiVersion: schemahook.dev/v1alpha1
 kind: Database
 metadata: {name: orders}
 spec:
-  url: {secretKeyRef: {name: pg-credentials}}
+  url: {secretKeyRef: {name: pg-credentials}}`
+
+// TestPrecedence: defaults < schemahook.yaml < parameters.
+func TestPrecedence(t *testing.T) {
+	cfg, err := config.Load("schemahook.yaml", []byte(ordersSpec+`
   apply: {timeout: 10m}
   lint: {rules: {SH101: warn, SH102: off}}
 `))
@@ -234,11 +238,7 @@ func TestAnnounceShowsEffectiveValues(t *testing.T) {
 // spec.job, merged (maps) or replacing (arrays) what the file says, and bad values are
 // refused naming the field.
 func TestJobParameters(t *testing.T) {
-	cfg, err := config.Load("schemahook.yaml", []byte(`apiVersion: schemahook.dev/v1alpha1
-kind: Database
-metadata: {name: orders}
-spec:
-  url: {secretKeyRef: {name: pg-credentials}}
+	cfg, err := config.Load("schemahook.yaml", []byte(ordersSpec+`
   job:
     annotations: {team: payments}
     nodeSelector: {kubernetes.io/os: linux}

@@ -334,29 +334,20 @@ func credentialHook(src Object) Object {
 		AnnotationHookDeletePolicy: "BeforeHookCreation",
 		AnnotationSyncWave:         WaveCredentials,
 	})
-	spec, _ := o["spec"].(map[string]any)
-	if spec == nil {
-		spec = map[string]any{}
-		o["spec"] = spec
-	}
-	tmpl, _ := spec["template"].(map[string]any)
-	if tmpl == nil {
-		tmpl = map[string]any{}
-		spec["template"] = tmpl
-	}
-	meta, _ := tmpl["metadata"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-		tmpl["metadata"] = meta
-	}
-	ann, _ := meta["annotations"].(map[string]any)
-	if ann == nil {
-		ann = map[string]any{}
-	}
+	ann := child(child(child(child(o, "spec"), "template"), "metadata"), "annotations")
 	ann["sealedsecrets.bitnami.com/skip-set-owner-references"] = "true"
 	ann["sealedsecrets.bitnami.com/managed"] = "true"
-	meta["annotations"] = ann
 	return o
+}
+
+// child is the object under key in m, set to a new empty one when there is none.
+func child(m map[string]any, key string) map[string]any {
+	c, _ := m[key].(map[string]any)
+	if c == nil {
+		c = map[string]any{}
+		m[key] = c
+	}
+	return c
 }
 
 func deepCopy(o Object) Object {

@@ -3,12 +3,12 @@ package review
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/testfs"
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/schemahook/schemahook/schema"
 	"github.com/stretchr/testify/assert"
@@ -28,15 +28,7 @@ const (
 )
 
 // git runs git in dir with a fixed identity and no user or system config.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "git %v: %s", args, out)
-	return string(out)
-}
+func git(t *testing.T, dir string, args ...string) string { return testfs.Git(t, dir, args...) }
 
 func write(t *testing.T, dir string, files map[string]string) {
 	t.Helper()

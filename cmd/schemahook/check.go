@@ -32,13 +32,10 @@ type checkFlags struct {
 	changed       bool
 }
 
-func init() { root.AddCommand(newCheckCmd()) }
-
 // schemaFreshness checks APPDIR/schema.sql for check: the checksum its header records
 // against the directory's, as the render does (a variable so tests can replace it).
 var schemaFreshness review.SchemaFreshness = schema.Fresh
 
-// newCheckCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newCheckCmd() *cobra.Command {
 	var fl checkFlags
 	cmd := &cobra.Command{

@@ -14,7 +14,7 @@ import (
 // import our packages). The URL is the first stdout line; SIGTERM/SIGINT stop and remove it.
 // With --init-template it makes the data directory the dev servers of those binaries copy
 // instead of running initdb (the image's build does, see the Dockerfile), and exits.
-func init() {
+func newDevdbCmd() *cobra.Command {
 	var dir, template string
 	var port, major int
 	cmd := &cobra.Command{
@@ -48,5 +48,5 @@ func init() {
 	cmd.Flags().IntVar(&port, "port", 0, "also listen on 127.0.0.1:PORT (default: unix socket only)")
 	cmd.Flags().IntVar(&major, "major", 0, "Postgres major version to run (default: the first found)")
 	cmd.Flags().StringVar(&template, "init-template", "", "make the data directory that dev servers of the server binaries in `BINDIR` copy instead of running initdb (BINDIR/../schemahook-pgdata), and exit")
-	root.AddCommand(cmd)
+	return cmd
 }

@@ -21,9 +21,6 @@ func (e integrityError) Error() string { return e.err.Error() }
 func (e integrityError) Unwrap() error { return e.err }
 func (e integrityError) ExitCode() int { return int(failure.ExitHistory) }
 
-func init() { root.AddCommand(newHashCmd()) }
-
-// newHashCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newHashCmd() *cobra.Command {
 	var check bool
 	var format string

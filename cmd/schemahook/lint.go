@@ -34,9 +34,6 @@ type lintFlags struct {
 	lockTimeout                   bool
 }
 
-func init() { root.AddCommand(newLintCmd()) }
-
-// newLintCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newLintCmd() *cobra.Command {
 	var fl lintFlags
 	cmd := &cobra.Command{

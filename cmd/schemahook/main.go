@@ -12,13 +12,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// root is the top command; subcommands register themselves from their files' init.
-var root = &cobra.Command{
-	Use:           "schemahook",
-	Short:         "GitOps database migrations for Argo CD",
-	SilenceUsage:  true,
-	SilenceErrors: true,
-}
+// root is the top command with every subcommand. Each file's newXCmd builds its command
+// afresh, so tests get flags without earlier runs' values.
+var root = func() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "schemahook",
+		Short:         "GitOps database migrations for Argo CD",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newCheckCmd(), newDevdbCmd(), newGenerateCmd(), newHashCmd(), newLintCmd(),
+		newMigrateCmd(), newNewCmd(), newParametersCmd(), newSchemaCmd(), newSealCmd(), newVersionCmd())
+	return root
+}()
 
 // exitCoder is implemented by errors that carry their exit code (failure.ExitCode, listed
 // in docs/architecture.md): *failure.Error and the command's own usageError and friends.

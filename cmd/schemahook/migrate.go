@@ -16,7 +16,7 @@ import (
 // defaultTerminationLog is where Kubernetes reads a container's termination message.
 const defaultTerminationLog = "/dev/termination-log"
 
-func init() {
+func newMigrateCmd() *cobra.Command {
 	migrate := &cobra.Command{
 		Use:   "migrate",
 		Short: "Validate and apply migrations to a database (what the PreSync hook Job runs)",
@@ -80,7 +80,7 @@ func init() {
 		&cobra.Command{Use: "drift", Short: "Verify, then compare the target's schema with the one its applied migrations build; apply nothing", Args: cobra.NoArgs, RunE: run(hooks.ModeDrift)},
 		&cobra.Command{Use: "status", Short: "Show applied, pending and partial migrations from the revisions table", Args: cobra.NoArgs, RunE: run(hooks.ModeStatus)},
 	)
-	root.AddCommand(migrate)
+	return migrate
 }
 
 func envOr(name, def string) string {

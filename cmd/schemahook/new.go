@@ -8,9 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { root.AddCommand(newNewCmd()) }
-
-// newNewCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newNewCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{

@@ -10,9 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { root.AddCommand(newSchemaCmd()) }
-
-// newSchemaCmd builds the command afresh, so tests get flags without earlier runs' values.
 func newSchemaCmd() *cobra.Command {
 	var check bool
 	var o schema.BuildOptions

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
+func newSealCmd() *cobra.Command {
 	var cert, name, namespace, key string
 	cmd := &cobra.Command{
 		Use:   "seal --cert FILE --name N --namespace NS --key K",
@@ -47,5 +47,5 @@ func init() {
 	for _, f := range []string{"cert", "name", "namespace"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
-	root.AddCommand(cmd)
+	return cmd
 }

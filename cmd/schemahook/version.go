@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
-	root.AddCommand(&cobra.Command{
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version and the image the hook Job runs",
 		Args:  cobra.NoArgs,
@@ -16,5 +16,5 @@ func init() {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "schemahook %s (image %s)\n", version.Version, version.Image())
 			return err
 		},
-	})
+	}
 }

@@ -16,14 +16,10 @@ import (
 	"github.com/schemahook/schemahook/e2e/stories"
 )
 
-// V2 is this module's Argo CD code (argo-cd/v2) for the stories.
-var V2 stories.ArgoCD = argoCD{}
+// Code is this module's Argo CD code (the version go.mod requires: Version) for the stories.
+var Code stories.ArgoCD = argoCD{}
 
 type argoCD struct{}
-
-// Version is the argo-cd/v2 version go.mod requires (a test keeps them equal: test binaries
-// carry no dependency list to read it from).
-const Version = "v2.14.21"
 
 func (argoCD) Version() string { return Version }
 

@@ -2,6 +2,10 @@
 // manifest generation code in-process, so the e2e tests render manifests exactly as a real
 // argocd-repo-server with the schemahook sidecar does: same discovery, same repository
 // streaming, same ARGOCD_* environment and ARGOCD_APP_PARAMETERS.
+//
+// The source is e2e/argocd, written against Argo CD v2; e2e/argocd3 generates its v3 twin
+// from these files, with the Argo CD imports rewritten to v3. What differs between the
+// versions lives in version.go and version_test.go, one pair per module.
 package argocd
 
 import (
@@ -22,19 +26,16 @@ import (
 	repoapiclient "github.com/argoproj/argo-cd/v2/reposerver/apiclient"
 	"github.com/argoproj/argo-cd/v2/reposerver/repository"
 	"github.com/argoproj/argo-cd/v2/util/app/discovery"
-	"github.com/argoproj/argo-cd/v2/util/argo"
 	log "github.com/sirupsen/logrus"
 	"google.golang.org/grpc"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// AppLabelKey is the label Argo CD v2 tracks resources with by default (label tracking).
+// AppLabelKey is argocd-cm's application.instanceLabelKey default: the label Argo CD v2
+// tracks resources with by default (label tracking); v3 sends it to the repo-server still,
+// though its default tracking does not use it.
 const AppLabelKey = "app.kubernetes.io/instance"
-
-// TrackingMethod is v2's default resource tracking (argocd-cm's
-// application.resourceTrackingMethod unset): the AppLabelKey label.
-const TrackingMethod = argo.TrackingMethodLabel
 
 // Argo CD's plugin server and discovery read their directories from the process
 // environment, so only one Server may run per process at a time.

@@ -2,15 +2,16 @@ package argocd
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/argoproj/argo-cd/v2/cmpserver/plugin"
-	"github.com/argoproj/argo-cd/v2/common"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/schemahook/schemahook/e2e/stories"
 )
 
 // startServer runs the plugin server with the repository's own plugin.yaml.
@@ -34,36 +35,26 @@ func TestPluginConfigLoadsWithArgoCDReader(t *testing.T) {
 	require.NotEmpty(t, cfg.Spec.Parameters.Static, "the UI shows announced parameters")
 }
 
-// v2's default resource tracking is the label: the repo-server's code sets
-// app.kubernetes.io/instance on every rendered object, the hook Job's too, and no tracking
-// annotation.
-func TestRenderTracksByLabel(t *testing.T) {
+// renderOrdersApp renders a small app, orders-app in namespace shop, through the plugin
+// server and the repo-server's code; the tracking tests (version_test.go) look at what the
+// version's default tracking set on the objects.
+func renderOrdersApp(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
 	s := startServer(t)
 	repo := t.TempDir()
-	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n"+
+	stories.WriteFile(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n"+
 		"spec:\n  url:\n    secretKeyRef: {name: pg-credentials, key: url}\n")
-	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	stories.WriteFile(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
 	out, err := exec.Command(filepath.Join(binDir, "schemahook"), "hash", filepath.Join(repo, "db/orders/migrations")).CombinedOutput()
 	require.NoError(t, err, "schemahook hash: %s", out)
 	objs, err := s.Render(context.Background(), repo, "db/orders", "orders-app", "shop")
 	require.NoError(t, err)
 	require.NotEmpty(t, objs)
-	for _, o := range objs {
-		require.Equal(t, "orders-app", o.GetLabels()[AppLabelKey], "%s/%s", o.GetKind(), o.GetName())
-		require.NotContains(t, o.GetAnnotations(), common.AnnotationKeyAppInstance, "%s/%s", o.GetKind(), o.GetName())
-		require.Equal(t, "orders-app", V2.TrackedApp(o))
-	}
-}
-
-func write(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, rel)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return objs
 }
 
 func TestVersionIsTheRequiredOne(t *testing.T) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/argoproj/argo-cd/v2").Output()
 	require.NoError(t, err)
-	require.Equal(t, strings.TrimSpace(string(out)), V2.Version())
+	require.Equal(t, strings.TrimSpace(string(out)), argoCD{}.Version())
 }

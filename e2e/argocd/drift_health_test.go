@@ -13,36 +13,33 @@ import (
 	"github.com/schemahook/schemahook/e2e/stories"
 )
 
-// What Argo CD v2.14 shows for the drift CronJob (spec.drift.schedule), by its own health
-// code: gitops-engine's health package with the argo-cd module's resource customisations, as
-// the application controller runs them. The CronJob is rendered through the real plugin
-// server from the drift-schedule parameter. argo-cd v2.14 carries no batch/CronJob health
-// check: the CronJob has no health whatever its runs did; the failed drift Job under it is
-// Degraded. (e2e/argocd3 asserts v3.3.9's, which has one.)
-func TestDriftCronJobHealthInArgoCD(t *testing.T) {
+// The drift CronJob (spec.drift.schedule) as Argo CD shows it, by its own health code:
+// gitops-engine's health package with the argo-cd module's resource customisations, as the
+// application controller runs them. TestDriftCronJobHealthInArgoCD (version_test.go) asserts
+// each version's answer.
+
+// driftCronJobHealthScript renders the drift CronJob and returns it with the Lua health
+// check the argo-cd module carries for batch/CronJob ("" when it has none).
+func driftCronJobHealthScript(t *testing.T) (*unstructured.Unstructured, string) {
+	t.Helper()
 	cron := renderDriftCronJob(t, startServer(t))
-	overrides := lua.ResourceHealthOverrides(nil)
 	script, _, err := lua.VM{}.GetHealthScript(cron)
 	require.NoError(t, err)
-	require.Empty(t, script, "argo-cd %s has no batch/CronJob health check", Version)
-
-	const earlier, later = "2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"
-	for name, status := range map[string]map[string]any{
-		"never scheduled":                 {},
-		"last check passed":               {"lastScheduleTime": later, "lastSuccessfulTime": later},
-		"last check found drift (exit 7)": {"lastScheduleTime": later, "lastSuccessfulTime": earlier},
-		"every check found drift":         {"lastScheduleTime": later},
-	} {
-		t.Run(name, func(t *testing.T) {
-			obj := cron.DeepCopy()
-			require.NoError(t, unstructured.SetNestedField(obj.Object, status, "status"))
-			h, err := health.GetResourceHealth(obj, overrides)
-			require.NoError(t, err)
-			assert.Nil(t, h, "no health for a CronJob on %s", Version)
-		})
-	}
-	assertFailedDriftJobDegraded(t, overrides)
+	return cron, script
 }
+
+// cronJobHealth is Argo CD's health of the CronJob with this status.
+func cronJobHealth(t *testing.T, cron *unstructured.Unstructured, status map[string]any) *health.HealthStatus {
+	t.Helper()
+	obj := cron.DeepCopy()
+	require.NoError(t, unstructured.SetNestedField(obj.Object, status, "status"))
+	h, err := health.GetResourceHealth(obj, lua.ResourceHealthOverrides(nil))
+	require.NoError(t, err)
+	return h
+}
+
+// The CronJob's statuses after its runs: at 10:00 and at 11:00.
+const earlier, later = "2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"
 
 // renderDriftCronJob renders an app with the drift-schedule parameter through the plugin
 // server and returns its CronJob, a normal resource (not a hook), so Argo CD tracks its
@@ -50,8 +47,8 @@ func TestDriftCronJobHealthInArgoCD(t *testing.T) {
 func renderDriftCronJob(t *testing.T, s *Server) *unstructured.Unstructured {
 	t.Helper()
 	repo := t.TempDir()
-	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\nspec:\n  url: {secretKeyRef: {name: pg, key: url}}\n")
-	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	stories.WriteFile(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\nspec:\n  url: {secretKeyRef: {name: pg, key: url}}\n")
+	stories.WriteFile(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
 	objs, err := s.Render(context.Background(), repo, "db/orders", "orders", "shop",
 		Params([]stories.Param{stories.StringParam("drift-schedule", "@hourly")})...)
 	require.NoError(t, err)
@@ -71,7 +68,7 @@ func renderDriftCronJob(t *testing.T, s *Server) *unstructured.Unstructured {
 
 // assertFailedDriftJobDegraded: the failed drift Job is in the app's resource tree under the
 // CronJob, and Argo CD's Job health marks it Degraded with the Job's own reason.
-func assertFailedDriftJobDegraded(t *testing.T, overrides health.HealthOverride) {
+func assertFailedDriftJobDegraded(t *testing.T) {
 	t.Helper()
 	job := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "batch/v1", "kind": "Job",
@@ -79,7 +76,7 @@ func assertFailedDriftJobDegraded(t *testing.T, overrides health.HealthOverride)
 		"status": map[string]any{"failed": int64(1), "conditions": []any{map[string]any{
 			"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}}},
 	}}
-	h, err := health.GetResourceHealth(job, overrides)
+	h, err := health.GetResourceHealth(job, lua.ResourceHealthOverrides(nil))
 	require.NoError(t, err)
 	require.NotNil(t, h)
 	assert.Equal(t, health.HealthStatusDegraded, h.Status)

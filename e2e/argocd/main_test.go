@@ -3,14 +3,13 @@ package argocd
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/schemahook/schemahook/e2e/stories"
 )
 
 // repoRoot is the schemahook work tree: its plugin.yaml, Makefile and examples.
-var repoRoot, _ = filepath.Abs("../..")
+var repoRoot = stories.RepoRoot
 
 // binDir holds the schemahook binary the plugin server runs.
 var binDir string

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +34,20 @@ type Binaries struct {
 	Etcd              string
 	APIServer         string
 	ControllerManager string
+}
+
+// RequireBinaries is BinariesFromEnv for a test: without the binaries the test skips, unless
+// SCHEMAHOOK_E2E_REQUIRE=1 (e2e/run.sh, CI) makes that a failure.
+func RequireBinaries(t testing.TB) Binaries {
+	t.Helper()
+	bins, err := BinariesFromEnv()
+	if err != nil {
+		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
+			t.Fatalf("e2e binaries: %v", err)
+		}
+		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
+	}
+	return bins
 }
 
 // BinariesFromEnv reads the binary paths e2e/run.sh exports; etcd defaults to the one on PATH.

@@ -41,31 +41,14 @@ func TestExpandVars(t *testing.T) {
 // restricted namespace, and the agent runs the Job's pod with env and volumes resolved from
 // the API, so the Job controller fails the Job with the container's exit code and message.
 func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
-	bins, err := BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "cpt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-
-	cp, err := Start(ctx, dir, bins)
-	require.NoError(t, err)
-	t.Cleanup(cp.Stop)
 	const ns = "agent"
-	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	ctx, cp, dir := startForTest(t, ns)
 
 	plain := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "plain"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}},
 	}
-	_, err = cp.Client.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
+	_, err := cp.Client.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
 	require.Error(t, err, "restricted Pod Security refuses a pod that may run as root")
 	assert.Contains(t, err.Error(), "violates PodSecurity")
 
@@ -83,28 +66,17 @@ func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"word": []byte("world")}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "say"},
-		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Volumes: []corev1.Volume{{Name: "files", VolumeSource: corev1.VolumeSource{
-				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "files"}}}}},
-			Containers: []corev1.Container{{
-				Name: "say", Image: "any",
-				Command: []string{"sh", "-c", `printf '%s %s' "$(cat "$GREETING")" "$WORD" > "$1"; exit 3`, "sh", "/dev/termination-log"},
-				Env: []corev1.EnvVar{
-					{Name: "GREETING", Value: "/files/greeting"},
-					{Name: "WORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-						LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "word"}}},
-				},
-				VolumeMounts: []corev1.VolumeMount{{Name: "files", MountPath: "/files", ReadOnly: true}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			}},
-		}}},
-	}
+	job := restrictedJob("say", corev1.Container{
+		Name: "say", Image: "any",
+		Command: []string{"sh", "-c", `printf '%s %s' "$(cat "$GREETING")" "$WORD" > "$1"; exit 3`, "sh", "/dev/termination-log"},
+		Env: []corev1.EnvVar{
+			{Name: "GREETING", Value: "/files/greeting"},
+			{Name: "WORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "word"}}},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "files", MountPath: "/files", ReadOnly: true}},
+	}, corev1.Volume{Name: "files", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "files"}}}})
 	job, err = cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -146,43 +118,17 @@ func TestControlPlaneRunsJobsThroughTheAgent(t *testing.T) {
 // for a missing Secret goes away: the agent stops the pod as kubelet would and the garbage
 // collector then removes the Job.
 func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
-	bins, err := BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "cpt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	cp, err := Start(ctx, dir, bins)
-	require.NoError(t, err)
-	t.Cleanup(cp.Stop)
 	const ns = "reap"
-	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	ctx, cp, dir := startForTest(t, ns)
 	agent, err := StartAgent(cp.Client, AgentOptions{Namespace: ns, Binary: "/bin/sh", Dir: dir, Logf: t.Logf})
 	require.NoError(t, err)
 	t.Cleanup(agent.Stop)
 
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "waits"},
-		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "c", Image: "any", Command: []string{"sh", "-c", "exit 0"},
-				Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "k"}}}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			}},
-		}}},
-	}
+	job := restrictedJob("waits", corev1.Container{
+		Name: "c", Image: "any", Command: []string{"sh", "-c", "exit 0"},
+		Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}, Key: "k"}}}},
+	})
 	_, err = cp.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 	require.NoError(t, err)
 	// Wait until the agent has bound the pod: from then on only the agent can delete it.
@@ -209,4 +155,39 @@ func TestForegroundDeletionOfAWaitingJob(t *testing.T) {
 	pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items, "the pod went with its Job")
+}
+
+// startForTest starts a control plane for one test, with a deadline of 3 minutes and the
+// restricted namespace ns, in a work directory that others (the agent's pods) may enter.
+func startForTest(t *testing.T, ns string) (context.Context, *ControlPlane, string) {
+	t.Helper()
+	bins := RequireBinaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	dir, err := os.MkdirTemp("", "cpt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	cp, err := Start(ctx, dir, bins)
+	require.NoError(t, err)
+	t.Cleanup(cp.Stop)
+	require.NoError(t, cp.CreateRestrictedNamespace(ctx, ns))
+	return ctx, cp, dir
+}
+
+// restrictedJob is a Job that runs c once (no retries) with these volumes, compliant with the
+// restricted Pod Security level.
+func restrictedJob(name string, c corev1.Container, volumes ...corev1.Volume) *batchv1.Job {
+	c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: ptrTo(false),
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{BackoffLimit: ptrTo(int32(0)), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptrTo(true), RunAsUser: ptrTo(int64(65534)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Volumes:    volumes,
+			Containers: []corev1.Container{c},
+		}}},
+	}
 }

@@ -1,6 +1,13 @@
-// Package gitopssync syncs and diffs an application the way Argo CD's application controller does,
-// with the same libraries: gitops-engine's cluster cache, sync engine and diff, and Argo CD's
-// own diff normalisation and built-in health checks (SealedSecret's among them).
+// Package gitopssync syncs and diffs an application the way Argo CD's application controller
+// does, with the same libraries: gitops-engine's cluster cache, sync engine and diff, and Argo
+// CD's own diff normalisation, resource tracking and built-in health checks (SealedSecret's
+// among them).
+//
+// The source is e2e/gitopssync, written against Argo CD v2; e2e/argocd3 generates its v3
+// twin from these files, with the Argo CD imports rewritten to v3. What differs between the
+// versions lives in version.go, one per module: v2 tracks resources by the
+// app.kubernetes.io/instance label, v3 by the argocd.argoproj.io/tracking-id annotation, and
+// v3's sync migrates client-side-applied fields.
 package gitopssync
 
 import (
@@ -11,7 +18,6 @@ import (
 	cdcommon "github.com/argoproj/argo-cd/v2/common"
 	"github.com/argoproj/argo-cd/v2/util/argo/diff"
 	"github.com/argoproj/argo-cd/v2/util/argo/normalizers"
-	argokube "github.com/argoproj/argo-cd/v2/util/kube"
 	"github.com/argoproj/argo-cd/v2/util/lua"
 	"github.com/argoproj/gitops-engine/pkg/cache"
 	gsync "github.com/argoproj/gitops-engine/pkg/sync"
@@ -25,9 +31,6 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// InstanceLabel is Argo CD's default tracking label: it marks the live objects an app manages.
-const InstanceLabel = "app.kubernetes.io/instance"
-
 // App is one Argo CD Application's destination: its name and namespace on one cluster.
 type App struct {
 	Name      string
@@ -39,8 +42,9 @@ type App struct {
 	log     logr.Logger
 }
 
-// NewApp starts a cluster cache of the namespace (as the controller keeps one per cluster)
-// and waits until it has listed everything.
+// NewApp starts a cluster cache of the namespace (as the controller keeps one per cluster,
+// naming each object's app by its tracking, controller/cache's populateNodeInfo) and waits
+// until it has listed everything.
 func NewApp(config *rest.Config, name, namespace string, log logr.Logger) (*App, error) {
 	config = rest.CopyConfig(config)
 	// The cache lists every resource type, deprecated ones (v1 Endpoints) too: no warnings.
@@ -49,7 +53,7 @@ func NewApp(config *rest.Config, name, namespace string, log logr.Logger) (*App,
 		cache.SetNamespaces([]string{namespace}),
 		cache.SetLogr(log),
 		cache.SetPopulateResourceInfoHandler(func(un *unstructured.Unstructured, _ bool) (any, bool) {
-			app := un.GetLabels()[InstanceLabel]
+			app := appName(un)
 			return app, app != ""
 		}),
 	)
@@ -68,26 +72,6 @@ type Result struct {
 	Phase     common.OperationPhase
 	Message   string
 	Resources []common.ResourceSyncResult
-}
-
-// Hook returns the result of the hook with this kind and name, if the sync ran it.
-func (r Result) Hook(kind, name string) (common.ResourceSyncResult, bool) {
-	for _, res := range r.Resources {
-		if res.HookType != "" && res.ResourceKey.Kind == kind && res.ResourceKey.Name == name {
-			return res, true
-		}
-	}
-	return common.ResourceSyncResult{}, false
-}
-
-// Resource returns the result of the normal (non-hook) resource with this kind and name.
-func (r Result) Resource(kind, name string) (common.ResourceSyncResult, bool) {
-	for _, res := range r.Resources {
-		if res.HookType == "" && res.ResourceKey.Kind == kind && res.ResourceKey.Name == name {
-			return res, true
-		}
-	}
-	return common.ResourceSyncResult{}, false
 }
 
 // Sync runs one sync operation of the rendered objects (prune on, hooks on) to completion.
@@ -109,15 +93,16 @@ func (a *App) Sync(ctx context.Context, rendered []*unstructured.Unstructured, r
 			return Result{}, fmt.Errorf("live objects of %s: %w", a.Name, err)
 		}
 		reconciled := gsync.Reconcile(targets, live, a.Namespace, a.cache)
-		syncCtx, cleanup, err := gsync.NewSyncContext(revision, reconciled, a.config, a.config, a.kubectl,
-			a.Namespace, a.cache.GetOpenAPISchema(),
+		opts := append([]gsync.SyncOpt{
 			gsync.WithLogr(a.log),
 			gsync.WithHealthOverride(lua.ResourceHealthOverrides(nil)),
 			gsync.WithOperationSettings(false, true, false, false),
 			gsync.WithInitialState(phase, message, results, startedAt),
 			gsync.WithPrunePropagationPolicy(&propagation),
 			gsync.WithServerSideApplyManager(cdcommon.ArgoCDSSAManager),
-		)
+		}, a.versionSyncOpts()...)
+		syncCtx, cleanup, err := gsync.NewSyncContext(revision, reconciled, a.config, a.config, a.kubectl,
+			a.Namespace, a.cache.GetOpenAPISchema(), opts...)
 		if err != nil {
 			return Result{}, fmt.Errorf("sync context for %s: %w", a.Name, err)
 		}
@@ -145,7 +130,7 @@ type ResourceDiff struct {
 }
 
 // Diff compares the rendered objects with the live ones as Argo CD's app state comparison
-// does: reconciled by the tracking label, hooks left out, Argo CD's normalisation, a
+// does: reconciled by the app's tracking, hooks left out, Argo CD's normalisation, a
 // three-way diff against the last applied configuration.
 func (a *App) Diff(rendered []*unstructured.Unstructured) ([]ResourceDiff, error) {
 	targets, err := a.track(rendered)
@@ -168,7 +153,7 @@ func (a *App) Diff(rendered []*unstructured.Unstructured) ([]ResourceDiff, error
 	}
 	cfg, err := diff.NewDiffConfigBuilder().
 		WithDiffSettings(nil, nil, false, normalizers.IgnoreNormalizerOpts{}).
-		WithTracking(InstanceLabel, "label").
+		WithTracking(InstanceLabel, string(TrackingMethod)).
 		WithNoCache().
 		WithManager(cdcommon.ArgoCDSSAManager).
 		Build()
@@ -200,17 +185,6 @@ func (a *App) Diff(rendered []*unstructured.Unstructured) ([]ResourceDiff, error
 	return out, nil
 }
 
-// Modified returns the diffs that are not in sync.
-func Modified(diffs []ResourceDiff) []ResourceDiff {
-	var out []ResourceDiff
-	for _, d := range diffs {
-		if d.Modified {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
 func decode(b []byte) (*unstructured.Unstructured, error) {
 	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
@@ -223,12 +197,16 @@ func decode(b []byte) (*unstructured.Unstructured, error) {
 }
 
 // track prepares deep copies of the rendered objects as the controller does before it diffs
-// or syncs: the destination namespace on namespaced objects that name none (controller/state.go's
-// DeduplicateTargetObjects), and the app's tracking label.
+// or syncs: the app's tracking (v3's controller/state.go normalizeClusterScopeTracking sets it
+// again; the repo-server already did), and the destination namespace on namespaced objects
+// that name none (DeduplicateTargetObjects).
 func (a *App) track(rendered []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	out := make([]*unstructured.Unstructured, 0, len(rendered))
 	for _, obj := range rendered {
 		c := obj.DeepCopy()
+		if err := a.setTracking(c); err != nil {
+			return nil, fmt.Errorf("track %s/%s: %w", c.GetKind(), c.GetName(), err)
+		}
 		if c.GetNamespace() == "" {
 			namespaced, err := a.cache.IsNamespaced(c.GroupVersionKind().GroupKind())
 			if err != nil {
@@ -237,9 +215,6 @@ func (a *App) track(rendered []*unstructured.Unstructured) ([]*unstructured.Unst
 			if namespaced {
 				c.SetNamespace(a.Namespace)
 			}
-		}
-		if err := argokube.SetAppInstanceLabel(c, InstanceLabel, a.Name); err != nil {
-			return nil, fmt.Errorf("label %s/%s: %w", c.GetKind(), c.GetName(), err)
 		}
 		out = append(out, c)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/schemahook/schemahook/e2e/argocd"
 	"github.com/schemahook/schemahook/e2e/controlplane"
+	"github.com/schemahook/schemahook/e2e/stories"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -42,23 +43,6 @@ func shortTemp(t *testing.T) string {
 	require.NoError(t, os.Chmod(d, 0o755))
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
-}
-
-// examplesRepo is a Git repository holding the repository's examples/ as a user's GitOps
-// repository would.
-func examplesRepo(t *testing.T) string {
-	t.Helper()
-	repo := t.TempDir()
-	require.NoError(t, os.CopyFS(filepath.Join(repo, "examples"), os.DirFS(filepath.Join(repoRoot, "examples"))))
-	for _, args := range [][]string{
-		{"init", "-q"},
-		{"add", "."},
-		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "examples"},
-	} {
-		out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-	}
-	return repo
 }
 
 // The sidecar contract: Argo CD's argocd-cmp-server (as copyutil provides it) runs in the
@@ -138,7 +122,7 @@ func TestSidecarRendersThroughArgoCDPluginServer(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	repo := examplesRepo(t)
+	repo := stories.RepoWith(t, "examples")
 	examples := []string{"native", "golang-migrate", "goose", "flyway", "dbmate"}
 	ctx := context.Background()
 	inImage := map[string][]*unstructured.Unstructured{}

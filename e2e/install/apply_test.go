@@ -2,7 +2,6 @@ package install
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,13 +21,7 @@ import (
 // The built install is accepted by a real API server: server-side apply with dry run, so
 // the server validates every field (unknown fields are errors) and defaults the objects.
 func TestInstallAppliesToAnAPIServer(t *testing.T) {
-	bins, err := controlplane.BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
+	bins := controlplane.RequireBinaries(t)
 	ctx := context.Background()
 	cp, err := controlplane.Start(ctx, t.TempDir(), bins)
 	require.NoError(t, err)

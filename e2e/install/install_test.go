@@ -82,13 +82,20 @@ func installed(t *testing.T) (*appsv1.Deployment, *corev1.ConfigMap, []runtime.O
 
 func container(t *testing.T, spec corev1.PodSpec, name string) corev1.Container {
 	t.Helper()
-	for _, c := range spec.Containers {
-		if c.Name == name {
-			return c
+	return named(t, "container", spec.Containers, name, func(c corev1.Container) string { return c.Name })
+}
+
+// named is the item called name, failing the test when there is none.
+func named[T any](t *testing.T, what string, items []T, name string, nameOf func(T) string) T {
+	t.Helper()
+	for _, it := range items {
+		if nameOf(it) == name {
+			return it
 		}
 	}
-	t.Fatalf("no container %q", name)
-	return corev1.Container{}
+	t.Fatalf("no %s %q", what, name)
+	var zero T
+	return zero
 }
 
 func mountPaths(c corev1.Container) map[string]corev1.VolumeMount {
@@ -101,13 +108,7 @@ func mountPaths(c corev1.Container) map[string]corev1.VolumeMount {
 
 func volume(t *testing.T, spec corev1.PodSpec, name string) corev1.Volume {
 	t.Helper()
-	for _, v := range spec.Volumes {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no volume %q", name)
-	return corev1.Volume{}
+	return named(t, "volume", spec.Volumes, name, func(v corev1.Volume) string { return v.Name })
 }
 
 func TestKustomizationAddsTheSidecarToTheRepoServer(t *testing.T) {

@@ -15,17 +15,13 @@ import (
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
-	"github.com/argoproj/gitops-engine/pkg/sync/common"
-	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/schemahook/schemahook/e2e/argocd"
 	"github.com/schemahook/schemahook/e2e/controlplane"
-	appsync "github.com/schemahook/schemahook/e2e/gitopssync"
 	"github.com/schemahook/schemahook/e2e/postgres"
 	"github.com/schemahook/schemahook/e2e/stories"
 )
@@ -35,14 +31,8 @@ var repoRoot, _ = filepath.Abs("../..")
 const examplesPath = "manifests/examples"
 
 func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
-	bins, err := controlplane.BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
-	_, err = user.LookupId("999")
+	bins := controlplane.RequireBinaries(t)
+	_, err := user.LookupId("999")
 	require.NoError(t, err, "the hook runs as uid 999 and its dev Postgres needs a passwd entry (e2e/run.sh adds one)")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -75,7 +65,7 @@ func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cmp.Close()) })
 
-	repo := examplesRepo(t)
+	repo := stories.RepoWith(t, examplesPath)
 	revision := strings.TrimSpace(git(t, repo, "rev-parse", "HEAD"))
 	var appSet v1alpha1.ApplicationSet
 	raw, err := os.ReadFile(filepath.Join(repo, examplesPath, "applicationset", "tenants.yaml"))
@@ -118,14 +108,14 @@ func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
 		objs, sourceType, err := cmp.RenderApplication(ctx, repo, app)
 		require.NoError(t, err)
 		require.Equal(t, v1alpha1.ApplicationSourceTypePlugin, sourceType)
-		live, err := appsync.NewApp(cp.Config, app.Name, app.Spec.Destination.Namespace, logr.Discard())
+		live, err := argocd.Code.NewApp(cp.Config, app.Name, app.Spec.Destination.Namespace)
 		require.NoError(t, err)
 		t.Cleanup(live.Close)
 		syncCtx, cancelSync := context.WithTimeout(ctx, 4*time.Minute)
 		res, err := live.Sync(syncCtx, objs, revision)
 		cancelSync()
 		require.NoError(t, err)
-		require.Equal(t, common.OperationSucceeded, res.Phase, "%s: %s", app.Name, res.Message)
+		require.Equal(t, stories.Succeeded, res.Phase, "%s: %s", app.Name, res.Message)
 		_, ok := res.Hook("Job", tenant+"-migrate")
 		require.True(t, ok, "%s: the sync ran the tenant's own hook Job", app.Name)
 
@@ -137,44 +127,12 @@ func TestApplicationSetSyncsTwoDatabasesFromOneDirectory(t *testing.T) {
 			require.Equal(t, "none", accounts(tenantOf(later)), "%s's sync reached only its own database", app.Name)
 		}
 
-		assertInSync(t, live, objs)
-	}
-}
-
-// assertInSync checks Argo CD's diff finds nothing to sync. The cluster cache learns of the
-// sync's writes through its watches a moment after the sync ends, so it asks again for a
-// while, as the controller's next refresh would.
-func assertInSync(t *testing.T, live *appsync.App, objs []*unstructured.Unstructured) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		diffs, err := live.Diff(objs)
-		require.NoError(t, err)
-		require.NotEmpty(t, diffs, "the diff covers the app's normal resources")
-		modified := appsync.Modified(diffs)
-		if len(modified) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: OutOfSync after its sync: %+v", live.Name, modified)
-		}
-		time.Sleep(200 * time.Millisecond)
+		stories.AssertInSync(t, live, objs)
 	}
 }
 
 func tenantOf(app *v1alpha1.Application) string {
 	return strings.TrimSuffix(strings.TrimPrefix(app.Name, "tenant-"), "-db")
-}
-
-// examplesRepo is a Git repository holding manifests/examples at the path the examples name.
-func examplesRepo(t *testing.T) string {
-	t.Helper()
-	repo := t.TempDir()
-	require.NoError(t, os.CopyFS(filepath.Join(repo, examplesPath), os.DirFS(filepath.Join(repoRoot, examplesPath))))
-	git(t, repo, "init", "-q")
-	git(t, repo, "add", ".")
-	git(t, repo, "-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "commit", "-q", "-m", "examples")
-	return repo
 }
 
 func git(t *testing.T, repo string, args ...string) string {

@@ -32,9 +32,9 @@ import (
 	"github.com/schemahook/schemahook/e2e/postgres"
 )
 
-// repoRoot is the schemahook work tree (plugin.yaml, Makefile, manifests/examples), found
+// RepoRoot is the schemahook work tree (plugin.yaml, Makefile, manifests/examples), found
 // from this file's path, since the stories run from either module's directory.
-var repoRoot = func() string {
+var RepoRoot = func() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
@@ -112,13 +112,13 @@ func startPlugin() (_ *pluginEnv, err error) {
 			p.teardown()
 		}
 	}()
-	binDir, cleanBin, err := BuildBinary(repoRoot)
+	binDir, cleanBin, err := BuildBinary(RepoRoot)
 	if err != nil {
 		return nil, err
 	}
 	p.cleanups = append(p.cleanups, cleanBin)
 	p.binDir = binDir
-	if p.server, err = argo.StartPlugin(repoRoot, binDir); err != nil {
+	if p.server, err = argo.StartPlugin(RepoRoot, binDir); err != nil {
 		return nil, err
 	}
 	p.cleanups = append(p.cleanups, func() { _ = p.server.Close() })
@@ -159,13 +159,7 @@ var (
 // CI) makes that a failure.
 func environment(t *testing.T) *env {
 	t.Helper()
-	bins, err := controlplane.BinariesFromEnv()
-	if err != nil {
-		if os.Getenv("SCHEMAHOOK_E2E_REQUIRE") == "1" {
-			t.Fatalf("e2e binaries: %v", err)
-		}
-		t.Skipf("e2e binaries missing (run e2e/run.sh): %v", err)
-	}
+	bins := controlplane.RequireBinaries(t)
 	p := plugin(t)
 	setupOnce.Do(func() { shared, setupErr = setup(bins, p) })
 	if setupErr != nil {

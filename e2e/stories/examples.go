@@ -27,10 +27,24 @@ func init() {
 
 // examplesRepo is a Git repository holding manifests/examples at the path the example
 // Applications name, as a user's GitOps repository would.
-func examplesRepo(t *testing.T) string {
+func examplesRepo(t *testing.T) string { return RepoWith(t, examplesPath) }
+
+// openExample is the shared plugin server, a repository of the examples (examplesRepo) and
+// the manifest at rel below manifests/examples in it.
+func openExample(t *testing.T, rel string) (Plugin, string, []byte) {
+	t.Helper()
+	repo := examplesRepo(t)
+	data, err := os.ReadFile(filepath.Join(repo, examplesPath, rel))
+	require.NoError(t, err)
+	return plugin(t).server, repo, data
+}
+
+// RepoWith is a Git repository holding the work tree's directory rel, at the same path and
+// committed, as a user's GitOps repository would.
+func RepoWith(t *testing.T, rel string) string {
 	t.Helper()
 	repo := t.TempDir()
-	require.NoError(t, os.CopyFS(filepath.Join(repo, examplesPath), os.DirFS(filepath.Join(repoRoot, examplesPath))))
+	require.NoError(t, os.CopyFS(filepath.Join(repo, rel), os.DirFS(filepath.Join(RepoRoot, rel))))
 	for _, args := range [][]string{
 		{"init", "-q"},
 		{"add", "."},
@@ -146,12 +160,8 @@ func values(m map[string]string) string {
 // The app-of-apps: the repo-server renders the root as plain manifests (its children), and
 // every child, found by plugin discovery alone, through the schemahook sidecar.
 func storyAppOfApps(t *testing.T) {
-	s := plugin(t).server
-	repo := examplesRepo(t)
+	s, repo, rootYAML := openExample(t, "app-of-apps/root.yaml")
 	ctx := context.Background()
-
-	rootYAML, err := os.ReadFile(filepath.Join(repo, examplesPath, "app-of-apps", "root.yaml"))
-	require.NoError(t, err)
 	children, sourceType, err := s.RenderApplication(ctx, repo, rootYAML)
 	require.NoError(t, err)
 	require.Equal(t, "Directory", sourceType, "the root holds plain Application manifests")
@@ -184,12 +194,8 @@ func storyAppOfApps(t *testing.T) {
 // ApplicationSet controller's own template rendering; each renders through the plugin with
 // its parameters in ARGOCD_APP_PARAMETERS, built by Argo CD's code.
 func storyApplicationSet(t *testing.T) {
-	s := plugin(t).server
-	repo := examplesRepo(t)
+	s, repo, appSet := openExample(t, "applicationset/tenants.yaml")
 	ctx := context.Background()
-
-	appSet, err := os.ReadFile(filepath.Join(repo, examplesPath, "applicationset", "tenants.yaml"))
-	require.NoError(t, err)
 	apps, err := argo.GenerateApplications(appSet)
 	require.NoError(t, err)
 	require.Len(t, apps, 3)
@@ -215,10 +221,10 @@ func storyApplicationSet(t *testing.T) {
 func storyDiscovery(t *testing.T) {
 	s := plugin(t).server
 	repo := t.TempDir()
-	write(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n")
-	write(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
-	write(t, repo, "apps/web/deployment.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n")
-	write(t, repo, "apps/web/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	WriteFile(t, repo, "db/orders/schemahook.yaml", "apiVersion: schemahook.dev/v1alpha1\nkind: Database\nmetadata:\n  name: orders\n")
+	WriteFile(t, repo, "db/orders/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
+	WriteFile(t, repo, "apps/web/deployment.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n")
+	WriteFile(t, repo, "apps/web/migrations/20240101120000_create.sql", "CREATE TABLE t (id int);\n")
 
 	ctx := context.Background()
 	got, err := s.AppType(ctx, repo, "db/orders")
@@ -230,7 +236,8 @@ func storyDiscovery(t *testing.T) {
 	require.Equal(t, "Directory", got)
 }
 
-func write(t *testing.T, root, rel, content string) {
+// WriteFile writes content to root/rel, creating the directories on the way.
+func WriteFile(t *testing.T, root, rel, content string) {
 	t.Helper()
 	p := filepath.Join(root, rel)
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))

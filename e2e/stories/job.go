@@ -1,7 +1,6 @@
 package stories
 
 import (
-	"context"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -43,14 +42,8 @@ func init() { register("JobInRealCluster", storyJobInRealCluster) }
 // ServiceAccount admission mounts the token, and the Job completes.
 func storyJobInRealCluster(t *testing.T) {
 	e := environment(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-
 	const app, ns, db = "payments", "payments", "payments"
-	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
-	require.NoError(t, e.pg.CreateDatabase(ctx, db))
-	agent := startAgent(t, e, ns)
-	live := newApp(t, e, app, ns)
+	ctx, agent, live := openApp(t, e, 10*time.Minute, app, ns, db)
 
 	// What the platform team created in the namespace beforehand.
 	core := e.cp.Client.CoreV1()
@@ -133,13 +126,8 @@ func storyJobInRealCluster(t *testing.T) {
 // hookPod is the current migrate Job's pod as the API server admitted it.
 func hookPod(t *testing.T, e *env, ns, jobName string) corev1.Pod {
 	t.Helper()
-	ctx := context.Background()
-	job, err := e.cp.Client.BatchV1().Jobs(ns).Get(ctx, jobName, metav1.GetOptions{})
-	require.NoError(t, err)
-	pods, err := e.cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: "batch.kubernetes.io/controller-uid=" + string(job.UID)})
-	require.NoError(t, err)
-	require.Len(t, pods.Items, 1)
-	require.True(t, strings.HasPrefix(pods.Items[0].Name, jobName))
-	return pods.Items[0]
+	pods := jobPods(t, e, ns, jobName)
+	require.Len(t, pods, 1)
+	require.True(t, strings.HasPrefix(pods[0].Name, jobName))
+	return pods[0]
 }

@@ -1,7 +1,6 @@
 package stories
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,14 +23,8 @@ func init() { register("SchemaInTheDiffAndDrift", storySchemaInTheDiffAndDrift) 
 // the target untouched.
 func storySchemaInTheDiffAndDrift(t *testing.T) {
 	e := environment(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-
 	const app, ns, db = "catalog", "catalog", "catalog"
-	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
-	require.NoError(t, e.pg.CreateDatabase(ctx, db))
-	startAgent(t, e, ns)
-	live := newApp(t, e, app, ns)
+	ctx, _, live := openApp(t, e, 15*time.Minute, app, ns, db)
 	repo := newAppRepo(t, e, app, ns, e.pg.URL(db))
 
 	// 1. First sync with schema.sql: the hook checks the target against it after applying.
@@ -42,7 +35,7 @@ func storySchemaInTheDiffAndDrift(t *testing.T) {
 	require.Equal(t, Succeeded, res.Phase, "first sync: %s", res.Message)
 	assert.NotContains(t, hookMessage(t, e, ns, "catalog-migrate"), "drift")
 	assert.Contains(t, configMapData(t, e, ns, "catalog-schema")["schema.sql"], "CREATE TABLE public.products (")
-	assertInSync(t, live, objs)
+	AssertInSync(t, live, objs)
 
 	// 2. A new column: the diff shows the SQL file, the sum, and schema.sql gaining the column.
 	const file = "20240102090000_add_price.sql"
@@ -55,7 +48,7 @@ func storySchemaInTheDiffAndDrift(t *testing.T) {
 		"the diff shows which table gains which column")
 	res = syncApp(t, ctx, live, objs, v2)
 	require.Equal(t, Succeeded, res.Phase, "second sync: %s", res.Message)
-	assertInSync(t, live, objs)
+	AssertInSync(t, live, objs)
 
 	// 3. Drift: an index made by hand on the target. With policy error the next sync stops
 	// before applying, exit 7, naming the index; the pending migration is not applied.

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -33,14 +32,8 @@ func init() { register("SyncAndDiff", storySyncAndDiff) }
 // applied alone, and a failing migration that leaves everything as it was and stays visible.
 func storySyncAndDiff(t *testing.T) {
 	e := environment(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-
 	const app, ns, db = "orders", "shop", "orders"
-	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
-	require.NoError(t, e.pg.CreateDatabase(ctx, db))
-	agent := startAgent(t, e, ns)
-	live := newApp(t, e, app, ns)
+	ctx, agent, live := openApp(t, e, 15*time.Minute, app, ns, db)
 	// Trust authentication ignores the password; it is there to prove it never leaks.
 	const password = "e2e-s3cret-pw"
 	url := strings.Replace(e.pg.URL(db), "postgres@", "postgres:"+password+"@", 1)
@@ -59,7 +52,7 @@ func storySyncAndDiff(t *testing.T) {
 	assert.Equal(t, "20240101120000|applied|"+v1, psql(t, e, db,
 		"select version || '|' || status || '|' || git_revision from schemahook.revisions order by version"))
 	assert.Contains(t, hookMessage(t, e, ns, "orders-migrate"), "20240101120000_create_orders.sql")
-	assertInSync(t, live, objs)
+	AssertInSync(t, live, objs)
 
 	// 2. A new migration in Git: before the sync the diff shows exactly its SQL in the schema
 	// ConfigMap; the sync applies it and only it.
@@ -78,7 +71,7 @@ func storySyncAndDiff(t *testing.T) {
 	msg := hookMessage(t, e, ns, "orders-migrate")
 	assert.Contains(t, msg, "20240102090000_add_customer.sql")
 	assert.NotContains(t, msg, "20240101120000_create_orders.sql", "only the new migration runs")
-	assertInSync(t, live, objs)
+	AssertInSync(t, live, objs)
 
 	// 3. A migration that fails: the hook fails with our message, the target and the schema
 	// ConfigMap stay as they were, and the diff keeps showing the pending SQL.
@@ -111,6 +104,17 @@ func storySyncAndDiff(t *testing.T) {
 	assert.Equal(t, "0", psql(t, e, db, "select count(*) from schemahook.revisions where version = '20240103090000'"))
 	assert.Equal(t, liveSchemaCM, configMapData(t, e, ns, "orders-schema"), "the schema ConfigMap is unapplied")
 	assertPendingSQL(t, live, objs, "orders-schema", "20240103090000_broken.sql", sqlBroken)
+}
+
+// openApp opens a story of one app: a deadline d from now, the restricted namespace ns with
+// its node agent (which runs the hook pods), the database db, and the app's live state.
+func openApp(t *testing.T, e *env, d time.Duration, app, ns, db string) (context.Context, *controlplane.Agent, App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	require.NoError(t, e.cp.CreateRestrictedNamespace(ctx, ns))
+	require.NoError(t, e.pg.CreateDatabase(ctx, db))
+	return ctx, startAgent(t, e, ns), newApp(t, e, app, ns)
 }
 
 // startAgent runs the node agent for ns. The hook pods run in the image built from the
@@ -217,10 +221,10 @@ func syncApp(t *testing.T, ctx context.Context, live App, objs []*unstructured.U
 	return res
 }
 
-// assertInSync checks Argo CD's diff finds nothing to sync. The cluster cache learns of the
+// AssertInSync checks Argo CD's diff finds nothing to sync. The cluster cache learns of the
 // sync's writes through its watches, a moment after the sync ends, so it asks again for a
 // while before it reports a difference, as the controller's next refresh would.
-func assertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
+func AssertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -243,30 +247,8 @@ func assertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
 // the new file's SQL, byte for byte, plus the sum file that covers it.
 func assertPendingSQL(t *testing.T, live App, objs []*unstructured.Unstructured, cm, file, sql string) {
 	t.Helper()
-	diffs, err := live.Diff(objs)
-	require.NoError(t, err)
-	modified := Modified(diffs)
-	require.Len(t, modified, 1, "exactly one resource is OutOfSync: %v", keysOf(modified))
-	d := modified[0]
-	require.Equal(t, "ConfigMap", d.Key.Kind)
-	require.Equal(t, cm, d.Key.Name)
-	require.NotNil(t, d.Live, "the schema ConfigMap exists live")
-	require.NotNil(t, d.Predicted)
-	before, _, _ := unstructured.NestedStringMap(d.Live.Object, "data")
-	after, _, _ := unstructured.NestedStringMap(d.Predicted.Object, "data")
-	var changed []string
-	for k, v := range after {
-		if old, ok := before[k]; !ok || old != v {
-			changed = append(changed, k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			changed = append(changed, k)
-		}
-	}
-	sort.Strings(changed)
-	assert.Equal(t, []string{file, "schemahook.sum"}, changed, "the diff shows the new file and the sum, nothing else")
+	before, after := schemaConfigMapDiff(t, live, objs, cm)
+	assert.Equal(t, []string{file, "schemahook.sum"}, changedKeys(before, after), "the diff shows the new file and the sum, nothing else")
 	assert.Equal(t, sql, after[file], "the diff shows the new SQL as written")
 	_, wasThere := before[file]
 	assert.False(t, wasThere, "the new file is not live yet")
@@ -301,9 +283,8 @@ func configMapData(t *testing.T, e *env, ns, name string) map[string]string {
 	return cm.Data
 }
 
-// hookTermination is how the current migrate Job's pod ended: what `kubectl describe` and
-// Argo CD's resource view show.
-func hookTermination(t *testing.T, e *env, ns, jobName string) corev1.ContainerStateTerminated {
+// jobPods are the pods of the current Job jobName, found by its uid.
+func jobPods(t *testing.T, e *env, ns, jobName string) []corev1.Pod {
 	t.Helper()
 	ctx := context.Background()
 	job, err := e.cp.Client.BatchV1().Jobs(ns).Get(ctx, jobName, metav1.GetOptions{})
@@ -314,8 +295,16 @@ func hookTermination(t *testing.T, e *env, ns, jobName string) corev1.ContainerS
 		t.Fatalf("no pods of job %s", jobName)
 	}
 	require.NoError(t, err)
-	require.Len(t, pods.Items, 1, "backoffLimit 0: one pod per run")
-	st := pods.Items[0].Status.ContainerStatuses
+	return pods.Items
+}
+
+// hookTermination is how the current migrate Job's pod ended: what `kubectl describe` and
+// Argo CD's resource view show.
+func hookTermination(t *testing.T, e *env, ns, jobName string) corev1.ContainerStateTerminated {
+	t.Helper()
+	pods := jobPods(t, e, ns, jobName)
+	require.Len(t, pods, 1, "backoffLimit 0: one pod per run")
+	st := pods[0].Status.ContainerStatuses
 	require.Len(t, st, 1)
 	require.NotNil(t, st[0].State.Terminated, "the hook's container has ended")
 	return *st[0].State.Terminated
