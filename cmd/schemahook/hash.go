@@ -27,9 +27,9 @@ func newHashCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hash DIR",
 		Short: "Write or verify DIR/schemahook.sum, the integrity file of a migration directory",
-		Long: "Write DIR/schemahook.sum, which pins the bytes of every migration file in DIR, after\n" +
-			"reviewing a change. With --check, verify it instead: exit 4 naming every file added,\n" +
-			"changed or removed since it was written (or when there is none).",
+		Long: `Write DIR/schemahook.sum, which pins the bytes of every migration file in DIR, after
+reviewing a change. With --check, verify it instead: exit 4 naming every file added,
+changed or removed since it was written (or when there is none).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]

@@ -39,14 +39,14 @@ func newLintCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lint DIR",
 		Short: "Lint the migrations in DIR for data loss, breaking changes and long locks",
-		Long: "Lint every migration in DIR (or those newer than --since) with the real Postgres parser.\n" +
-			"DIR is a migration directory, or an app directory holding schemahook.yaml, whose\n" +
-			"migrations dir, format, lint policy and rules and apply.lockTimeout are then used\n" +
-			"(flags given on the command line win).\n" +
-			"Findings print as file:line:col: CODE message (hint); the exit code is 3 when the policy blocks.\n" +
-			"A statement can be allowed with a comment on the line(s) directly above it:\n" +
-			"  -- schemahook:allow SH102 the column has been unused since v3\n" +
-			"Rules: docs/lint.md.",
+		Long: `Lint every migration in DIR (or those newer than --since) with the real Postgres parser.
+DIR is a migration directory, or an app directory holding schemahook.yaml, whose
+migrations dir, format, lint policy and rules and apply.lockTimeout are then used
+(flags given on the command line win).
+Findings print as file:line:col: CODE message (hint); the exit code is 3 when the policy blocks.
+A statement can be allowed with a comment on the line(s) directly above it:
+  -- schemahook:allow SH102 the column has been unused since v3
+Rules: docs/lint.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(lint.Outputs, fl.output) {

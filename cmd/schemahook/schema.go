@@ -16,11 +16,11 @@ func newSchemaCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schema APPDIR",
 		Short: "Write or verify APPDIR/schema.sql, the schema the migrations build",
-		Long: "Replay APPDIR's migrations on a throwaway Postgres and write APPDIR/schema.sql: the\n" +
-			"resulting schema, normalised (the same on every run and Postgres major 14 to 18), with\n" +
-			"the directory checksum it was built from. Commit it: pull requests and the Argo CD diff\n" +
-			"then show the schema change. With --check, verify it instead: exit 4 when it is\n" +
-			"missing or stale, naming what differs.",
+		Long: `Replay APPDIR's migrations on a throwaway Postgres and write APPDIR/schema.sql: the
+resulting schema, normalised (the same on every run and Postgres major 14 to 18), with
+the directory checksum it was built from. Commit it: pull requests and the Argo CD diff
+then show the schema change. With --check, verify it instead: exit 4 when it is
+missing or stale, naming what differs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)

@@ -16,9 +16,9 @@ func newSealCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "seal --cert FILE --name N --namespace NS --key K",
 		Short: "Seal the value on stdin into a SealedSecret (strict scope) for the app directory",
-		Long: "Reads one value (e.g. a database URL) from stdin, encrypts it with the sealed-secrets\n" +
-			"controller's certificate for Secret N in namespace NS under key K, and prints the\n" +
-			"SealedSecret YAML to commit. One trailing newline of the value is dropped.",
+		Long: `Reads one value (e.g. a database URL) from stdin, encrypts it with the sealed-secrets
+controller's certificate for Secret N in namespace NS under key K, and prints the
+SealedSecret YAML to commit. One trailing newline of the value is dropped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pem, err := os.ReadFile(cert)
