@@ -547,6 +547,22 @@ func (a *Agent) envFromData(ctx context.Context, ns string, from corev1.EnvFromS
 	return out, nil
 }
 
+// keyValue is an env variable's value from a key of a Secret or ConfigMap (kind), read with
+// err and whose data is read by data once err is nil: "" when an optional one is missing.
+func keyValue[V string | []byte](env, kind, name, key string, optional *bool, err error, data func() map[string]V) (string, error) {
+	if err != nil {
+		if apierrors.IsNotFound(err) && optional != nil && *optional {
+			return "", nil
+		}
+		return "", fmt.Errorf("env %s: %s %s: %w", env, kind, name, err)
+	}
+	v, ok := data()[key]
+	if !ok {
+		return "", fmt.Errorf("env %s: %s %s has no key %q", env, kind, name, key)
+	}
+	return string(v), nil
+}
+
 func (a *Agent) envValue(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, env map[string]string) (string, error) {
 	if e.ValueFrom == nil {
 		return expandVars(e.Value, env), nil
@@ -556,31 +572,11 @@ func (a *Agent) envValue(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, 
 	case vf.SecretKeyRef != nil:
 		ref := vf.SecretKeyRef
 		s, err := a.client.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && ref.Optional != nil && *ref.Optional {
-				return "", nil
-			}
-			return "", fmt.Errorf("env %s: secret %s: %w", e.Name, ref.Name, err)
-		}
-		v, ok := s.Data[ref.Key]
-		if !ok {
-			return "", fmt.Errorf("env %s: secret %s has no key %q", e.Name, ref.Name, ref.Key)
-		}
-		return string(v), nil
+		return keyValue(e.Name, "secret", ref.Name, ref.Key, ref.Optional, err, func() map[string][]byte { return s.Data })
 	case vf.ConfigMapKeyRef != nil:
 		ref := vf.ConfigMapKeyRef
 		cm, err := a.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && ref.Optional != nil && *ref.Optional {
-				return "", nil
-			}
-			return "", fmt.Errorf("env %s: configmap %s: %w", e.Name, ref.Name, err)
-		}
-		v, ok := cm.Data[ref.Key]
-		if !ok {
-			return "", fmt.Errorf("env %s: configmap %s has no key %q", e.Name, ref.Name, ref.Key)
-		}
-		return v, nil
+		return keyValue(e.Name, "configmap", ref.Name, ref.Key, ref.Optional, err, func() map[string]string { return cm.Data })
 	case vf.FieldRef != nil:
 		switch vf.FieldRef.FieldPath {
 		case "metadata.name":
