@@ -520,47 +520,48 @@ func mkdirOwned(dir string, uid, gid uint32) error {
 }
 
 func (a *Agent) envFromData(ctx context.Context, ns string, from corev1.EnvFromSource) (map[string]string, error) {
-	out := map[string]string{}
 	switch {
 	case from.ConfigMapRef != nil:
 		cm, err := a.client.CoreV1().ConfigMaps(ns).Get(ctx, from.ConfigMapRef.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional {
-				return out, nil
-			}
-			return nil, fmt.Errorf("envFrom configmap %s: %w", from.ConfigMapRef.Name, err)
-		}
-		return cm.Data, nil
+		return refData("envFrom configmap "+from.ConfigMapRef.Name, from.ConfigMapRef.Optional, err, func() map[string]string { return cm.Data })
 	case from.SecretRef != nil:
 		s, err := a.client.CoreV1().Secrets(ns).Get(ctx, from.SecretRef.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && from.SecretRef.Optional != nil && *from.SecretRef.Optional {
-				return out, nil
-			}
-			return nil, fmt.Errorf("envFrom secret %s: %w", from.SecretRef.Name, err)
+		return refData("envFrom secret "+from.SecretRef.Name, from.SecretRef.Optional, err, func() map[string][]byte { return s.Data })
+	}
+	return map[string]string{}, nil
+}
+
+// refData is the data of a Secret or ConfigMap an env refers to (what, in an error), read
+// with err and whose data is read by data once err is nil; nil when an optional one is missing.
+func refData[V string | []byte](what string, optional *bool, err error, data func() map[string]V) (map[string]string, error) {
+	if err != nil {
+		if apierrors.IsNotFound(err) && optional != nil && *optional {
+			return nil, nil
 		}
-		for k, v := range s.Data {
-			out[k] = string(v)
-		}
-		return out, nil
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out := map[string]string{}
+	for k, v := range data() {
+		out[k] = string(v)
 	}
 	return out, nil
 }
 
-// keyValue is an env variable's value from a key of a Secret or ConfigMap (kind), read with
-// err and whose data is read by data once err is nil: "" when an optional one is missing.
+// keyValue is an env variable's value from a key of a Secret or ConfigMap (kind) read with
+// err: "" when an optional one is missing.
 func keyValue[V string | []byte](env, kind, name, key string, optional *bool, err error, data func() map[string]V) (string, error) {
+	d, err := refData(fmt.Sprintf("env %s: %s %s", env, kind, name), optional, err, data)
 	if err != nil {
-		if apierrors.IsNotFound(err) && optional != nil && *optional {
-			return "", nil
-		}
-		return "", fmt.Errorf("env %s: %s %s: %w", env, kind, name, err)
+		return "", err
 	}
-	v, ok := data()[key]
+	if d == nil {
+		return "", nil
+	}
+	v, ok := d[key]
 	if !ok {
 		return "", fmt.Errorf("env %s: %s %s has no key %q", env, kind, name, key)
 	}
-	return string(v), nil
+	return v, nil
 }
 
 func (a *Agent) envValue(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, env map[string]string) (string, error) {
