@@ -77,15 +77,8 @@ func StartAgent(client kubernetes.Interface, opts AgentOptions) (*Agent, error) 
 	}
 	a := &Agent{client: client, opts: opts, cancel: cancel, started: map[string]bool{}, procs: map[string]*exec.Cmd{},
 		containers: map[string]string{}}
-	a.wg.Add(2)
-	go func() {
-		defer a.wg.Done()
-		a.loop(ctx)
-	}()
-	go func() {
-		defer a.wg.Done()
-		a.reapLoop(ctx)
-	}()
+	Go(&a.wg, func() { a.loop(ctx) })
+	Go(&a.wg, func() { a.reapLoop(ctx) })
 	return a, nil
 }
 
@@ -182,11 +175,7 @@ func (a *Agent) handle(ctx context.Context, pod *corev1.Pod) {
 	}
 	a.started[string(pod.UID)] = true
 	a.mu.Unlock()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.runPod(ctx, pod)
-	}()
+	Go(&a.wg, func() { a.runPod(ctx, pod) })
 }
 
 // runPod binds the pod, runs its container and reports the outcome in the pod status.

@@ -16,6 +16,7 @@ import (
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+	"github.com/schemahook/schemahook/e2e/controlplane"
 	corev1 "k8s.io/api/core/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -121,11 +122,7 @@ func startUnsealer(cfg *rest.Config, client kubernetes.Interface, key *rsa.Priva
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &unsealer{dyn: dyn, client: client, keys: map[string]*rsa.PrivateKey{fp: key}, cancel: cancel}
-	u.wg.Add(1)
-	go func() {
-		defer u.wg.Done()
-		u.loop(ctx)
-	}()
+	controlplane.Go(&u.wg, func() { u.loop(ctx) })
 	return u, nil
 }
 
