@@ -100,12 +100,10 @@ func (a *Agent) Stop() {
 // watch end, so no pod is missed.
 func (a *Agent) loop(ctx context.Context) {
 	sel := fields.OneTermEqualSelector("spec.nodeName", "").String()
-	for ctx.Err() == nil {
+	a.untilDone(ctx, func() error {
 		list, err := a.client.CoreV1().Pods(a.opts.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
-			a.logf("list pods: %v", err)
-			sleepCtx(ctx, time.Second)
-			continue
+			return fmt.Errorf("list pods: %w", err)
 		}
 		for i := range list.Items {
 			a.handle(ctx, &list.Items[i])
@@ -113,9 +111,7 @@ func (a *Agent) loop(ctx context.Context) {
 		w, err := a.client.CoreV1().Pods(a.opts.Namespace).Watch(ctx, metav1.ListOptions{
 			FieldSelector: sel, ResourceVersion: list.ResourceVersion})
 		if err != nil {
-			a.logf("watch pods: %v", err)
-			sleepCtx(ctx, time.Second)
-			continue
+			return fmt.Errorf("watch pods: %w", err)
 		}
 		for ev := range w.ResultChan() {
 			if ev.Type != watch.Added && ev.Type != watch.Modified {
@@ -126,6 +122,18 @@ func (a *Agent) loop(ctx context.Context) {
 			}
 		}
 		w.Stop()
+		return nil
+	})
+}
+
+// untilDone runs step again and again until ctx ends, a second after a step that failed
+// (its error logged).
+func (a *Agent) untilDone(ctx context.Context, step func() error) {
+	for ctx.Err() == nil {
+		if err := step(); err != nil {
+			a.logf("%v", err)
+			sleepCtx(ctx, time.Second)
+		}
 	}
 }
 
@@ -134,12 +142,10 @@ func (a *Agent) loop(ctx context.Context) {
 // Without this, a Job deleted in the foreground while its pod runs would never go away.
 func (a *Agent) reapLoop(ctx context.Context) {
 	sel := fields.OneTermEqualSelector("spec.nodeName", NodeName).String()
-	for ctx.Err() == nil {
+	a.untilDone(ctx, func() error {
 		w, err := a.client.CoreV1().Pods(a.opts.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
-			a.logf("watch bound pods: %v", err)
-			sleepCtx(ctx, time.Second)
-			continue
+			return fmt.Errorf("watch bound pods: %w", err)
 		}
 		for ev := range w.ResultChan() {
 			pod, ok := ev.Object.(*corev1.Pod)
@@ -161,7 +167,8 @@ func (a *Agent) reapLoop(ctx context.Context) {
 			}
 		}
 		w.Stop()
-	}
+		return nil
+	})
 }
 
 func (a *Agent) handle(ctx context.Context, pod *corev1.Pod) {
