@@ -113,17 +113,23 @@ func (a *Agent) loop(ctx context.Context) {
 		if err != nil {
 			return fmt.Errorf("watch pods: %w", err)
 		}
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			if pod, ok := ev.Object.(*corev1.Pod); ok {
-				a.handle(ctx, pod)
-			}
-		}
-		w.Stop()
+		HandleEvents(w, func(pod *corev1.Pod) { a.handle(ctx, pod) })
 		return nil
 	})
+}
+
+// HandleEvents calls handle with each object of type T that w reports added or modified,
+// until the watch ends; then it stops w.
+func HandleEvents[T any](w watch.Interface, handle func(T)) {
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if ev.Type != watch.Added && ev.Type != watch.Modified {
+			continue
+		}
+		if obj, ok := ev.Object.(T); ok {
+			handle(obj)
+		}
+	}
 }
 
 // untilDone runs step again and again until ctx ends, a second after a step that failed

@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -147,15 +146,7 @@ func (u *unsealer) loop(ctx context.Context) {
 			time.Sleep(time.Second)
 			continue
 		}
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			if obj, ok := ev.Object.(*unstructured.Unstructured); ok {
-				u.handle(ctx, obj)
-			}
-		}
-		w.Stop()
+		controlplane.HandleEvents(w, func(obj *unstructured.Unstructured) { u.handle(ctx, obj) })
 	}
 }
 
