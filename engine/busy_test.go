@@ -59,6 +59,18 @@ func blocker(t *testing.T, url, app string, sqls ...string) *pgx.Conn {
 }
 
 // busyDB is a target with table customers, applied as 001, and a watch session.
+// applyBlocked applies files while a blocker holds their lock, with the given lock timeout and
+// attempts, and returns the failure the apply must end in and what it logged.
+func applyBlocked(t *testing.T, conn, watch *pgx.Conn, files map[string]string, lockTimeout time.Duration, attempts int) (*failure.Error, *logs) {
+	t.Helper()
+	l := newLogs("")
+	_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: lockTimeout,
+		Retry: RetryPolicy{Attempts: attempts, Wait: 10 * time.Millisecond}, Log: l.log})
+	var e *failure.Error
+	require.True(t, errors.As(err, &e), "%v", err)
+	return e, l
+}
+
 func busyDB(t *testing.T) (url string, conn, watch *pgx.Conn, files map[string]string) {
 	url = pgtest.URL(t)
 	conn, watch = connect(t, url), connect(t, url)
@@ -84,11 +96,7 @@ func TestLockTimeoutNamesBlockerAfterRetries(t *testing.T) {
 				"SELECT count(*) FROM customers WHERE note = 'sup3rsecret' AND id > 4242")
 			bpid := int(b.PgConn().PID())
 			files["002_busy.sql"] = tc.file
-			l := newLogs("")
-			_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 200 * time.Millisecond,
-				Retry: RetryPolicy{Attempts: 2, Wait: 10 * time.Millisecond}, Log: l.log})
-			var e *failure.Error
-			require.True(t, errors.As(err, &e), "%v", err)
+			e, l := applyBlocked(t, conn, watch, files, 200*time.Millisecond, 2)
 			assert.Equal(t, failure.ExitApply, e.Exit)
 			assert.Equal(t, "lock-timeout", e.Rule)
 			assert.Equal(t, "55P03", e.SQLState)
@@ -264,11 +272,7 @@ func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
 			url, conn, watch, files := busyDB(t)
 			b := blocker(t, url, "slow-writer", "UPDATE customers SET note = note WHERE id = 1")
 			files["002_idx.sql"] = tc.sql
-			l := newLogs("")
-			_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond,
-				Retry: RetryPolicy{Attempts: 5, Wait: 10 * time.Millisecond}, Log: l.log})
-			var e *failure.Error
-			require.True(t, errors.As(err, &e), "%v", err)
+			e, l := applyBlocked(t, conn, watch, files, 300*time.Millisecond, 5)
 			assert.Equal(t, "lock-timeout", e.Rule)
 			assert.Contains(t, e.Msg, `application_name "slow-writer"`)
 			assert.Contains(t, e.Msg, "not retried: the statement may have done part of its work")
@@ -276,7 +280,7 @@ func TestConcurrentBuildTimedOutAfterWorkIsNotRetried(t *testing.T) {
 			assert.NotContains(t, l.all(), "retrying in")
 			assert.Equal(t, StatusPartial, history(t, conn)["002"].Status)
 
-			_, err = b.Exec(context.Background(), "COMMIT")
+			_, err := b.Exec(context.Background(), "COMMIT")
 			require.NoError(t, err)
 			_, err = run(t, conn, files, PlanOptions{ResumePartial: "002"}, ApplyOptions{Watch: watch, LockTimeout: 300 * time.Millisecond, Log: l.log})
 			require.NoError(t, err)

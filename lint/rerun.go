@@ -2,6 +2,7 @@ package lint
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // rerunnable reports, in a file that runs statement by statement, a statement that fails
@@ -34,19 +35,23 @@ func (fs *fileState) canStopHalfway(sc *stmtCheck) bool {
 // notRerunnable names the part of a statement that lacks IF [NOT] EXISTS; "" when none.
 // ADD CONSTRAINT has no IF NOT EXISTS in Postgres and is not reported.
 func notRerunnable(n *pg_query.Node) string {
+	// The statements that take IF NOT EXISTS; a nil one (n is another) is not valid.
+	for _, c := range []struct {
+		stmt ifNotExists
+		what string
+	}{
+		{n.GetCreateStmt(), "CREATE TABLE"},
+		{n.GetIndexStmt(), "CREATE INDEX"},
+		{n.GetCreateSeqStmt(), "CREATE SEQUENCE"},
+		{n.GetCreateSchemaStmt(), "CREATE SCHEMA"},
+		{n.GetCreateTableAsStmt(), "CREATE ... AS"},
+		{n.GetCreateExtensionStmt(), "CREATE EXTENSION"},
+	} {
+		if c.stmt.ProtoReflect().IsValid() && !c.stmt.GetIfNotExists() {
+			return c.what + " without IF NOT EXISTS"
+		}
+	}
 	switch {
-	case n.GetCreateStmt() != nil && !n.GetCreateStmt().IfNotExists:
-		return "CREATE TABLE without IF NOT EXISTS"
-	case n.GetIndexStmt() != nil && !n.GetIndexStmt().IfNotExists:
-		return "CREATE INDEX without IF NOT EXISTS"
-	case n.GetCreateSeqStmt() != nil && !n.GetCreateSeqStmt().IfNotExists:
-		return "CREATE SEQUENCE without IF NOT EXISTS"
-	case n.GetCreateSchemaStmt() != nil && !n.GetCreateSchemaStmt().IfNotExists:
-		return "CREATE SCHEMA without IF NOT EXISTS"
-	case n.GetCreateTableAsStmt() != nil && !n.GetCreateTableAsStmt().IfNotExists:
-		return "CREATE ... AS without IF NOT EXISTS"
-	case n.GetCreateExtensionStmt() != nil && !n.GetCreateExtensionStmt().IfNotExists:
-		return "CREATE EXTENSION without IF NOT EXISTS"
 	case n.GetDropStmt() != nil && !n.GetDropStmt().MissingOk:
 		return "DROP without IF EXISTS"
 	case n.GetAlterEnumStmt() != nil:
@@ -62,6 +67,12 @@ func notRerunnable(n *pg_query.Node) string {
 		}
 	}
 	return ""
+}
+
+// ifNotExists is a statement that takes IF NOT EXISTS.
+type ifNotExists interface {
+	protoreflect.ProtoMessage
+	GetIfNotExists() bool
 }
 
 // guarded are the ALTER TABLE subcommands that take IF [NOT] EXISTS, and what lacks it.

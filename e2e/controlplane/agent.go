@@ -77,15 +77,8 @@ func StartAgent(client kubernetes.Interface, opts AgentOptions) (*Agent, error) 
 	}
 	a := &Agent{client: client, opts: opts, cancel: cancel, started: map[string]bool{}, procs: map[string]*exec.Cmd{},
 		containers: map[string]string{}}
-	a.wg.Add(2)
-	go func() {
-		defer a.wg.Done()
-		a.loop(ctx)
-	}()
-	go func() {
-		defer a.wg.Done()
-		a.reapLoop(ctx)
-	}()
+	Go(&a.wg, func() { a.loop(ctx) })
+	Go(&a.wg, func() { a.reapLoop(ctx) })
 	return a, nil
 }
 
@@ -107,12 +100,10 @@ func (a *Agent) Stop() {
 // watch end, so no pod is missed.
 func (a *Agent) loop(ctx context.Context) {
 	sel := fields.OneTermEqualSelector("spec.nodeName", "").String()
-	for ctx.Err() == nil {
+	a.untilDone(ctx, func() error {
 		list, err := a.client.CoreV1().Pods(a.opts.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
-			a.logf("list pods: %v", err)
-			sleepCtx(ctx, time.Second)
-			continue
+			return fmt.Errorf("list pods: %w", err)
 		}
 		for i := range list.Items {
 			a.handle(ctx, &list.Items[i])
@@ -120,19 +111,35 @@ func (a *Agent) loop(ctx context.Context) {
 		w, err := a.client.CoreV1().Pods(a.opts.Namespace).Watch(ctx, metav1.ListOptions{
 			FieldSelector: sel, ResourceVersion: list.ResourceVersion})
 		if err != nil {
-			a.logf("watch pods: %v", err)
-			sleepCtx(ctx, time.Second)
+			return fmt.Errorf("watch pods: %w", err)
+		}
+		HandleEvents(w, func(pod *corev1.Pod) { a.handle(ctx, pod) })
+		return nil
+	})
+}
+
+// HandleEvents calls handle with each object of type T that w reports added or modified,
+// until the watch ends; then it stops w.
+func HandleEvents[T any](w watch.Interface, handle func(T)) {
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if ev.Type != watch.Added && ev.Type != watch.Modified {
 			continue
 		}
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			if pod, ok := ev.Object.(*corev1.Pod); ok {
-				a.handle(ctx, pod)
-			}
+		if obj, ok := ev.Object.(T); ok {
+			handle(obj)
 		}
-		w.Stop()
+	}
+}
+
+// untilDone runs step again and again until ctx ends, a second after a step that failed
+// (its error logged).
+func (a *Agent) untilDone(ctx context.Context, step func() error) {
+	for ctx.Err() == nil {
+		if err := step(); err != nil {
+			a.logf("%v", err)
+			sleepCtx(ctx, time.Second)
+		}
 	}
 }
 
@@ -141,12 +148,10 @@ func (a *Agent) loop(ctx context.Context) {
 // Without this, a Job deleted in the foreground while its pod runs would never go away.
 func (a *Agent) reapLoop(ctx context.Context) {
 	sel := fields.OneTermEqualSelector("spec.nodeName", NodeName).String()
-	for ctx.Err() == nil {
+	a.untilDone(ctx, func() error {
 		w, err := a.client.CoreV1().Pods(a.opts.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
-			a.logf("watch bound pods: %v", err)
-			sleepCtx(ctx, time.Second)
-			continue
+			return fmt.Errorf("watch bound pods: %w", err)
 		}
 		for ev := range w.ResultChan() {
 			pod, ok := ev.Object.(*corev1.Pod)
@@ -168,7 +173,8 @@ func (a *Agent) reapLoop(ctx context.Context) {
 			}
 		}
 		w.Stop()
-	}
+		return nil
+	})
 }
 
 func (a *Agent) handle(ctx context.Context, pod *corev1.Pod) {
@@ -182,11 +188,7 @@ func (a *Agent) handle(ctx context.Context, pod *corev1.Pod) {
 	}
 	a.started[string(pod.UID)] = true
 	a.mu.Unlock()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.runPod(ctx, pod)
-	}()
+	Go(&a.wg, func() { a.runPod(ctx, pod) })
 }
 
 // runPod binds the pod, runs its container and reports the outcome in the pod status.
@@ -520,31 +522,48 @@ func mkdirOwned(dir string, uid, gid uint32) error {
 }
 
 func (a *Agent) envFromData(ctx context.Context, ns string, from corev1.EnvFromSource) (map[string]string, error) {
-	out := map[string]string{}
 	switch {
 	case from.ConfigMapRef != nil:
 		cm, err := a.client.CoreV1().ConfigMaps(ns).Get(ctx, from.ConfigMapRef.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional {
-				return out, nil
-			}
-			return nil, fmt.Errorf("envFrom configmap %s: %w", from.ConfigMapRef.Name, err)
-		}
-		return cm.Data, nil
+		return refData("envFrom configmap "+from.ConfigMapRef.Name, from.ConfigMapRef.Optional, err, func() map[string]string { return cm.Data })
 	case from.SecretRef != nil:
 		s, err := a.client.CoreV1().Secrets(ns).Get(ctx, from.SecretRef.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && from.SecretRef.Optional != nil && *from.SecretRef.Optional {
-				return out, nil
-			}
-			return nil, fmt.Errorf("envFrom secret %s: %w", from.SecretRef.Name, err)
+		return refData("envFrom secret "+from.SecretRef.Name, from.SecretRef.Optional, err, func() map[string][]byte { return s.Data })
+	}
+	return map[string]string{}, nil
+}
+
+// refData is the data of a Secret or ConfigMap an env refers to (what, in an error), read
+// with err and whose data is read by data once err is nil; nil when an optional one is missing.
+func refData[V string | []byte](what string, optional *bool, err error, data func() map[string]V) (map[string]string, error) {
+	if err != nil {
+		if apierrors.IsNotFound(err) && optional != nil && *optional {
+			return nil, nil
 		}
-		for k, v := range s.Data {
-			out[k] = string(v)
-		}
-		return out, nil
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out := map[string]string{}
+	for k, v := range data() {
+		out[k] = string(v)
 	}
 	return out, nil
+}
+
+// keyValue is an env variable's value from a key of a Secret or ConfigMap (kind) read with
+// err: "" when an optional one is missing.
+func keyValue[V string | []byte](env, kind, name, key string, optional *bool, err error, data func() map[string]V) (string, error) {
+	d, err := refData(fmt.Sprintf("env %s: %s %s", env, kind, name), optional, err, data)
+	if err != nil {
+		return "", err
+	}
+	if d == nil {
+		return "", nil
+	}
+	v, ok := d[key]
+	if !ok {
+		return "", fmt.Errorf("env %s: %s %s has no key %q", env, kind, name, key)
+	}
+	return v, nil
 }
 
 func (a *Agent) envValue(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, env map[string]string) (string, error) {
@@ -556,31 +575,11 @@ func (a *Agent) envValue(ctx context.Context, pod *corev1.Pod, e corev1.EnvVar, 
 	case vf.SecretKeyRef != nil:
 		ref := vf.SecretKeyRef
 		s, err := a.client.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && ref.Optional != nil && *ref.Optional {
-				return "", nil
-			}
-			return "", fmt.Errorf("env %s: secret %s: %w", e.Name, ref.Name, err)
-		}
-		v, ok := s.Data[ref.Key]
-		if !ok {
-			return "", fmt.Errorf("env %s: secret %s has no key %q", e.Name, ref.Name, ref.Key)
-		}
-		return string(v), nil
+		return keyValue(e.Name, "secret", ref.Name, ref.Key, ref.Optional, err, func() map[string][]byte { return s.Data })
 	case vf.ConfigMapKeyRef != nil:
 		ref := vf.ConfigMapKeyRef
 		cm, err := a.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			if apierrors.IsNotFound(err) && ref.Optional != nil && *ref.Optional {
-				return "", nil
-			}
-			return "", fmt.Errorf("env %s: configmap %s: %w", e.Name, ref.Name, err)
-		}
-		v, ok := cm.Data[ref.Key]
-		if !ok {
-			return "", fmt.Errorf("env %s: configmap %s has no key %q", e.Name, ref.Name, ref.Key)
-		}
-		return v, nil
+		return keyValue(e.Name, "configmap", ref.Name, ref.Key, ref.Optional, err, func() map[string]string { return cm.Data })
 	case vf.FieldRef != nil:
 		switch vf.FieldRef.FieldPath {
 		case "metadata.name":

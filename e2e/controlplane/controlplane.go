@@ -154,14 +154,7 @@ func (cp *ControlPlane) startEtcd(bin string) (string, error) {
 	cp.procs = append(cp.procs, p)
 	err = waitFor(p, 30*time.Second, func() error {
 		resp, err := http.Get(clientURL + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health: %s", resp.Status)
-		}
-		return nil
+		return statusOK("health", resp, err)
 	})
 	if err != nil {
 		return "", fmt.Errorf("start etcd: %w", err)
@@ -223,14 +216,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, bin, etcdURL string)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := httpClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
+		return statusOK("readyz", resp, err)
 	})
 	if err != nil {
 		return fmt.Errorf("start kube-apiserver: %w", err)
@@ -302,6 +288,19 @@ func writeRSAKey(path string) error {
 	block := &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}
 	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		return fmt.Errorf("write service account key: %w", err)
+	}
+	return nil
+}
+
+// statusOK is the answer to a readiness probe (what is the endpoint's name): nil when it
+// answered 200 OK; the response's body is closed.
+func statusOK(what string, resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", what, resp.Status)
 	}
 	return nil
 }

@@ -133,3 +133,13 @@ func waitFor(p *process, timeout time.Duration, check func() error) error {
 	}
 	return fmt.Errorf("%s not ready after %s: %v; log:\n%s", p.name, timeout, last, p.logTail())
 }
+
+// Go runs f in a goroutine that wg waits for: sync.WaitGroup.Go, which this module's Go
+// version (1.24, for Argo CD v2) does not have yet.
+func Go(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
+}

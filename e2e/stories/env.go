@@ -62,11 +62,11 @@ func Main(m *testing.M, a ArgoCD) int {
 	argo = a
 	fmt.Fprintf(os.Stderr, "e2e stories against Argo CD %s code (%s tracking)\n", a.Version(), a.TrackingMethod())
 	code := m.Run()
-	if shared != nil {
-		shared.teardown()
+	if shared.v != nil {
+		shared.v.teardown()
 	}
-	if sharedPlugin != nil {
-		sharedPlugin.teardown()
+	if sharedPlugin.v != nil {
+		sharedPlugin.v.teardown()
 	}
 	return code
 }
@@ -88,21 +88,31 @@ type pluginEnv struct {
 	cleanups []func()
 }
 
-var (
-	pluginOnce   sync.Once
-	sharedPlugin *pluginEnv
-	pluginErr    error
-)
+// lazy is a shared part of the environment, started by the first story that needs it.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+// get starts the part on first use and fails t (naming what) if it did not start, then or
+// before.
+func (l *lazy[T]) get(t *testing.T, what string, start func() (T, error)) T {
+	t.Helper()
+	l.once.Do(func() { l.v, l.err = start() })
+	if l.err != nil {
+		t.Fatalf("%s: %v", what, l.err)
+	}
+	return l.v
+}
+
+var sharedPlugin lazy[*pluginEnv]
 
 // plugin starts the shared plugin server (Argo CD's argocd-cmp-server with the repository's
 // plugin.yaml) on first use.
 func plugin(t *testing.T) *pluginEnv {
 	t.Helper()
-	pluginOnce.Do(func() { sharedPlugin, pluginErr = startPlugin() })
-	if pluginErr != nil {
-		t.Fatalf("plugin server: %v", pluginErr)
-	}
-	return sharedPlugin
+	return sharedPlugin.get(t, "plugin server", startPlugin)
 }
 
 func startPlugin() (_ *pluginEnv, err error) {
@@ -148,11 +158,7 @@ type env struct {
 	cleanups []func()
 }
 
-var (
-	setupOnce sync.Once
-	shared    *env
-	setupErr  error
-)
+var shared lazy[*env]
 
 // environment starts the shared environment on first use (the plugin server's too). Without
 // the control-plane binaries the stories skip, unless SCHEMAHOOK_E2E_REQUIRE=1 (e2e/run.sh,
@@ -161,11 +167,7 @@ func environment(t *testing.T) *env {
 	t.Helper()
 	bins := controlplane.RequireBinaries(t)
 	p := plugin(t)
-	setupOnce.Do(func() { shared, setupErr = setup(bins, p) })
-	if setupErr != nil {
-		t.Fatalf("e2e environment: %v", setupErr)
-	}
-	return shared
+	return shared.get(t, "e2e environment", func() (*env, error) { return setup(bins, p) })
 }
 
 func setup(bins controlplane.Binaries, p *pluginEnv) (_ *env, err error) {

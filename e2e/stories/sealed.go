@@ -16,6 +16,7 @@ import (
 
 	ssv1alpha1 "github.com/bitnami-labs/sealed-secrets/pkg/apis/sealedsecrets/v1alpha1"
 	sscrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
+	"github.com/schemahook/schemahook/e2e/controlplane"
 	corev1 "k8s.io/api/core/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -25,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -121,11 +121,7 @@ func startUnsealer(cfg *rest.Config, client kubernetes.Interface, key *rsa.Priva
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &unsealer{dyn: dyn, client: client, keys: map[string]*rsa.PrivateKey{fp: key}, cancel: cancel}
-	u.wg.Add(1)
-	go func() {
-		defer u.wg.Done()
-		u.loop(ctx)
-	}()
+	controlplane.Go(&u.wg, func() { u.loop(ctx) })
 	return u, nil
 }
 
@@ -150,15 +146,7 @@ func (u *unsealer) loop(ctx context.Context) {
 			time.Sleep(time.Second)
 			continue
 		}
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			if obj, ok := ev.Object.(*unstructured.Unstructured); ok {
-				u.handle(ctx, obj)
-			}
-		}
-		w.Stop()
+		controlplane.HandleEvents(w, func(obj *unstructured.Unstructured) { u.handle(ctx, obj) })
 	}
 }
 

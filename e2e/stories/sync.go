@@ -57,10 +57,7 @@ func storySyncAndDiff(t *testing.T) {
 	// 2. A new migration in Git: before the sync the diff shows exactly its SQL in the schema
 	// ConfigMap; the sync applies it and only it.
 	appliedAt := psql(t, e, db, "select applied_at::text from schemahook.revisions where version = '20240101120000'")
-	v2 := repo.addMigration(t, "20240102090000_add_customer.sql", sqlAddCustomer)
-	objs = repo.render(t, ctx)
-	assertPendingSQL(t, live, objs, "orders-schema", "20240102090000_add_customer.sql", sqlAddCustomer)
-	res = syncApp(t, ctx, live, objs, v2)
+	v2, objs, res := syncNewMigration(t, ctx, repo, live, "20240102090000_add_customer.sql", sqlAddCustomer)
 	require.Equal(t, Succeeded, res.Phase, "second sync: %s", res.Message)
 	assert.Equal(t, "20240101120000|applied|"+v1+"\n20240102090000|applied|"+v2, psql(t, e, db,
 		"select version || '|' || status || '|' || git_revision from schemahook.revisions order by version"))
@@ -77,10 +74,7 @@ func storySyncAndDiff(t *testing.T) {
 	// ConfigMap stay as they were, and the diff keeps showing the pending SQL.
 	schemaBefore := schemaOf(t, e, db)
 	liveSchemaCM := configMapData(t, e, ns, "orders-schema")
-	v3 := repo.addMigration(t, "20240103090000_broken.sql", sqlBroken)
-	objs = repo.render(t, ctx)
-	assertPendingSQL(t, live, objs, "orders-schema", "20240103090000_broken.sql", sqlBroken)
-	res = syncApp(t, ctx, live, objs, v3)
+	_, objs, res = syncNewMigration(t, ctx, repo, live, "20240103090000_broken.sql", sqlBroken)
 	require.Equal(t, Failed, res.Phase, "a failing migration fails the sync: %s", res.Message)
 	job, ok := res.Hook("Job", "orders-migrate")
 	require.True(t, ok, "the sync ran the migrate hook: %+v", res.Resources)
@@ -241,6 +235,16 @@ func AssertInSync(t *testing.T, live App, objs []*unstructured.Unstructured) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// syncNewMigration adds a migration to the app's repository, checks that the diff shows it
+// pending in the orders-schema ConfigMap, then syncs the new revision.
+func syncNewMigration(t *testing.T, ctx context.Context, repo *appRepo, live App, file, sql string) (rev string, objs []*unstructured.Unstructured, res Result) {
+	t.Helper()
+	rev = repo.addMigration(t, file, sql)
+	objs = repo.render(t, ctx)
+	assertPendingSQL(t, live, objs, "orders-schema", file, sql)
+	return rev, objs, syncApp(t, ctx, live, objs, rev)
 }
 
 // assertPendingSQL checks that the only difference Argo CD shows is in the schema ConfigMap:

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // WriteDir writes files (slash paths to contents) into a new temporary directory and
@@ -94,4 +97,17 @@ func Git(t testing.TB, dir string, args ...string) string {
 		t.Fatalf("git %v: %v: %s", args, err, out)
 	}
 	return string(out)
+}
+
+// WantErr is the error check of a table case with a wantErr column: with want set, err must
+// contain it and WantErr returns true (the case ends there); without, err must be nil.
+func WantErr(t testing.TB, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		require.NoError(t, err)
+		return false
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
+	return true
 }
