@@ -113,6 +113,11 @@ func totalOrder(data map[string]any) bool {
 				if render.YAMLKeyLess(a, b) && render.YAMLKeyLess(b, c) && !render.YAMLKeyLess(a, c) {
 					return false
 				}
+				// Two different keys neither before the other (invalid UTF-8 reads as the
+				// same rune): yaml.v2's unstable sort leaves them in Go's map order.
+				if a != b && !render.YAMLKeyLess(a, b) && !render.YAMLKeyLess(b, a) {
+					return false
+				}
 			}
 		}
 	}
