@@ -103,7 +103,11 @@ func (r *run) lintCatalog(ctx context.Context, pending []*migrations.File) (*lin
 		r.logf("lint: table sizes left out, the target did not give them within lock_timeout %s (%v): findings name no size, and none is downgraded as small", sizeLockTimeout, err)
 	}
 	from := "the dev copy after the pending files"
-	if r.devFuncs == nil {
+	switch {
+	case r.devFuncs != nil:
+	case r.targetEmpty:
+		from = "the target (empty: every table is new, so no column default is judged)"
+	default:
 		from = "the target (no dev replay: functions the pending files create are not known, and a default calling one is a warning)"
 	}
 	r.logf("lint catalog read in %s: search_path %s, %d table(s), %d column(s), function volatility of %d name(s) from %s",

@@ -72,6 +72,15 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 		baselined = baselined || m.Status == engine.StatusBaseline
 	}
 	fresh := r.o.Baseline == "" && !baselined
+	// The target's schema, read once (pg_dump): (b) restores it. A target without history
+	// whose dump holds no object copies to an empty database, on which (a) runs every
+	// pending file in the same order: then (b) would repeat (a) exactly and is skipped.
+	dump, err := r.dumpSchema(ctx, client.Dir)
+	if err != nil {
+		return err
+	}
+	r.targetEmpty = len(plan.History) == 0 && len(plan.Mark) == 0 && emptyDump(dump)
+	skipCopy := fresh && r.targetEmpty
 	if fresh {
 		if err := r.replayFresh(ctx, admin, plan); err != nil {
 			return err
@@ -80,7 +89,11 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 		r.logf("fresh replay skipped: files up to the baseline %s are not replayed", r.o.Baseline)
 	}
 	// (b) the pending files on a schema-only copy of the target.
-	if err := r.replayOnCopy(ctx, admin, client, plan, fresh); err != nil {
+	// Skipping it also skips reading the lint's function volatility from the copy: on an
+	// empty target every table is new, and the volatile-default rule has nothing to judge.
+	if skipCopy {
+		r.logf("copy replay skipped: the target has no history and an empty schema, so its copy is the empty database the fresh replay applied all %d files to", len(plan.Pending))
+	} else if err := r.replayOnCopy(ctx, admin, client, plan, dump); err != nil {
 		return err
 	}
 	if err := r.driftBefore(ctx, admin, client, plan); err != nil {
@@ -90,6 +103,7 @@ func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
 	return nil
 }
 
+// replayFresh is replay (a).
 func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_dev")
 	if err != nil {
@@ -116,10 +130,7 @@ func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) 
 		return err
 	}
 	r.logf("replayed all %d files on a fresh dev database", len(files))
-	// The fresh database now holds every pending file too: the lint's function volatility
-	// comes from here when the copy replay is skipped (empty target), and from the copy
-	// (which overwrites it) when that runs.
-	return r.devCatalog(ctx, db.URL, plan)
+	return nil
 }
 
 // findClient finds pg_dump and psql for the schema copy of a target of major (see
@@ -156,19 +167,9 @@ func (r *run) checkDevServer(ctx context.Context, major int) error {
 	return nil
 }
 
-// replayOnCopy is replay (b). A target without history whose schema dump holds no object
-// copies to an empty database, on which the fresh replay (a) just ran every pending file
-// in the same order: then (b) would repeat (a) exactly and is skipped.
-func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan, freshRan bool) error {
-	dump, err := r.dumpSchema(ctx, client.Dir)
-	if err != nil {
-		return err
-	}
-	r.targetEmpty = len(plan.History) == 0 && len(plan.Mark) == 0 && emptyDump(dump)
-	if freshRan && r.targetEmpty {
-		r.logf("copy replay skipped: the target has no history and an empty schema, so its copy is the empty database the fresh replay applied all %d files to", len(plan.Pending))
-		return nil
-	}
+// replayOnCopy is replay (b): the pending files on a database restored from dump, the
+// target's schema.
+func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, plan *engine.Plan, dump []byte) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_copy")
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
