@@ -71,6 +71,9 @@ if [ -n "${BENCH_WORK:-}" ]; then
 else
   WORK=$(mktemp -d /tmp/schemahook-bench.XXXXXX)
 fi
+# As root the dev servers run as an unprivileged user, which must be able to enter the work
+# directory (mktemp makes it 0700).
+chmod 755 "$WORK"
 WORK=$(cd "$WORK" && pwd)
 SAMPLES=$WORK/samples.tsv
 META=$WORK/meta.tsv
