@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/schemahook/schemahook/failure"
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -98,28 +99,63 @@ func Apply(ctx context.Context, conn *pgx.Conn, marks []Revision, files []*migra
 		}
 	}
 	var done []Result
-	for _, f := range files {
+	for len(files) > 0 {
+		f := files[0]
 		if o.OnStart != nil {
 			o.OnStart(f)
 		}
 		start := time.Now()
+		group := files[:1]
 		var err error
 		from, resume := o.Resume[Key(f)]
 		if o.TxMode == TxNone || !f.Transactional() || resume {
-			err = a.stepwise(ctx, f, from, resume)
+			if err = a.stepwise(ctx, f, from, resume); err == nil {
+				done = append(done, Result{File: f, Duration: time.Since(start)})
+			}
 		} else {
-			err = a.inTx(ctx, f)
+			group = a.group(files)
+			var n int
+			n, err = a.inTx(ctx, group)
+			for _, g := range group[:n] { // a group's files share its time
+				done = append(done, Result{File: g, Duration: time.Since(start)})
+			}
 		}
 		if err != nil {
 			return done, err
 		}
-		d := time.Since(start)
-		done = append(done, Result{File: f, Duration: d})
 		if o.OnDone != nil {
-			o.OnDone(f, d)
+			o.OnDone(f, time.Since(start))
 		}
+		files = files[len(group):]
 	}
 	return done, nil
+}
+
+// Limits of a group of files replayed in one round trip.
+const (
+	groupFiles = 100
+	groupBytes = 1 << 20
+)
+
+// group is the transactional files at the head of files that go to the server in one round
+// trip, each still in a transaction of its own: on a dev replay (nothing recorded, nobody
+// watching or retrying, no per-file progress) up to groupFiles of them; one on the target,
+// where each file's revision row, progress lines and retries are its own.
+func (a *applier) group(files []*migrations.File) []*migrations.File {
+	o := a.o
+	if o.Record || o.Watch != nil || o.OnStart != nil || o.OnDone != nil || o.Retry.Attempts > 0 {
+		return files[:1]
+	}
+	n, size := 1, len(files[0].Content)
+	for ; n < len(files) && n < groupFiles && files[n].Transactional(); n++ {
+		if _, resume := o.Resume[Key(files[n])]; resume {
+			break
+		}
+		if size += len(files[n].Content); size > groupBytes {
+			break
+		}
+	}
+	return files[:n]
 }
 
 type applier struct {
@@ -184,36 +220,58 @@ func (a *applier) revision(f *migrations.File, status string, applied int, d tim
 		ExecutionMs: d.Milliseconds(), StatementsTotal: len(f.Statements), StatementsApplied: applied, LastError: lastErr})
 }
 
-// inTx runs f in one transaction with its revision row, again after a backoff when it
-// failed only on lock_timeout.
-func (a *applier) inTx(ctx context.Context, f *migrations.File) error {
+// inTx runs files, each in one transaction with its revision row, in one round trip, again
+// after a backoff when it failed only on lock_timeout (one file: a group of several is never
+// retried). committed is how many files of the group were committed.
+func (a *applier) inTx(ctx context.Context, files []*migrations.File) (committed int, err error) {
 	if e := a.retryRolledBack(ctx, "the file was rolled back", func(e *failure.Error) string {
-		return fmt.Sprintf("%s:%d", a.o.Name(f), e.Line)
-	}, func() *failure.Error { return a.inTxOnce(ctx, f) }); e != nil {
+		return fmt.Sprintf("%s:%d", a.o.Name(files[0]), e.Line)
+	}, func() (e *failure.Error) {
+		committed, e = a.inTxOnce(ctx, files)
 		return e
+	}); e != nil {
+		return committed, e
 	}
-	return nil
+	return len(files), nil
 }
 
-func (a *applier) inTxOnce(ctx context.Context, f *migrations.File) *failure.Error {
-	start := time.Now()
-	tx, err := a.conn.Begin(ctx)
-	if err != nil {
-		return a.failure(ctx, f, nil, err, "")
-	}
-	if e := a.execInTx(ctx, tx, f, "; the file's transaction was rolled back, nothing of it was applied"); e != nil {
-		return e
-	}
-	if a.o.Record {
-		if err := insertRevision(ctx, tx, a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), time.Since(start), "")); err != nil {
-			rollback(tx)
-			return a.failure(ctx, f, nil, err, "; recording it failed, the file's transaction was rolled back")
+func (a *applier) inTxOnce(ctx context.Context, files []*migrations.File) (committed int, e *failure.Error) {
+	b := newBatch(files, func(f *migrations.File) string {
+		if !a.o.Record {
+			return ""
 		}
+		return revisionSQL(a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), 0, ""))
+	})
+	var completed int
+	err, blockers := a.w.watch(b.label(a.o.Name(files[0])), func() (err error) {
+		completed, err = b.exec(ctx, a.conn.PgConn())
+		return err
+	})
+	if err == nil {
+		return len(files), nil
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return a.failure(ctx, f, nil, err, "; the commit failed, the file is not applied")
+	if !a.conn.IsClosed() && a.conn.PgConn().TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.conn.Exec(ctx, "ROLLBACK")
+		cancel()
 	}
-	return nil
+	p, err := b.failed(completed, err)
+	if p == nil {
+		p = &b.parts[len(b.parts)-1] // past the last part: the last COMMIT's
+	}
+	var st *migrations.Statement
+	tail := "; the file's transaction was rolled back, nothing of it was applied"
+	switch {
+	case p.st != nil:
+		st = p.st
+	case p.what == "revision":
+		tail = "; recording it failed, the file's transaction was rolled back"
+	case p.what == "COMMIT":
+		tail = "; the commit failed, the file is not applied"
+	}
+	e = a.failure(ctx, files[p.file], st, err, tail)
+	withBlockers(e, blockers)
+	return p.file, e
 }
 
 // applyAll runs the marks and every file in one transaction, again after a backoff when it
@@ -464,6 +522,9 @@ func (a *applier) failure(ctx context.Context, f *migrations.File, st *migration
 		e = &failure.Error{Exit: failure.ExitApply, Rule: "apply", Msg: err.Error(), Err: err}
 		if f != nil {
 			e.File = f.Name
+		}
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) {
+			e.SQLState = pe.Code
 		}
 	}
 	if ctx.Err() != nil {

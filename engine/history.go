@@ -147,16 +147,23 @@ func historyDigest(files []*migrations.File) string {
 
 // insertRevision writes (or overwrites) one revision row.
 func insertRevision(ctx context.Context, q querier, schema string, r Revision) error {
-	_, err := q.Exec(ctx, `INSERT INTO `+table(schema)+` AS r (version, description, checksum, execution_ms, app,
-  git_revision, status, statements_total, statements_applied, last_error)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''))
-ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum,
-  applied_at = now(), execution_ms = EXCLUDED.execution_ms, app = EXCLUDED.app, git_revision = EXCLUDED.git_revision,
-  status = EXCLUDED.status, statements_total = EXCLUDED.statements_total,
-  statements_applied = EXCLUDED.statements_applied, last_error = EXCLUDED.last_error`,
+	_, err := q.Exec(ctx, upsertRevisionSQL(schema, "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"),
 		r.Version, r.Description, r.Checksum, r.ExecutionMs, r.App, r.GitRevision, r.Status,
 		r.StatementsTotal, r.StatementsApplied, r.LastError)
 	return err
+}
+
+// upsertRevisionSQL writes a revision row: v holds, in order, the SQL of version,
+// description, checksum, execution_ms, app, git_revision, status, statements_total,
+// statements_applied and last_error (empty for none): parameters, or literals in a batch.
+func upsertRevisionSQL(schema string, v ...string) string {
+	return `INSERT INTO ` + table(schema) + ` AS r (version, description, checksum, execution_ms, app,
+  git_revision, status, statements_total, statements_applied, last_error)
+VALUES (` + strings.Join(v[:9], ", ") + `, nullif(` + v[9] + `, ''))
+ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description, checksum = EXCLUDED.checksum,
+  applied_at = now(), execution_ms = EXCLUDED.execution_ms, app = EXCLUDED.app, git_revision = EXCLUDED.git_revision,
+  status = EXCLUDED.status, statements_total = EXCLUDED.statements_total,
+  statements_applied = EXCLUDED.statements_applied, last_error = EXCLUDED.last_error`
 }
 
 // querier is what a connection and a transaction share.

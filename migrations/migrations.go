@@ -96,6 +96,10 @@ type Statement struct {
 	// NoTx is set when Postgres refuses the statement inside a transaction block
 	// (CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE, ...).
 	NoTx bool
+	// Parts is how many statements a goose StatementBegin/End block holds (0 for any other
+	// Statement, which is one). Postgres completes each separately, and a batch of
+	// statements counts completions to name the one that failed.
+	Parts int
 }
 
 // Transactional reports whether the file runs in one transaction. Files with a marker format

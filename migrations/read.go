@@ -464,7 +464,7 @@ func parseSections(f Format, file *File) *failure.Error {
 		// Like the parser's statements, a block's SQL goes without its final semicolon.
 		if trimmed := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), ";")); trimmed != "" {
 			off := b.start + len(text) - len(strings.TrimLeft(text, " \t\r\n\v\f"))
-			st := Statement{SQL: trimmed, Offset: off}
+			st := Statement{SQL: trimmed, Offset: off, Parts: len(inner)}
 			st.Line, st.Col = idx.pos(off)
 			for _, s := range inner {
 				st.NoTx = st.NoTx || s.NoTx
