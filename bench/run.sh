@@ -161,12 +161,13 @@ godur() {
 }
 
 # --- 1. apply ---------------------------------------------------------------------------
-APPLY_TOOLS=(psql schemahook-nodev schemahook-dev goose golang-migrate)
+APPLY_TOOLS=(psql schemahook-nodev schemahook-lint schemahook-dev goose golang-migrate)
 cmd_for() { # tool db set -> argv on stdout, one per line
   local db; db=$(dburl "$2")
   case $1 in
     psql)             printf '%s\n' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$WORK/$3/psql.sql" ;;
-    schemahook-nodev) printf '%s\n' "$BIN" migrate apply --dir "$WORK/$3/native" --url "$db" --dev-url none --output json ;;
+    schemahook-nodev) printf '%s\n' "$BIN" migrate apply --dir "$WORK/$3/native" --url "$db" --dev-url none --lint off --output json ;;
+    schemahook-lint)  printf '%s\n' "$BIN" migrate apply --dir "$WORK/$3/native" --url "$db" --dev-url none --output json ;;
     schemahook-dev)   printf '%s\n' "$BIN" migrate apply --dir "$WORK/$3/native" --url "$db" --dev-url ephemeral --output json ;;
     schemahook)       printf '%s\n' "$BIN" migrate apply --dir "$WORK/$3/native" --url "$db" --output json ;;
     goose)            printf '%s\n' "$GOOSE" -dir "$WORK/$3/goose" postgres "$db" up ;;
@@ -206,7 +207,7 @@ done
 
 # --- 2. nothing to do -------------------------------------------------------------------
 # The apply databases above hold every file applied, by the tool itself (schemahook's by
-# the --dev-url none run).
+# the --dev-url none --lint off run).
 NOOP_TOOLS=(schemahook goose golang-migrate)
 log "2. nothing to do over $SMALL, $N and $BIG applied, $RUNS runs"
 for run in $(seq "$RUNS"); do
@@ -289,7 +290,7 @@ if [ "${BENCH_PROFILE:-1}" = 1 ]; then
   top "generate-$BIG" "$WORK/profile" "$WORK/profiles/generate-$BIG.pprof"
   "$WORK/profile" -cpu "$WORK/profiles/noop-$BIG.pprof" -n 3 noop -dir "$WORK/n$BIG/native" -url "$(dburl "$(dbname schemahook-nodev "$BIG")")" >"$WORK/profiles/noop-$BIG.summary"
   top "noop-$BIG" "$WORK/profile" "$WORK/profiles/noop-$BIG.pprof"
-  "$WORK/profile" -cpu "$WORK/profiles/apply-$N.pprof" -n 3 apply -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/apply-$N.summary"
+  "$WORK/profile" -cpu "$WORK/profiles/apply-$N.pprof" -n 3 apply -lint off -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/apply-$N.summary"
   top "apply-$N" "$WORK/profile" "$WORK/profiles/apply-$N.pprof"
   "$WORK/profile" -cpu "$WORK/profiles/hook-$N.pprof" -n 1 apply -dev ephemeral -dir "$WORK/n$N/native" -url "$ADMIN" >"$WORK/profiles/hook-$N.summary"
   top "hook-$N" "$WORK/profile" "$WORK/profiles/hook-$N.pprof"

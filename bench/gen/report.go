@@ -221,7 +221,8 @@ func report(args []string) error {
 	w("| tool | median | min | max | per file | vs psql floor | client CPU |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	applyTools := []struct{ tool, label string }{
 		{"psql", "psql floor: one session, `BEGIN; \\i file; COMMIT;` per file"},
-		{"schemahook-nodev", "schemahook `migrate apply --dev-url none`"},
+		{"schemahook-nodev", "schemahook `migrate apply --dev-url none --lint off`"},
+		{"schemahook-lint", "schemahook `migrate apply --dev-url none` (lint without a database)"},
 		{"schemahook-dev", "schemahook `migrate apply` (ephemeral dev replay, the default)"},
 		{"goose", "goose `up`"},
 		{"golang-migrate", "golang-migrate `up`"},
@@ -267,7 +268,7 @@ func report(args []string) error {
 		}
 		w("\n")
 	}
-	w("The databases are the apply runs' of each size (section 1 and the scaling table), every file applied by the tool itself; schemahook's by its `--dev-url none` run.\n\n")
+	w("The databases are the apply runs' of each size (section 1 and the scaling table), every file applied by the tool itself; schemahook's by its `--dev-url none --lint off` run.\n\n")
 
 	// 3. Render.
 	w("## 3. Render: `schemahook generate`\n\n")
@@ -331,8 +332,8 @@ func report(args []string) error {
 		tops, _ := filepath.Glob(filepath.Join(*profiles, "*.txt"))
 		if len(tops) > 0 {
 			w("## CPU profiles from this run\n\n")
-			w("The top remaining cost of each path, from its profile: `generate-*` is render, `noop-*` nothing to do, `apply-*` apply with `--dev-url none`, `hook-*` the hook's default (dev replay and lint, then apply; the dev server is a child process, so the profile holds the client's share only). ")
-			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate-*`, `noop-*` and `apply-*` (where present; apply into a fresh database per run, `--dev-url none`) run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
+			w("The top remaining cost of each path, from its profile: `generate-*` is render, `noop-*` nothing to do, `apply-*` apply with `--dev-url none --lint off`, `hook-*` the hook's default (dev replay and lint, then apply; the dev server is a child process, so the profile holds the client's share only). ")
+			w("`go tool pprof -top -cum` of the code paths above (frames of the Go runtime, gRPC middleware and the test harness left out). `generate-*`, `noop-*` and `apply-*` (where present; apply into a fresh database per run, `--dev-url none --lint off`) run the CLI's own functions (plugin.Generate, hooks.Run) in-process via bench/profile; `cmp` is the benchmark of section 5 (the repo-server side and argocd-cmp-server are both in that process; `schemahook generate` is a child process and not in it). Command: `%s`.\n\n", m.get("profile-command"))
 		}
 		for _, t := range tops {
 			name := strings.TrimSuffix(filepath.Base(t), ".txt")

@@ -3,7 +3,7 @@
 //
 //	go run ./bench/profile -cpu cpu.out -mem mem.out -n 5 generate APPDIR
 //	go run ./bench/profile -cpu cpu.out -n 5 noop -dir MIGRATIONS -url URL   # migrate apply, nothing pending
-//	go run ./bench/profile -cpu cpu.out -n 3 apply -dir MIGRATIONS -url ADMIN_URL  # migrate apply --dev-url none into a fresh database per run
+//	go run ./bench/profile -cpu cpu.out -n 3 apply -dir MIGRATIONS -url ADMIN_URL  # migrate apply --dev-url none into a fresh database per run (-lint off as the bench row)
 //	go run ./bench/profile -cpu cpu.out -n 1 apply -dev ephemeral -dir MIGRATIONS -url ADMIN_URL  # the hook's default: dev replay and lint, then apply
 //
 // then `go tool pprof -top cpu.out`. It calls the same functions the CLI's RunE does
@@ -58,6 +58,7 @@ func main() {
 		dir := fs.String("dir", "", "migration directory")
 		admin := fs.String("url", "", "URL of the server's postgres database (a fresh database is made per run)")
 		dev := fs.String("dev", config.DevNone, "--dev-url: none, or ephemeral for the hook's default (a dev server is a child process, outside the profile)")
+		lintPolicy := fs.String("lint", string(config.DefaultLintPolicy), "--lint: off for the apply row of the bench")
 		fs.Parse(flag.Args()[1:])
 		run = func() error {
 			ctx := context.Background()
@@ -77,7 +78,7 @@ func main() {
 			}
 			u.Path = "/bench_profile_apply"
 			return hooks.Run(ctx, hooks.ModeApply, hooks.Options{
-				Dir: *dir, URL: u.String(), DevURL: *dev, Lint: string(config.DefaultLintPolicy), Output: "json", Stdout: io.Discard, Stderr: io.Discard,
+				Dir: *dir, URL: u.String(), DevURL: *dev, Lint: *lintPolicy, Output: "json", Stdout: io.Discard, Stderr: io.Discard,
 			})
 		}
 	default:
