@@ -17,11 +17,21 @@ import (
 	"github.com/schemahook/schemahook/failure"
 )
 
-// rootFD opens the directory of root a second time for openat2 (os.Root keeps its own
-// descriptor to itself); -1 when it cannot.
+// rootFD is a descriptor of root's directory for openat2 (os.Root keeps its own to
+// itself), opened through root so it is the directory root confines to, whatever its path
+// leads to by now; -1 when there is none.
 func rootFD(root *os.Root) int {
-	fd, err := unix.Open(root.Name(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := root.OpenFile(".", os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK, 0)
 	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || dupErr != nil {
 		return -1
 	}
 	return fd
