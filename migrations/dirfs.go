@@ -108,9 +108,10 @@ func (d *DirFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(d.fsys, 
 
 // readEntry reads the file of a top-level entry, refusing what is not a regular file with
 // the errors checkRegular and readLimited give.
-func (d *DirFS) readEntry(e fs.DirEntry, maxSize int64) ([]byte, *failure.Error) {
+// fds, when not nil, closes the descriptors in batches.
+func (d *DirFS) readEntry(e fs.DirEntry, maxSize int64, fds *fdBatch) ([]byte, *failure.Error) {
 	if !d.slow.Load() {
-		b, err, ok := d.readFast(e, maxSize)
+		b, err, ok := d.readFast(e, maxSize, fds)
 		if ok {
 			return b, err
 		}
@@ -134,12 +135,14 @@ type readJob struct {
 // reads any job left undone itself, so it refuses exactly what reading one by one would.
 func (d *DirFS) readAll(jobs []readJob, maxSize, maxTotal int64) {
 	var total atomic.Int64
+	fds := &fdBatch{}
+	defer fds.flush()
 	parallel(len(jobs), func(i int) {
 		j := &jobs[i]
 		if j.done || total.Load() > maxTotal {
 			return
 		}
-		j.b, j.err = d.readEntry(j.e, maxSize)
+		j.b, j.err = d.readEntry(j.e, maxSize, fds)
 		total.Add(int64(len(j.b)))
 		j.done = true
 	})

@@ -87,7 +87,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		switch {
 		case j.done:
 		case isDirFS:
-			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize)
+			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize, nil)
 		default:
 			j.b, j.err = readEntry(fsys, j.e, opts.MaxFileSize)
 		}
