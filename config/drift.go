@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/schemahook/schemahook/internal/enum"
 	"github.com/schemahook/schemahook/lint"
@@ -22,7 +23,7 @@ type Drift struct {
 // Kubernetes' CronJob takes. The API server checks the expression fully; this catches a
 // value that is plainly not one at render, naming the field.
 var (
-	cronFieldRE = regexp.MustCompile(`^[0-9A-Za-z*/,?\-]+$`)
+	cronFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z*/,?\-]+$`) })
 	cronMacros  = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
 
@@ -47,7 +48,7 @@ func validCron(c string) bool {
 		return false
 	}
 	for _, f := range fields {
-		if !cronFieldRE.MatchString(f) {
+		if !cronFieldRE().MatchString(f) {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -92,12 +93,12 @@ var forbiddenJobFields = map[string]string{
 	"initContainers":               "the hook pod has one container, migrate",
 }
 
-var unknownJobFieldRE = regexp.MustCompile(`unknown field "spec\.job\.([A-Za-z]+)"`)
+var unknownJobFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`unknown field "spec\.job\.([A-Za-z]+)"`) })
 
 // explainUnknownJobField adds the reason to an unknown-field error for a pod field that
 // spec.job leaves out on purpose.
 func explainUnknownJobField(msg string) string {
-	m := unknownJobFieldRE.FindStringSubmatch(msg)
+	m := unknownJobFieldRE().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
@@ -274,7 +275,7 @@ func volumeKind(v corev1.VolumeSource) string {
 	return ""
 }
 
-var dsnPasswordRE = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
+var dsnPasswordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(^|\s)password\s*=`) })
 
 // secretLooking says why a literal value looks like a credential: a URL with a password,
 // or a libpq connection string with password=. Such values belong in a Secret, never in Git.
@@ -286,7 +287,7 @@ func secretLooking(v string) string {
 			}
 		}
 	}
-	if dsnPasswordRE.MatchString(v) {
+	if dsnPasswordRE().MatchString(v) {
 		return "the value is a connection string with a password"
 	}
 	return ""

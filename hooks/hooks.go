@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -195,12 +196,9 @@ func (r *run) stages(ctx context.Context) error {
 	defer cancel()
 
 	// 1. verify: the directory, its sum file, the target's history.
-	if err := r.readDir(); err != nil {
-		return err
-	}
-	conn, err := engine.Connect(ctx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: r.log})
+	conn, err := r.connectWhile(ctx, r.readDir)
 	if err != nil {
-		return stageErr(failure.StageVerify, err)
+		return err
 	}
 	r.target = conn
 	defer conn.Close(context.Background())
@@ -295,6 +293,53 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 		return nil
 	}
 	return c
+}
+
+// connectWhile connects to the target while read reads the directory, so the connection's
+// round trips overlap the reading. read's refusal wins as before: the connection is then
+// dropped, and what it would have logged (retries) is never printed; once read is done,
+// the lines held meanwhile are printed and later ones as they come.
+func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, error) {
+	var mu sync.Mutex
+	holding, held := true, []string(nil)
+	logLine := func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if holding {
+			held = append(held, msg)
+			return
+		}
+		r.log(msg)
+	}
+	connCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		conn *pgx.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := engine.Connect(connCtx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: logLine})
+		done <- result{conn, err}
+	}()
+	if err := read(); err != nil {
+		cancel()
+		if res := <-done; res.conn != nil {
+			res.conn.Close(context.Background())
+		}
+		return nil, err
+	}
+	mu.Lock()
+	for _, msg := range held {
+		r.log(msg)
+	}
+	holding = false
+	mu.Unlock()
+	res := <-done
+	if res.err != nil {
+		return nil, stageErr(failure.StageVerify, res.err)
+	}
+	return res.conn, nil
 }
 
 // readDir reads the directory confined to it (migrations.OpenDir), so no file outside it

@@ -166,6 +166,10 @@ func TestExitCodes(t *testing.T) {
 		}, files: with(base, "004_unique.sql", "ALTER TABLE customers ADD CONSTRAINT customers_email_key UNIQUE (email);\n"),
 			code: 5, stage: "apply", file: "004_unique.sql", line: 1},
 		{name: "unreachable target", files: base, opts: func(o *Options) { o.URL = closed; o.ConnectTimeout = 200 * time.Millisecond }, code: 6, stage: "verify", rule: "connect"},
+		// The connection is made while the directory is read; the directory's refusal still
+		// wins, at once, and the retries meanwhile are not logged.
+		{name: "stale sum file, unreachable target", files: with(base, "schemahook.sum", "h1:AAAA\n001_customers.sql h1:AAAA\n"),
+			opts: func(o *Options) { o.URL = closed; o.ConnectTimeout = time.Minute }, code: 4, stage: "verify", rule: "stale-sum"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := pgtest.URL(t)
@@ -196,6 +200,9 @@ func TestExitCodes(t *testing.T) {
 				assert.Equal(t, tc.line, r.report.Error.Line)
 			}
 			assert.NotContains(t, r.stderr+r.err.Error(), "pw1234", "a password was printed")
+			if tc.code != failure.ExitConnect {
+				assert.NotContains(t, r.stderr, "waiting for the database")
+			}
 		})
 	}
 }

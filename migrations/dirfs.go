@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/schemahook/schemahook/failure"
 )
@@ -20,6 +21,7 @@ type DirFS struct {
 	fsys fs.FS
 	fd   int         // the directory's descriptor for the fast reads; -1 when there are none
 	slow atomic.Bool // the kernel refused openat2 once: read through root from then on
+	top  []fs.DirEntry
 }
 
 // OpenDir opens dir for Read. Close it when done.
@@ -28,7 +30,13 @@ func OpenDir(dir string) (*DirFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DirFS{root: root, fsys: root.FS(), fd: rootFD(root)}, nil
+	return RootDir(root), nil
+}
+
+// RootDir is the directory of root opened for Read, for a caller that reached it through
+// another root (the plugin, inside the repository's). It takes root over: Close closes it.
+func RootDir(root *os.Root) *DirFS {
+	return &DirFS{root: root, fsys: root.FS(), fd: rootFD(root)}
 }
 
 // Close releases the directory.
@@ -37,19 +45,41 @@ func (d *DirFS) Close() error {
 	return d.root.Close()
 }
 
-// Open opens a file through the os.Root.
-func (d *DirFS) Open(name string) (fs.File, error) { return d.fsys.Open(name) }
+// Open opens a file through the os.Root, non-blocking: os then takes the descriptor as it
+// is, where a blocking open costs four fcntl calls to try it on the poller and back, and a
+// named pipe swapped in after the listing cannot stall the read. A regular file reads the
+// same either way.
+func (d *DirFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := d.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Listed is the top directory's entries as the last ReadDir(".") gave them (Read lists
+// it), so a caller that needs them again does not list it a second time; nil before.
+func (d *DirFS) Listed() []fs.DirEntry { return d.top }
 
 // ReadDir lists a directory through the os.Root; the top one, on Linux, with getdents and,
 // where the file system gives no entry types (then os lstats each entry in turn), with
 // those lstats in parallel.
 func (d *DirFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	if name == "." {
-		if entries, ok := d.readTop(); ok {
-			return entries, nil
+	if name != "." {
+		return fs.ReadDir(d.fsys, name)
+	}
+	entries, ok := d.readTop()
+	if !ok {
+		var err error
+		if entries, err = fs.ReadDir(d.fsys, name); err != nil {
+			return nil, err
 		}
 	}
-	return fs.ReadDir(d.fsys, name)
+	d.top = entries
+	return entries, nil
 }
 
 // parallel runs f(0) ... f(n-1) on up to 4 goroutines, or in turn when n is small.
@@ -78,9 +108,10 @@ func (d *DirFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(d.fsys, 
 
 // readEntry reads the file of a top-level entry, refusing what is not a regular file with
 // the errors checkRegular and readLimited give.
-func (d *DirFS) readEntry(e fs.DirEntry, maxSize int64) ([]byte, *failure.Error) {
+// fds, when not nil, closes the descriptors in batches.
+func (d *DirFS) readEntry(e fs.DirEntry, maxSize int64, fds *fdBatch) ([]byte, *failure.Error) {
 	if !d.slow.Load() {
-		b, err, ok := d.readFast(e, maxSize)
+		b, err, ok := d.readFast(e, maxSize, fds)
 		if ok {
 			return b, err
 		}
@@ -104,12 +135,14 @@ type readJob struct {
 // reads any job left undone itself, so it refuses exactly what reading one by one would.
 func (d *DirFS) readAll(jobs []readJob, maxSize, maxTotal int64) {
 	var total atomic.Int64
+	fds := &fdBatch{}
+	defer fds.flush()
 	parallel(len(jobs), func(i int) {
 		j := &jobs[i]
 		if j.done || total.Load() > maxTotal {
 			return
 		}
-		j.b, j.err = d.readEntry(j.e, maxSize)
+		j.b, j.err = d.readEntry(j.e, maxSize, fds)
 		total.Add(int64(len(j.b)))
 		j.done = true
 	})

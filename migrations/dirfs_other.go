@@ -17,4 +17,11 @@ func closeFD(int) {}
 func (d *DirFS) readTop() ([]fs.DirEntry, bool) { return nil, false }
 
 // readFast has no fast path outside Linux: DirFS reads through os.Root.
-func (d *DirFS) readFast(fs.DirEntry, int64) ([]byte, *failure.Error, bool) { return nil, nil, false }
+func (d *DirFS) readFast(fs.DirEntry, int64, *fdBatch) ([]byte, *failure.Error, bool) {
+	return nil, nil, false
+}
+
+// fdBatch has nothing to batch outside Linux.
+type fdBatch struct{}
+
+func (*fdBatch) flush() {}

@@ -131,6 +131,33 @@ func TestDeferStatements(t *testing.T) {
 	require.False(t, dd.Files[0].Transactional())
 }
 
+// TestRootDirReadsTheRootsDirectory: a DirFS made from an os.Root reads the directory the
+// root holds, also once its path leads elsewhere (a symlink swapped in, as a hostile
+// repository could), and keeps the listing Read made.
+func TestRootDirReadsTheRootsDirectory(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "m")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	write(t, dir, "1_a.sql", "SELECT 1;\n")
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	d := RootDir(root)
+	defer d.Close()
+	require.Nil(t, d.Listed())
+
+	other := filepath.Join(base, "other")
+	require.NoError(t, os.Mkdir(other, 0o755))
+	write(t, other, "1_evil.sql", "DROP TABLE users;\n")
+	require.NoError(t, os.Rename(dir, filepath.Join(base, "moved")))
+	require.NoError(t, os.Symlink(other, dir))
+
+	got, err := Read(d, Options{})
+	require.NoError(t, err)
+	require.Len(t, got.Files, 1)
+	require.Equal(t, "1_a.sql", got.Files[0].Name)
+	require.Equal(t, []string{"1_a.sql ----------"}, entryShape(d.Listed()))
+}
+
 // entryShape is each entry's name and type.
 func entryShape(entries []fs.DirEntry) []string {
 	var out []string

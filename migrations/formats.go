@@ -5,6 +5,7 @@ import (
 	"iter"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/schemahook/schemahook/failure"
 )
@@ -12,13 +13,15 @@ import (
 // File name shapes per format. Versions are digits (Flyway: digits joined by '.' or '_').
 // The native and goose/dbmate shapes, the most common, are matched by hand (matchNative,
 // matchPlain, isDotted, isDigits; the regexps they stand for are in formats_test.go).
+// The regexps compile on first use: a process that never reads such names (a render of a
+// native directory, `schemahook version`) does not pay for them at start-up.
 var (
-	reGMUp    = regexp.MustCompile(`^([^_]*)_(.+)\.(up|down)\.sql$`)
-	reFlyway  = regexp.MustCompile(`^([VU])([^_]*(?:_[^_]+)*?)__(.+)\.sql$`)
-	reFlywayR = regexp.MustCompile(`^R__(.+)\.sql$`)
+	reGMUp    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^_]*)_(.+)\.(up|down)\.sql$`) })
+	reFlyway  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([VU])([^_]*(?:_[^_]+)*?)__(.+)\.sql$`) })
+	reFlywayR = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^R__(.+)\.sql$`) })
 	// Flyway's SQL callbacks: beforeMigrate.sql, afterEachMigrate__grants.sql, ...
-	reFlywayCallback = regexp.MustCompile(`^(before|after)[A-Z][A-Za-z]*(__.*)?\.sql$`)
-	reFlyVer         = regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`)
+	reFlywayCallback = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(before|after)[A-Z][A-Za-z]*(__.*)?\.sql$`) })
+	reFlyVer         = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(?:[._][0-9]+)*$`) })
 )
 
 // source is a .sql file as read, before its format gives it meaning.
@@ -55,7 +58,9 @@ func detectFormat(files []source, atlasSum bool) (Format, *failure.Error) {
 		if gm == "" && (strings.HasSuffix(f.name, ".up.sql") || strings.HasSuffix(f.name, ".down.sql")) {
 			gm = f.name
 		}
-		if flyway == "" && (reFlyway.MatchString(f.name) || reFlywayR.MatchString(f.name)) {
+		// Both regexps are anchored at V, U or R: other names need not run them.
+		if flyway == "" && f.name != "" && strings.IndexByte("VUR", f.name[0]) >= 0 &&
+			(reFlyway().MatchString(f.name) || reFlywayR().MatchString(f.name)) {
 			flyway = f.name
 		}
 	}
@@ -129,7 +134,7 @@ func hasGooseUp(content string) bool {
 }
 
 // reDbmate matches a "-- migrate:up [opt:val ...]" or "-- migrate:down" line.
-var reDbmate = regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`)
+var reDbmate = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`) })
 
 func hasDbmateUp(content string) bool {
 	for l := range strings.Lines(content) {
@@ -137,7 +142,7 @@ func hasDbmateUp(content string) bool {
 		if !strings.HasPrefix(t, "--") {
 			continue
 		}
-		if m := reDbmate.FindStringSubmatch(t); m != nil && strings.EqualFold(m[1], "up") {
+		if m := reDbmate().FindStringSubmatch(t); m != nil && strings.EqualFold(m[1], "up") {
 			return true
 		}
 	}
@@ -170,7 +175,7 @@ func parseName(f Format, name string) (version, desc, kind string, err *failure.
 		}
 		return v, d, "up", nil
 	case FormatGolangMigrate:
-		m := reGMUp.FindStringSubmatch(name)
+		m := reGMUp().FindStringSubmatch(name)
 		if m == nil || m[1] == "" {
 			return "", "", "", bad(`"<version>_<name>.up.sql" or ".down.sql"`)
 		}
@@ -179,17 +184,17 @@ func parseName(f Format, name string) (version, desc, kind string, err *failure.
 		}
 		return m[1], m[2], m[3], nil
 	case FormatFlyway:
-		if m := reFlywayR.FindStringSubmatch(name); m != nil {
+		if m := reFlywayR().FindStringSubmatch(name); m != nil {
 			return "", strings.ReplaceAll(m[1], "_", " "), "repeatable", nil
 		}
-		if reFlywayCallback.MatchString(name) {
+		if reFlywayCallback().MatchString(name) {
 			return "", "", "", &failure.Error{File: name, Rule: "flyway-callback", Msg: "Flyway callbacks are not supported: schemahook runs only V and R migrations; make it a migration"}
 		}
-		m := reFlyway.FindStringSubmatch(name)
+		m := reFlyway().FindStringSubmatch(name)
 		if m == nil || m[2] == "" {
 			return "", "", "", bad(`"V<version>__<description>.sql", "U<version>__<description>.sql" or "R__<description>.sql"`)
 		}
-		if !reFlyVer.MatchString(m[2]) {
+		if !reFlyVer().MatchString(m[2]) {
 			return "", "", "", badVersion(m[2], "digits separated by '.' or '_'")
 		}
 		kind := "up"
@@ -273,7 +278,7 @@ func parseDbmate(f *File) *failure.Error {
 	for l := range lines(f.Content) {
 		var m []string
 		if t := strings.TrimSpace(l.text); strings.HasPrefix(t, "--") { // reDbmate needs it
-			m = reDbmate.FindStringSubmatch(t)
+			m = reDbmate().FindStringSubmatch(t)
 		}
 		if m == nil {
 			if upAt < 0 && downAt < 0 && isSQLLine(l.text) {

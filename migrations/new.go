@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,7 +57,7 @@ func increment(v string) string {
 	return s
 }
 
-var reNewName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+var reNewName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`) })
 
 // New creates the next migration file of the directory at dirPath (created when missing) in
 // the directory's format, with the format's up and down markers, and returns its path. A
@@ -65,7 +66,7 @@ var reNewName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 // alone so that the staleness is still caught.
 func New(dirPath, name string, now time.Time) (string, error) {
 	name = strings.Join(strings.Fields(name), "_")
-	if !reNewName.MatchString(name) {
+	if !reNewName().MatchString(name) {
 		return "", fmt.Errorf("migration name %q: use letters, digits, '_' and '-' (spaces become '_')", name)
 	}
 	if err := os.MkdirAll(dirPath, 0o755); err != nil {

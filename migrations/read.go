@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/schemahook/schemahook/failure"
@@ -87,7 +88,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		switch {
 		case j.done:
 		case isDirFS:
-			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize)
+			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize, nil)
 		default:
 			j.b, j.err = readEntry(fsys, j.e, opts.MaxFileSize)
 		}
@@ -122,7 +123,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	}
 	if d.Format == FormatGoose {
 		for _, g := range goFiles {
-			if reGoMigration.MatchString(g) {
+			if reGoMigration().MatchString(g) {
 				return nil, &failure.Error{File: name(g), Rule: "goose-go-migration", Msg: "goose Go migrations cannot run from SQL; rewrite it as a .sql migration"}
 			}
 		}
@@ -170,7 +171,7 @@ func (d *Dir) Split() error {
 	return nil
 }
 
-var reGoMigration = regexp.MustCompile(`^[0-9]+_.*\.go$`)
+var reGoMigration = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+_.*\.go$`) })
 
 // flywaySubdirs refuses a .sql file below the top level of a Flyway directory: Flyway scans
 // subdirectories, schemahook does not, so such a file would silently never run. At most max

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/render"
@@ -55,8 +56,8 @@ func readManifests(a *app, migDir string) ([]render.Manifest, error) {
 }
 
 var (
-	docSep = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
-	lineRE = regexp.MustCompile(`line (\d+)`)
+	docSep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`) })
+	lineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 )
 
 // parseManifests splits a YAML stream into documents and checks each: an object with
@@ -93,7 +94,7 @@ type document struct {
 func splitDocuments(data []byte) []document {
 	var docs []document
 	start, line := 0, 1
-	for _, loc := range docSep.FindAllIndex(data, -1) {
+	for _, loc := range docSep().FindAllIndex(data, -1) {
 		docs = append(docs, document{string(data[start:loc[0]]), line})
 		line += bytes.Count(data[start:loc[1]], []byte("\n"))
 		start = loc[1]
@@ -107,10 +108,10 @@ func yamlError(file string, line int, err error) error {
 	if i := strings.Index(msg, "yaml: "); i >= 0 {
 		msg = msg[i+len("yaml: "):]
 	}
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
+	if m := lineRE().FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		line += n - 1
-		msg = strings.TrimPrefix(lineRE.ReplaceAllString(msg, ""), ": ")
+		msg = strings.TrimPrefix(lineRE().ReplaceAllString(msg, ""), ": ")
 	}
 	return fmt.Errorf("%s:%d: invalid YAML: %s [manifest-yaml]", file, line, msg)
 }

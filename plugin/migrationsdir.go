@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"syscall"
 
 	"github.com/schemahook/schemahook/migrations"
 	"github.com/schemahook/schemahook/render"
@@ -14,8 +12,8 @@ import (
 
 // readMigrations reads and checks the migrations directory migDir of the app (format
 // "" or auto detects) and gives its files, byte for byte, and the directory it read (its format, its sum). The directory
-// gets an os.Root of its own: every file is then one openat, and still nothing leads
-// outside (this root is inside the repository's).
+// gets an os.Root of its own, read as a migrations.DirFS (files in parallel, each with
+// one openat2), and still nothing leads outside (this root is inside the repository's).
 func readMigrations(a *app, migDir string, format migrations.Format) ([]render.File, *migrations.Dir, error) {
 	if st, err := fs.Stat(a.fsys, migDir); err != nil || !st.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -27,9 +25,9 @@ func readMigrations(a *app, migDir string, format migrations.Format) ([]render.F
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", a.display(migDir), describeOpenErr(err))
 	}
-	defer migRoot.Close()
-	lister := &listingFS{FS: migRoot.FS(), root: migRoot}
-	dir, err := migrations.Read(lister, migrations.Options{
+	dirFS := migrations.RootDir(migRoot)
+	defer dirFS.Close()
+	dir, err := migrations.Read(dirFS, migrations.Options{
 		Format:       format,
 		MaxFileSize:  MaxMigrationFileSize,
 		MaxTotalSize: MaxMigrationsSize,
@@ -44,7 +42,7 @@ func readMigrations(a *app, migDir string, format migrations.Format) ([]render.F
 			return nil, nil, err
 		}
 	}
-	files, err := dirFiles(lister, dir, a.display(migDir))
+	files, err := dirFiles(dirFS, dir, a.display(migDir))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,7 +54,7 @@ func readMigrations(a *app, migDir string, format migrations.Format) ([]render.F
 // .sql file and of the sum file, which the ConfigMaps share rather than copy; only
 // atlas.sum, which Read does not read, is read here. A symlink, which Read would follow
 // inside the directory, is refused, so the repository ships only real files.
-func dirFiles(dirFS *listingFS, dir *migrations.Dir, display string) ([]render.File, error) {
+func dirFiles(dirFS *migrations.DirFS, dir *migrations.Dir, display string) ([]render.File, error) {
 	read := map[string]string{}
 	for _, f := range dir.Files {
 		read[f.Name] = f.Content
@@ -68,10 +66,10 @@ func dirFiles(dirFS *listingFS, dir *migrations.Dir, display string) ([]render.F
 		read[migrations.SumFileName] = string(dir.Sum)
 	}
 	// migrations.Read has listed the directory through dirFS; list it again only if not.
-	entries := dirFS.top
+	entries := dirFS.Listed()
 	if entries == nil {
 		var err error
-		if entries, err = fs.ReadDir(dirFS.FS, "."); err != nil {
+		if entries, err = dirFS.ReadDir("."); err != nil {
 			return nil, fmt.Errorf("%s: %w", display, rootErr(err))
 		}
 	}
@@ -86,7 +84,7 @@ func dirFiles(dirFS *listingFS, dir *migrations.Dir, display string) ([]render.F
 		}
 		content, ok := read[n]
 		if !ok {
-			b, err := fs.ReadFile(dirFS.FS, n)
+			b, err := fs.ReadFile(dirFS, n)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path.Join(display, n), rootErr(err))
 			}
@@ -95,38 +93,4 @@ func dirFiles(dirFS *listingFS, dir *migrations.Dir, display string) ([]render.F
 		files = append(files, render.File{Name: n, Content: content})
 	}
 	return files, nil
-}
-
-// listingFS is the migrations directory's os.Root as migrations.Read reads it. It keeps the
-// listing of the top directory, so the files for the ConfigMaps are not listed a second
-// time, and opens files non-blocking: os then takes a descriptor as it is, where a blocking
-// open costs four fcntl calls per file to try it on the poller and back (a tenth of a
-// render's CPU at 1,000 files). A regular file reads the same either way; a named pipe
-// swapped in after the listing cannot stall the read.
-type listingFS struct {
-	fs.FS
-	root *os.Root
-	top  []fs.DirEntry // the entries of ".", once listed
-}
-
-// Open is os.Root's FS Open with O_NONBLOCK: the same checks, the same confinement
-// (symlinks resolve inside the root only), the same errors.
-func (l *listingFS) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
-	}
-	f, err := l.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// ReadDir keeps fs.ReadDir on the underlying FS's fast path.
-func (l *listingFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	entries, err := fs.ReadDir(l.FS, name)
-	if err == nil && name == "." {
-		l.top = entries
-	}
-	return entries, err
 }

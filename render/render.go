@@ -407,7 +407,16 @@ func Encode(w io.Writer, objs []Object) error {
 		})
 	}
 	wg.Wait()
-	var buf bytes.Buffer
+	// One buffer of the output's size: grown by doubling, it was copied and cleared over
+	// and over, and each fresh page of it faulted in.
+	size := 0
+	for i, p := range parts {
+		size += len("---\n") + len(heads[i]) + len(tails[i])
+		if p.data != nil {
+			size += len(dataYAML[index[mapID(p.data)]])
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	for i, p := range parts {
 		if errs[i] != nil {
 			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[i])

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/schemahook/schemahook/failure"
+	"github.com/schemahook/schemahook/internal/gcfloor"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +38,12 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 func (e usageError) ExitCode() int { return int(failure.ExitUsage) }
 
+// gcFloor is the heap every command allocates before its first garbage collection: what
+// a render of a few thousand files or a nothing-to-do run over ten thousand needs.
+const gcFloor = 32 << 20
+
 func main() {
+	gcfloor.Set(gcFloor)
 	os.Exit(run(os.Args[1:]))
 }
 
