@@ -64,10 +64,13 @@ type devPrep struct {
 	begin   time.Time
 	admin   string        // the dev server's URL for creating databases
 	srv     *devdb.Server // the ephemeral server; nil with --dev-url URL
-	dumped  chan struct{} // closed when client, dump and dumpErr are set
+	dumped  chan struct{} // closed when client, clientErr, dump and dumpErr are set
 	client  devdb.Bin
 	dump    []byte
 	dumpErr error
+	// clientErr is the failed search for the ephemeral server's pg_dump and psql: reported
+	// before all else, as when they were looked for before the server started.
+	clientErr error
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -116,20 +119,22 @@ func (p *devPrep) prepare(ctx context.Context, major int) {
 		p.admin = r.o.DevURL
 		close(p.done)
 	} else {
-		// Binaries first, so a machine without them fails before anything starts.
+		// The server's binaries first, so a machine without them fails before anything starts.
 		server, err := devdb.FindServer(major)
 		if err != nil {
 			p.fail(&failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "the ephemeral dev Postgres: " + err.Error()})
-			return
-		}
-		if p.client, err = r.findClient(major, server.Dir); err != nil {
-			p.fail(err)
 			return
 		}
 		p.wg.Go(func() {
 			defer close(p.done)
 			p.err = p.start(ctx, server.Dir, major)
 		})
+		// pg_dump and psql are looked for while the server starts; without them it is stopped.
+		if p.client, p.clientErr = r.findClient(major, server.Dir); p.clientErr != nil {
+			p.cancel()
+			close(p.dumped)
+			return
+		}
 	}
 	p.dump, p.dumpErr = r.dumpSchema(ctx, p.client.Dir)
 	close(p.dumped)
@@ -192,6 +197,9 @@ func (r *run) devAndLint(ctx context.Context, plan *engine.Plan, p *devPrep) err
 		return r.lint(ctx, plan)
 	}
 	<-p.dumped
+	if p.clientErr != nil {
+		return p.clientErr
+	}
 	if p.dumpErr != nil {
 		if err := r.report(p.step); err != nil {
 			return err // the server's failure first, as when the server started before the dump
