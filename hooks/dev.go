@@ -19,97 +19,13 @@ import (
 	"github.com/schemahook/schemahook/migrations"
 )
 
-// devReplay is stage 2. On throwaway databases it (a) replays every file from the start on
-// a fresh database, proving the directory builds a schema from nothing, and (b) applies the
-// pending files to a schema-only copy of the target, catching conflicts with the live schema
-// (objects created by hand, drift). The target is only read (pg_dump).
-func (r *run) devReplay(ctx context.Context, plan *engine.Plan) error {
-	if r.o.DevURL == config.DevNone {
-		r.logf("dev replay skipped (--dev-url none): pending migrations are not validated before the target")
-		return nil
-	}
-	start := time.Now()
-	major, err := serverMajor(ctx, r.target)
-	if err != nil {
-		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "server-version", Msg: err.Error()}
-	}
-	var admin string
-	var client devdb.Bin
-	if r.o.DevURL == config.DevEphemeral {
-		// Binaries first, so a machine without them fails before anything starts.
-		server, err := devdb.FindServer(major)
-		if err != nil {
-			return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "the ephemeral dev Postgres: " + err.Error()}
-		}
-		if client, err = r.findClient(major, server.Dir); err != nil {
-			return err
-		}
-		srv, err := devdb.Start(ctx, devdb.Options{BinDir: server.Dir})
-		if err != nil {
-			return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: "starting the ephemeral dev Postgres: " + err.Error()}
-		}
-		defer srv.Stop()
-		admin = srv.URL("postgres")
-		if srv.Major() != major {
-			r.logf("no Postgres %d server binaries found: the dev replay runs on Postgres %d (%s), the nearest newer major; install the Postgres %d server to replay on the target's own major",
-				major, srv.Major(), srv.BinDir(), major)
-		}
-		r.logf("started an ephemeral Postgres %d for the dev replay in %s", srv.Major(), time.Since(start).Round(time.Millisecond))
-	} else {
-		admin = r.o.DevURL
-		if err := r.checkDevServer(ctx, major); err != nil {
-			return err
-		}
-		if client, err = r.findClient(major); err != nil {
-			return err
-		}
-	}
-
-	// (a) every file from the start. Files marked by --baseline never ran anywhere we can
-	// replay, so with a baseline only (b) validates.
-	baselined := false
-	for _, m := range plan.Mark {
-		baselined = baselined || m.Status == engine.StatusBaseline
-	}
-	fresh := r.o.Baseline == "" && !baselined
-	// The target's schema, read once (pg_dump): (b) restores it. A target without history
-	// whose dump holds no object copies to an empty database, on which (a) runs every
-	// pending file in the same order: then (b) would repeat (a) exactly and is skipped.
-	dump, err := r.dumpSchema(ctx, client.Dir)
-	if err != nil {
-		return err
-	}
-	r.targetEmpty = len(plan.History) == 0 && len(plan.Mark) == 0 && emptyDump(dump)
-	skipCopy := fresh && r.targetEmpty
-	if fresh {
-		if err := r.replayFresh(ctx, admin, plan); err != nil {
-			return err
-		}
-	} else {
-		r.logf("fresh replay skipped: files up to the baseline %s are not replayed", r.o.Baseline)
-	}
-	// (b) the pending files on a schema-only copy of the target.
-	// Skipping it also skips reading the lint's function volatility from the copy: on an
-	// empty target every table is new, and the volatile-default rule has nothing to judge.
-	if skipCopy {
-		r.logf("copy replay skipped: the target has no history and an empty schema, so its copy is the empty database the fresh replay applied all %d files to", len(plan.Pending))
-	} else if err := r.replayOnCopy(ctx, admin, client, plan, dump); err != nil {
-		return err
-	}
-	if err := r.driftBefore(ctx, admin, client, plan); err != nil {
-		return err
-	}
-	r.logf("dev replay passed in %s", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
 // replayFresh is replay (a).
 func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) error {
 	db, err := devdb.CreateTempDB(ctx, admin, "schemahook_dev")
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
-	defer db.Drop()
+	defer r.dropDev(db)
 	pending := map[*migrations.File]bool{}
 	for _, f := range plan.Pending {
 		pending[f] = true
@@ -131,6 +47,15 @@ func (r *run) replayFresh(ctx context.Context, admin string, plan *engine.Plan) 
 	}
 	r.logf("replayed all %d files on a fresh dev database", len(files))
 	return nil
+}
+
+// dropDev drops a database made on the dev server given by --dev-url. The ephemeral
+// server's go with it when it stops, so dropping them one by one first would only add to
+// the run's time.
+func (r *run) dropDev(db *devdb.TempDB) {
+	if r.o.DevURL != config.DevEphemeral {
+		db.Drop()
+	}
 }
 
 // findClient finds pg_dump and psql for the schema copy of a target of major (see
@@ -174,7 +99,7 @@ func (r *run) replayOnCopy(ctx context.Context, admin string, client devdb.Bin, 
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
-	defer db.Drop()
+	defer r.dropDev(db)
 	if err := restore(ctx, client.Dir, db.URL, dump); err != nil {
 		e := &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "schema-copy",
 			Msg: "restoring the target's schema (pg_dump --schema-only) into the dev database failed: " + engine.RedactText(err.Error(), db.URL, r.o.DevURL)}

@@ -83,7 +83,7 @@ func (r *run) driftBefore(ctx context.Context, admin string, client devdb.Bin, p
 	if err != nil {
 		return &failure.Error{Stage: failure.StageDev, Exit: failure.ExitDev, Rule: "dev-server", Msg: err.Error()}
 	}
-	defer db.Drop()
+	defer r.dropDev(db)
 	if err := r.devApply(ctx, db.URL, applied, nil, "applied files only, for the drift check"); err != nil {
 		return err
 	}

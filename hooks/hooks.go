@@ -210,7 +210,9 @@ func (r *run) stages(ctx context.Context) error {
 		return err
 	}
 	// Something is pending, or the history differs: every file's statements, then the
-	// history row by row.
+	// history row by row. Meanwhile the dev server starts and the target's schema is dumped.
+	dev := r.prepareDev(ctx)
+	defer dev.close()
 	if err := r.dir.Split(); err != nil {
 		return stageErr(failure.StageVerify, err)
 	}
@@ -240,12 +242,10 @@ func (r *run) stages(ctx context.Context) error {
 	r.logf("%d pending: %s", len(plan.Pending), list(r.rep.PendingFiles, 20))
 
 	// 2. dev replay; 3. lint. Nothing has touched the target yet.
-	if err := r.devReplay(ctx, plan); err != nil {
+	if err := r.devAndLint(ctx, plan, dev); err != nil {
 		return err
 	}
-	if err := r.lint(ctx, plan); err != nil {
-		return err
-	}
+	dev.stop() // the dev server goes away while the apply runs
 	if r.mode == ModePlan {
 		r.rep.Status = "planned"
 		return nil
