@@ -102,10 +102,30 @@ EOF
 done
 log "work directory: $WORK ($N, $BIG and $SMALL generated migrations)"
 
+# --- the dev server as in the image ------------------------------------------------------
+# The image carries, beside each major's binaries, a data directory made by initdb at build
+# time (Dockerfile: schemahook devdb --init-template), which a Job's dev server copies
+# instead of running initdb. The hook's default is measured that way: the same template is
+# made where the image keeps it, and removed at the end when this run made it. Where that
+# directory cannot be written (not root), dev servers run initdb and the report says so.
+TEMPLATE=$(dirname "$PGBIN")/schemahook-pgdata
+MADE_TEMPLATE=""
+if [ -f "$TEMPLATE/PG_VERSION" ]; then
+  meta "dev server" "the image's initdb template ($TEMPLATE, already present)"
+elif "$BIN" devdb --init-template "$PGBIN" >"$WORK/template.log" 2>&1; then
+  MADE_TEMPLATE=1
+  meta "dev server" "the image's initdb template, made as the Dockerfile does ($TEMPLATE, removed after the run)"
+else
+  rm -rf "$TEMPLATE" 2>/dev/null || true
+  log "no initdb template (cannot write $TEMPLATE): dev servers run initdb, slower than in the image"
+  meta "dev server" "none: every dev server runs initdb (the image copies a template instead)"
+fi
+
 # --- the throwaway Postgres -------------------------------------------------------------
 DEVDB_PID=""
 cleanup() {
   if [ -n "$DEVDB_PID" ]; then kill -TERM "$DEVDB_PID" 2>/dev/null || true; wait "$DEVDB_PID" 2>/dev/null || true; fi
+  [ -z "$MADE_TEMPLATE" ] || rm -rf "$TEMPLATE"
   [ -n "${BENCH_WORK:-}" ] || [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT

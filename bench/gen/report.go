@@ -198,7 +198,7 @@ func report(args []string) error {
 	w("Times are medians of whole commands (process start, connect, work, exit), as a CI job or an Argo CD hook pays them: wall clock, and CPU = user+system time of the command's processes (GNU time; for database tools this leaves out the Postgres server's work), which a loaded machine inflates far less than wall time.\n\n")
 
 	w("## Machine and versions\n\n| | |\n|---|---|\n")
-	for _, k := range []string{"machine", "cpu", "memory", "os", "go", "postgres", "postgres settings", "schemahook", "goose", "golang-migrate", "psql", "argo-cd"} {
+	for _, k := range []string{"machine", "cpu", "memory", "os", "go", "postgres", "postgres settings", "dev server", "schemahook", "goose", "golang-migrate", "psql", "argo-cd"} {
 		w("| %s | %s |\n", k, strings.ReplaceAll(m.get(k), "\n", "<br>"))
 	}
 	w("\nThe machine was shared with other work during the run (%s), so wall times carry noise; the CPU columns are the steadier comparison.\n\n", m.get("load"))
@@ -287,12 +287,12 @@ func report(args []string) error {
 
 	// 4. Dev replay.
 	w("## 4. Dev replay\n\n")
-	w("`schemahook migrate plan --dev-url ephemeral --lint off` against an empty target with %d pending files: start an ephemeral Postgres, replay every file on a fresh database, then apply the pending files to a schema-only copy of the target (with an empty target that is all %d again), stop. Medians of %s runs; the split comes from the command's own log lines.\n\n", n, n, m.get("dev-runs"))
+	w("`schemahook migrate plan --dev-url ephemeral --lint off` against an empty target with %d pending files: start an ephemeral Postgres (while verify reads the history), replay every file on a fresh database; the copy replay, the pending files on a schema-only copy of the target, is skipped on an empty target, where it would repeat the fresh replay's %d files exactly. Medians of %s runs; the split comes from the command's own log lines.\n\n", n, n, m.get("dev-runs"))
 	w("| step | median (wall) |\n|---|---:|\n")
 	for _, t := range []struct{ tool, label string }{
 		{"total", "whole command"},
-		{"start", "ephemeral Postgres start (initdb + postgres)"},
-		{"replay", "dev replay stage (start + both replays + stop)"},
+		{"start", "ephemeral Postgres start (template copy, or initdb, then postgres)"},
+		{"replay", "dev replay stage (from the start of the server to the replay passed)"},
 	} {
 		if st, ok := get("dev", t.tool, n); ok {
 			w("| %s | %s |\n", t.label, dur(st.median))
