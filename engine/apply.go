@@ -162,6 +162,31 @@ type applier struct {
 	conn *pgx.Conn
 	o    ApplyOptions
 	w    *watcher
+	// prepared: the revision row's statement is prepared on conn (prepareRevision);
+	// noPrepare: it is not used, having failed or been deallocated by a file.
+	prepared, noPrepare bool
+}
+
+// prepareRevision prepares the revision row's statement once per run and reports whether
+// it can be used. Without it (it failed, or a file deallocated it) the row is written as a
+// plain statement: the same row, planned once per file.
+func (a *applier) prepareRevision(ctx context.Context) bool {
+	if a.prepared || a.noPrepare {
+		return a.prepared && !a.noPrepare
+	}
+	_, err := a.conn.Exec(ctx, prepareRevisionSQL(a.o.Schema))
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42P05" {
+		// Prepared by an earlier Apply on this session, maybe for another schema.
+		if _, err = a.conn.Exec(ctx, "DEALLOCATE "+preparedRevision); err == nil {
+			_, err = a.conn.Exec(ctx, prepareRevisionSQL(a.o.Schema))
+		}
+	}
+	if err != nil {
+		a.noPrepare = true
+		return false
+	}
+	a.prepared = true
+	return true
 }
 
 // newApplier fills o's unset callbacks and, with a Watch session, sets up the watcher: it
@@ -236,11 +261,16 @@ func (a *applier) inTx(ctx context.Context, files []*migrations.File) (committed
 }
 
 func (a *applier) inTxOnce(ctx context.Context, files []*migrations.File) (committed int, e *failure.Error) {
+	prepared := a.o.Record && a.prepareRevision(ctx)
 	b := newBatch(files, func(f *migrations.File) string {
-		if !a.o.Record {
+		switch r := a.revision(f, StatusApplied, len(f.Statements), 0, ""); {
+		case !a.o.Record:
 			return ""
+		case prepared:
+			return executeRevisionSQL(r)
+		default:
+			return revisionSQL(a.o.Schema, r)
 		}
-		return revisionSQL(a.o.Schema, a.revision(f, StatusApplied, len(f.Statements), 0, ""))
 	})
 	var completed int
 	err, blockers := a.w.watch(b.label(a.o.Name(files[0])), func() (err error) {
@@ -258,6 +288,12 @@ func (a *applier) inTxOnce(ctx context.Context, files []*migrations.File) (commi
 	p, err := b.failed(completed, err)
 	if p == nil {
 		p = &b.parts[len(b.parts)-1] // past the last part: the last COMMIT's
+	}
+	if pe := (*pgconn.PgError)(nil); prepared && p.what == "revision" && errors.As(err, &pe) && pe.Code == "26000" {
+		// The file deallocated the prepared statement (DEALLOCATE ALL, DISCARD ALL): it was
+		// rolled back, so it runs again, recorded without one, as is the rest of the run.
+		a.noPrepare = true
+		return a.inTxOnce(ctx, files)
 	}
 	var st *migrations.Statement
 	tail := "; the file's transaction was rolled back, nothing of it was applied"

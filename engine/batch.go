@@ -134,13 +134,35 @@ func (b *batch) label(name string) string {
 // sqlLiteral quotes s as an escape string constant, which reads the same whatever
 // standard_conforming_strings is.
 func sqlLiteral(s string) string {
-	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+	return "E'" + literalEscaper.Replace(s) + "'"
 }
 
-// revisionSQL is the revision row of a file applied by a batch: its execution time is the
+var literalEscaper = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
+// txMs is, in the revision row a batch writes, the file's execution time: its
 // transaction's, measured by the server when the row is written.
+const txMs = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint"
+
+// revisionSQL is the revision row of a file applied by a batch, as one statement.
 func revisionSQL(schema string, r Revision) string {
 	return upsertRevisionSQL(schema, sqlLiteral(r.Version), sqlLiteral(r.Description), sqlLiteral(r.Checksum),
-		"(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint", sqlLiteral(r.App), sqlLiteral(r.GitRevision),
+		txMs, sqlLiteral(r.App), sqlLiteral(r.GitRevision),
 		sqlLiteral(r.Status), strconv.Itoa(r.StatementsTotal), strconv.Itoa(r.StatementsApplied), sqlLiteral(r.LastError))
+}
+
+// The revision row written through a statement prepared once per run, so the server does
+// not parse and plan the upsert again for every file.
+const preparedRevision = "schemahook_revision"
+
+// prepareRevisionSQL prepares revisionSQL's statement as preparedRevision.
+func prepareRevisionSQL(schema string) string {
+	return "PREPARE " + preparedRevision + " (text, text, text, text, text, text, integer, integer, text) AS " +
+		upsertRevisionSQL(schema, "$1", "$2", "$3", txMs, "$4", "$5", "$6", "$7", "$8", "$9")
+}
+
+// executeRevisionSQL is revisionSQL through the prepared statement.
+func executeRevisionSQL(r Revision) string {
+	return "EXECUTE " + preparedRevision + " (" + strings.Join([]string{sqlLiteral(r.Version), sqlLiteral(r.Description),
+		sqlLiteral(r.Checksum), sqlLiteral(r.App), sqlLiteral(r.GitRevision), sqlLiteral(r.Status),
+		strconv.Itoa(r.StatementsTotal), strconv.Itoa(r.StatementsApplied), sqlLiteral(r.LastError)}, ", ") + ")"
 }

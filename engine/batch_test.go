@@ -117,3 +117,38 @@ func TestApplyGroupOfFiles(t *testing.T) {
 	assert.Len(t, res, 5)
 	assert.Equal(t, 5, queryInt(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('a', 'b', 'c', 'd', 'e')"))
 }
+
+// The revision row goes through a statement prepared once per run; a file that
+// deallocates it is run again and recorded without it, as is every file after it.
+func TestApplyRevisionWithoutPreparedStatement(t *testing.T) {
+	url := pgtest.URL(t)
+	conn, check := connect(t, url), connect(t, url)
+	files := map[string]string{
+		"001_a.sql": "CREATE TABLE a (id int);\n",
+		"002_b.sql": "CREATE TABLE b (id int);\nDEALLOCATE ALL;\n",
+		"003_c.sql": "CREATE TABLE c (id int);\n",
+	}
+	got, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"001", "002", "003"}, got)
+	h := history(t, check)
+	for _, v := range []string{"001", "002", "003"} {
+		assert.Equal(t, StatusApplied, h[v].Status, v)
+	}
+	assert.Equal(t, 3, queryInt(t, check, "SELECT count(*) FROM pg_tables WHERE tablename IN ('a', 'b', 'c')"), "each file ran once")
+}
+
+// A second run on the same session finds the statement prepared and prepares it again
+// (for its own revisions schema).
+func TestApplyPreparesRevisionAgain(t *testing.T) {
+	conn := connect(t, pgtest.URL(t))
+	files := map[string]string{"001_a.sql": "CREATE TABLE a (id int);\n"}
+	_, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
+	require.NoError(t, err)
+	files["002_b.sql"] = "CREATE TABLE b (id int);\n"
+	got, err := run(t, conn, files, PlanOptions{}, ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"002"}, got)
+	assert.Equal(t, StatusApplied, history(t, conn)["002"].Status)
+	assert.Equal(t, 1, queryInt(t, conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'schemahook_revision'"))
+}

@@ -35,11 +35,14 @@ func (w *watcher) watch(what string, fn func() error) (error, []Session) {
 	}
 	done := make(chan struct{})
 	result := make(chan []Session, 1)
-	conn := w.conn
-	go func() {
-		result <- w.loop(conn, what, done)
-	}()
+	conn, start := w.conn, time.Now()
+	// Most statements end before the first sample: for them a timer is all it costs, with
+	// no goroutine to start and wait for.
+	t := time.AfterFunc(w.sample, func() { result <- w.loop(conn, what, start, done) })
 	err := fn()
+	if t.Stop() {
+		return err, nil
+	}
 	close(done)
 	select {
 	case b := <-result:
@@ -53,18 +56,13 @@ func (w *watcher) watch(what string, fn func() error) (error, []Session) {
 	}
 }
 
-func (w *watcher) loop(conn *pgx.Conn, what string, done <-chan struct{}) []Session {
-	start := time.Now()
+// loop samples the statement started at start, now and every w.sample until done.
+func (w *watcher) loop(conn *pgx.Conn, what string, start time.Time, done <-chan struct{}) []Session {
 	next := w.progress
 	var last []Session
 	t := time.NewTicker(w.sample)
 	defer t.Stop()
 	for {
-		select {
-		case <-done:
-			return last
-		case <-t.C:
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if b, err := Blockers(ctx, conn, w.pid); err == nil && len(b) > 0 {
 			last = b
@@ -75,6 +73,11 @@ func (w *watcher) loop(conn *pgx.Conn, what string, done <-chan struct{}) []Sess
 			w.log(w.describe(ctx, conn, what, running))
 		}
 		cancel()
+		select {
+		case <-done:
+			return last
+		case <-t.C:
+		}
 	}
 }
 
