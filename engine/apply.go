@@ -263,14 +263,14 @@ func (a *applier) inTx(ctx context.Context, files []*migrations.File) (committed
 func (a *applier) inTxOnce(ctx context.Context, files []*migrations.File) (committed int, e *failure.Error) {
 	prepared := a.o.Record && a.prepareRevision(ctx)
 	b := newBatch(files, func(f *migrations.File) string {
-		switch r := a.revision(f, StatusApplied, len(f.Statements), 0, ""); {
-		case !a.o.Record:
+		if !a.o.Record {
 			return ""
-		case prepared:
-			return executeRevisionSQL(r)
-		default:
-			return revisionSQL(a.o.Schema, r)
 		}
+		r := a.revision(f, StatusApplied, len(f.Statements), 0, "")
+		if prepared {
+			return executeRevisionSQL(r)
+		}
+		return revisionSQL(a.o.Schema, r)
 	})
 	var completed int
 	err, blockers := a.w.watch(b.label(a.o.Name(files[0])), func() (err error) {
@@ -290,8 +290,9 @@ func (a *applier) inTxOnce(ctx context.Context, files []*migrations.File) (commi
 		p = &b.parts[len(b.parts)-1] // past the last part: the last COMMIT's
 	}
 	if pe := (*pgconn.PgError)(nil); prepared && p.what == "revision" && errors.As(err, &pe) && pe.Code == "26000" {
-		// The file deallocated the prepared statement (DEALLOCATE ALL, DISCARD ALL): it was
-		// rolled back, so it runs again, recorded without one, as is the rest of the run.
+		// A file deallocated the prepared statement (this one's DEALLOCATE ALL, an earlier
+		// non-transactional one's DISCARD ALL): this file was rolled back, so it runs again,
+		// recorded without one, as is the rest of the run.
 		a.noPrepare = true
 		return a.inTxOnce(ctx, files)
 	}
