@@ -150,23 +150,28 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 }
 
 // Split parses the sections, markers and statements of every file not parsed yet (Read
-// parses all of them unless Options.DeferStatements). A refusal is a *failure.Error naming
-// the file, line and rule, as Read's.
+// parses all of them unless Options.DeferStatements), files side by side. A refusal is a
+// *failure.Error naming the file, line and rule, as Read's: the first file's in order.
 func (d *Dir) Split() error {
-	for _, file := range d.Files {
-		if file.parsed {
+	errs := make([]*failure.Error, len(d.Files))
+	parallel(len(d.Files), func(i int) {
+		if file := d.Files[i]; !file.parsed {
+			if errs[i] = parseSections(d.Format, file); errs[i] == nil {
+				file.parsed = true
+			}
+		}
+	})
+	for i, err := range errs {
+		if err == nil {
 			continue
 		}
-		if err := parseSections(d.Format, file); err != nil {
-			if err.File == "" {
-				err.File = file.Name
-			}
-			if d.Path != "" {
-				err.File = path.Join(d.Path, err.File)
-			}
-			return err
+		if err.File == "" {
+			err.File = d.Files[i].Name
 		}
-		file.parsed = true
+		if d.Path != "" {
+			err.File = path.Join(d.Path, err.File)
+		}
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,4 +317,27 @@ func TestReadSymlinks(t *testing.T) {
 			require.Equal(t, "SELECT 2", d.Files[1].Statements[0].SQL)
 		})
 	}
+}
+
+// Split parses the files side by side; the refusal it gives is still the first file's in
+// order, and every file gets its own statements.
+func TestSplitManyFiles(t *testing.T) {
+	files := map[string]string{}
+	for i := 1; i <= 200; i++ {
+		files[fmt.Sprintf("%03d_t.sql", i)] = fmt.Sprintf("CREATE TABLE t%d (id int);\nINSERT INTO t%d VALUES (%d);\n", i, i, i)
+	}
+	d, err := Read(testfs.MapFS(files), Options{})
+	require.NoError(t, err)
+	for i, f := range d.Files {
+		require.Len(t, f.Statements, 2, f.Name)
+		require.Equal(t, fmt.Sprintf("INSERT INTO t%d VALUES (%d)", i+1, i+1), f.Statements[1].SQL)
+	}
+
+	files["150_t.sql"] = "CREATE TABLE (;\n"
+	files["070_t.sql"] = "SELECT 1;\nCREATE TABLE (;\n"
+	_, err = Read(testfs.MapFS(files), Options{})
+	var fe *failure.Error
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "070_t.sql", fe.File, "the first broken file in order")
+	require.Equal(t, 2, fe.Line)
 }
