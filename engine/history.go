@@ -2,13 +2,12 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -104,45 +103,101 @@ func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Rev
 
 // UpToDate reports whether the history records exactly the files given, each under its Key
 // with its checksum, and nothing partially applied: then nothing is pending and no history
-// rule can fail, and a run need not read the history row by row. The server digests the
-// history in one query, so the cost does not grow with it on the client or the wire. n is
-// the number of revisions. false (with a nil error) means "look closer": LoadHistory and
-// Verify decide, and name what differs.
+// rule can fail, and a run need not look closer. n is the number of revisions. false (with
+// a nil error) means "look closer": LoadHistory and Verify decide, and name what differs.
 func UpToDate(ctx context.Context, conn *pgx.Conn, schema string, files []*migrations.File) (n int, ok bool, err error) {
-	var reg *string
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1)::text`, pgx.QueryExecModeSimpleProtocol, table(schema)).Scan(&reg); err != nil {
-		return 0, false, &failure.Error{Exit: failure.ExitConnect, Rule: "revisions-table", Msg: "reading the revisions table: " + err.Error(), Err: err}
-	}
-	if reg == nil {
-		return 0, false, nil
-	}
-	// Each row as <bytes>:<version><bytes>:<checksum>, so no two histories read alike.
-	var partial int
-	var digest string
-	err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'partial'),
-  coalesce(encode(sha256(convert_to(string_agg(octet_length(version) || ':' || version || octet_length(checksum) || ':' || checksum,
-    '' ORDER BY version COLLATE "C"), 'UTF8')), 'hex'), '')
-FROM `+table(schema), pgx.QueryExecModeSimpleProtocol).Scan(&n, &partial, &digest)
+	rec, err := ReadRecorded(ctx, conn, schema)
 	if err != nil {
-		return 0, false, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+		return 0, false, err
 	}
-	// An empty history is never up to date here: the run may adopt another tool's instead.
-	return n, n > 0 && n == len(files) && partial == 0 && digest == historyDigest(files), nil
+	return rec.Revisions(), rec.Matches(files), nil
 }
 
-// historyDigest is what UpToDate's query gives for a history that records exactly files.
-func historyDigest(files []*migrations.File) string {
-	sorted := slices.Clone(files)
-	slices.SortFunc(sorted, func(a, b *migrations.File) int { return strings.Compare(Key(a), Key(b)) }) // COLLATE "C"
-	h := sha256.New()
-	var row []byte
-	for _, f := range sorted {
-		k := Key(f)
-		row = append(strconv.AppendInt(row[:0], int64(len(k)), 10), ':')
-		row = append(strconv.AppendInt(append(row, k...), int64(len(f.Checksum)), 10), ':')
-		h.Write(append(row, f.Checksum...))
+// Recorded is what the history records, as far as UpToDate needs it: each revision's
+// version and checksum, and how many revisions are partial. It needs no file, so a run can
+// read it while it is still reading the directory.
+type Recorded struct {
+	Partial int
+	rows    []keySum // sorted by version, byte order
+}
+
+type keySum struct{ version, checksum string }
+
+// Revisions is how many revisions the history holds.
+func (r Recorded) Revisions() int { return len(r.rows) }
+
+// ReadRecorded reads the versions and checksums of the history in schema, in one query
+// without sorting or functions: a nothing-to-do run's session is new, and there the
+// server's own digest of the rows (string_agg, sha256) cost twice the time of sending
+// them. A missing revisions table (or schema) gives the zero Recorded.
+func ReadRecorded(ctx context.Context, conn *pgx.Conn, schema string) (Recorded, error) {
+	var r Recorded
+	// The values are copied into 64 KiB chunks and the rows gathered in blocks, so nothing
+	// is copied again as the history grows: at ten thousand rows, a string per value and
+	// appending to one slice allocated five times the bytes received (a large slice grows
+	// by a quarter at a time), and fresh memory is most of what this read costs.
+	var chunk []byte
+	keep := func(b []byte) string {
+		if len(b) == 0 {
+			return ""
+		}
+		if len(b) > cap(chunk)-len(chunk) {
+			chunk = make([]byte, 0, max(64<<10, len(b)))
+		}
+		chunk = append(chunk, b...) // within capacity: what was kept before stays put
+		return unsafe.String(&chunk[len(chunk)-len(b)], len(b))
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	const blockRows = 1024
+	var blocks [][]keySum
+	n := 0
+	rows, err := conn.Query(ctx, `SELECT version, checksum, status = 'partial' FROM `+table(schema), pgx.QueryExecModeSimpleProtocol)
+	if err == nil {
+		for rows.Next() {
+			vals := rows.RawValues()
+			if len(vals) != 3 || vals[0] == nil || vals[1] == nil || vals[2] == nil {
+				err = fmt.Errorf("unexpected row %q", vals)
+				break
+			}
+			if n%blockRows == 0 {
+				blocks = append(blocks, make([]keySum, 0, blockRows))
+			}
+			b := &blocks[len(blocks)-1]
+			*b = append(*b, keySum{keep(vals[0]), keep(vals[1])})
+			n++
+			if string(vals[2]) == "t" {
+				r.Partial++
+			}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") { // undefined_table, invalid_schema_name
+		return Recorded{}, nil
+	}
+	if err != nil {
+		return Recorded{}, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
+	}
+	r.rows = slices.Concat(blocks...)
+	slices.SortFunc(r.rows, func(a, b keySum) int { return strings.Compare(a.version, b.version) })
+	return r, nil
+}
+
+// Matches reports whether the history records exactly files, each under its Key with its
+// checksum, and nothing partial. An empty history never matches: the run may adopt another
+// tool's instead.
+func (r Recorded) Matches(files []*migrations.File) bool {
+	if len(r.rows) == 0 || len(r.rows) != len(files) || r.Partial != 0 {
+		return false
+	}
+	keys := make([]keySum, len(files))
+	for i, f := range files {
+		keys[i] = keySum{Key(f), f.Checksum}
+	}
+	slices.SortFunc(keys, func(a, b keySum) int { return strings.Compare(a.version, b.version) })
+	return slices.Equal(keys, r.rows)
 }
 
 // insertRevision writes (or overwrites) one revision row.

@@ -26,7 +26,8 @@ func TestUpToDate(t *testing.T) {
 		want  bool
 	}{
 		{name: "exactly the files", want: true},
-		{name: "no revisions table", noTab: true},
+		{name: "no revisions schema", noTab: true},
+		{name: "no revisions table", noTab: true, setup: "CREATE SCHEMA schemahook"},
 		{name: "empty history", setup: "DELETE FROM schemahook.revisions"},
 		{name: "a changed applied file", setup: "UPDATE schemahook.revisions SET checksum = md5(checksum) WHERE version = '002'"},
 		{name: "a file not applied yet", setup: "DELETE FROM schemahook.revisions WHERE version = '010'"},
@@ -65,4 +66,31 @@ func TestUpToDate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadRecordedMany: thousands of rows, spread over several row blocks and value chunks,
+// come back whole and in byte order of version, whatever order the table holds them in.
+func TestReadRecordedMany(t *testing.T) {
+	ctx := context.Background()
+	conn := connect(t, pgtest.URL(t))
+	require.NoError(t, EnsureTable(ctx, conn, "schemahook"))
+	const n = 3000
+	_, err := conn.Exec(ctx, `INSERT INTO schemahook.revisions (version, checksum, status)
+SELECT lpad((7919 * i % 3001)::text, 5, '0') || repeat('v', i % 40), repeat(md5(i::text), 2), CASE WHEN i % 1000 = 0 THEN 'partial' ELSE 'applied' END
+FROM generate_series(1, $1) i`, n)
+	require.NoError(t, err)
+	rec, err := ReadRecorded(ctx, conn, "schemahook")
+	require.NoError(t, err)
+	assert.Equal(t, n, rec.Revisions())
+	assert.Equal(t, 3, rec.Partial)
+	rows, err := conn.Query(ctx, `SELECT version, checksum FROM schemahook.revisions ORDER BY version COLLATE "C"`)
+	require.NoError(t, err)
+	var want []keySum
+	for rows.Next() {
+		var k keySum
+		require.NoError(t, rows.Scan(&k.version, &k.checksum))
+		want = append(want, k)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, want, rec.rows)
 }

@@ -196,12 +196,21 @@ func (r *run) stages(ctx context.Context) error {
 	defer cancel()
 
 	// 1. verify: the directory, its sum file, the target's history.
-	conn, err := r.connectWhile(ctx, r.readDir)
+	conn, recorded, err := r.connectWhile(ctx, r.readDir)
 	if err != nil {
 		return err
 	}
 	r.target = conn
 	defer conn.Close(context.Background())
+	if recorded != nil && recorded.Matches(r.dir.Files) {
+		// Nothing to do, without the lock: the history already records every file with
+		// its checksum and none partially, so no runner can apply or change anything of
+		// this directory, and one holding the lock now can only find the same. Anything
+		// else is looked at again under the lock.
+		r.logVerified(recorded.Revisions())
+		r.setUpToDate(recorded.Revisions())
+		return nil
+	}
 	if err := engine.Lock(ctx, conn, r.o.RevisionsSchema, r.o.LockTimeout, r.log); err != nil {
 		return stageErr(failure.StageVerify, err)
 	}
@@ -296,10 +305,13 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 }
 
 // connectWhile connects to the target while read reads the directory, so the connection's
-// round trips overlap the reading. read's refusal wins as before: the connection is then
-// dropped, and what it would have logged (retries) is never printed; once read is done,
-// the lines held meanwhile are printed and later ones as they come.
-func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, error) {
+// round trips overlap the reading. Where the nothing-to-do shortcut applies (upToDate), the
+// connection then reads the history's versions and checksums too, still beside the
+// reading; the Recorded is nil when it did not (an error there is met again, and reported, under the lock). read's
+// refusal wins as before: the connection is then dropped, and what it would have logged
+// (retries) is never printed; once read is done, the lines held meanwhile are printed and
+// later ones as they come.
+func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, *engine.Recorded, error) {
 	var mu sync.Mutex
 	holding, held := true, []string(nil)
 	logLine := func(msg string) {
@@ -315,19 +327,26 @@ func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, e
 	defer cancel()
 	type result struct {
 		conn *pgx.Conn
+		rec  *engine.Recorded
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
 		conn, err := engine.Connect(connCtx, r.o.URL, engine.ConnectOptions{Timeout: r.o.ConnectTimeout, AppName: r.appName(), Log: logLine})
-		done <- result{conn, err}
+		res := result{conn: conn, err: err}
+		if err == nil && r.shortcut() {
+			if rec, err := engine.ReadRecorded(connCtx, conn, r.o.RevisionsSchema); err == nil {
+				res.rec = &rec
+			}
+		}
+		done <- res
 	}()
 	if err := read(); err != nil {
 		cancel()
 		if res := <-done; res.conn != nil {
 			res.conn.Close(context.Background())
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	mu.Lock()
 	for _, msg := range held {
@@ -337,9 +356,9 @@ func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, e
 	mu.Unlock()
 	res := <-done
 	if res.err != nil {
-		return nil, stageErr(failure.StageVerify, res.err)
+		return nil, nil, stageErr(failure.StageVerify, res.err)
 	}
-	return res.conn, nil
+	return res.conn, res.rec, nil
 }
 
 // readDir reads the directory confined to it (migrations.OpenDir), so no file outside it
@@ -366,7 +385,7 @@ func (r *run) readDir() error {
 // read row by row. done is false when verify must look closer; a drift check and
 // --resume-partial always do.
 func (r *run) upToDate(ctx context.Context) (done bool, err error) {
-	if r.mode == ModeDrift || r.o.ResumePartial != "" {
+	if !r.shortcut() {
 		return false, nil
 	}
 	n, ok, err := engine.UpToDate(ctx, r.target, r.o.RevisionsSchema, r.dir.Files)
@@ -380,6 +399,10 @@ func (r *run) upToDate(ctx context.Context) (done bool, err error) {
 	r.setUpToDate(n)
 	return true, nil
 }
+
+// shortcut reports whether the run may end at "up to date" from the recorded versions and
+// checksums alone.
+func (r *run) shortcut() bool { return r.mode != ModeDrift && r.o.ResumePartial == "" }
 
 func (r *run) logVerified(revisions int) {
 	r.logf("verified %d files (%s format) against %d recorded revisions", len(r.dir.Files), r.dir.Format, revisions)

@@ -227,6 +227,30 @@ func TestLockHeldExits6(t *testing.T) {
 	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM pg_tables WHERE tablename = 'customers'"))
 }
 
+// TestUpToDateWithoutLock: with every file applied, a run ends "up to date" at once while
+// another session holds the migration lock (a runner applying another directory's files,
+// or one about to find the same); with a file pending it waits for the lock as before.
+func TestUpToDateWithoutLock(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := writeDir(t, base)
+	require.Zero(t, apply(t, Options{Dir: dir, URL: url}).code)
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "SELECT pg_advisory_lock(hashtext('schemahook'), hashtext('schemahook'))")
+	require.NoError(t, err)
+
+	r := apply(t, Options{Dir: dir, URL: url, LockTimeout: 300 * time.Millisecond})
+	require.Zero(t, r.code, "%v\n%s", r.err, r.stderr)
+	assert.Equal(t, "up-to-date", r.report.Status)
+	assert.NotContains(t, r.stderr, "waiting up to")
+
+	r = apply(t, Options{Dir: writeDir(t, with(base, "004_tier.sql", "ALTER TABLE customers ADD COLUMN tier int;\n")), URL: url, LockTimeout: 300 * time.Millisecond})
+	require.Equal(t, failure.ExitConnect, r.code, "%v\n%s", r.err, r.stderr)
+	assert.Equal(t, "lock", r.report.Error.Rule)
+	assert.Equal(t, 0, queryInt(t, url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tier'"))
+}
+
 // A session of another application idle in a transaction that read customers: the run
 // warns about it before the first statement, retries, and fails (exit 5) naming it.
 func TestLockTimeoutNamesBlocker(t *testing.T) {
