@@ -48,7 +48,7 @@ func closeFD(fd int) {
 // a symlink is followed only while it stays inside (RESOLVE_BENEATH). ok is false when the
 // kernel has no openat2 (before Linux 5.6) or a seccomp profile refuses it, and the caller
 // reads through os.Root instead.
-func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch) (b []byte, ferr *failure.Error, ok bool) {
+func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) (b []byte, ferr *failure.Error, ok bool) {
 	if d.fd < 0 {
 		return nil, nil, false
 	}
@@ -108,7 +108,8 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch) (b []byte, 
 			}
 			return n, nil
 		}
-	}, st.Size, maxSize, true)
+	}, st.Size, maxSize, true, ar.buf(st.Size+1))
+	b = ar.keep(b)
 	if err != nil {
 		return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "read", Path: e.Name(), Err: err}).Error()}, true
 	}
@@ -219,7 +220,7 @@ func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
 		}
 	}
 	failed := atomic.Bool{}
-	parallel(len(unknown), func(i int) {
+	parallel(len(unknown), func(_, i int) {
 		var st unix.Stat_t
 		if err := unix.Fstatat(d.fd, unknown[i].name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			failed.Store(true)

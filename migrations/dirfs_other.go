@@ -17,7 +17,7 @@ func closeFD(int) {}
 func (d *DirFS) readTop() ([]fs.DirEntry, bool) { return nil, false }
 
 // readFast has no fast path outside Linux: DirFS reads through os.Root.
-func (d *DirFS) readFast(fs.DirEntry, int64, *fdBatch) ([]byte, *failure.Error, bool) {
+func (d *DirFS) readFast(fs.DirEntry, int64, *fdBatch, *arena) ([]byte, *failure.Error, bool) {
 	return nil, nil, false
 }
 

@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -212,5 +214,31 @@ func BenchmarkReadDir(b *testing.B) {
 				b.ReportMetric(float64(cputime.Now()-start)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
+	}
+}
+
+// TestDirFSManyFilesWhole: files of every size, from empty to larger than a read chunk
+// shares, read side by side into shared chunks, each come back byte for byte with the
+// checksum of its own bytes.
+func TestDirFSManyFilesWhole(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]string{}
+	for i := range 400 {
+		size := []int{0, 1, 17, 700, 4095, 4096, arenaChunk / 8, arenaChunk/8 + 1, 3 * arenaChunk / 2}[i%9]
+		body := strings.Repeat(fmt.Sprintf("-- %d\n", i), size/5+1)[:size]
+		name := fmt.Sprintf("%04d_f.sql", i)
+		write(t, dir, name, body)
+		want[name] = body
+	}
+	fsys, err := OpenDir(dir)
+	require.NoError(t, err)
+	defer fsys.Close()
+	d, err := Read(fsys, Options{DeferStatements: true, MaxTotalSize: 1 << 30})
+	require.NoError(t, err)
+	require.Len(t, d.Files, len(want))
+	for _, f := range d.Files {
+		require.Equal(t, want[f.Name], f.Content, f.Name)
+		sum := sha256.Sum256([]byte(want[f.Name]))
+		require.Equal(t, hex.EncodeToString(sum[:]), f.Checksum, f.Name)
 	}
 }

@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"iter"
 	"regexp"
@@ -28,6 +29,7 @@ var (
 type source struct {
 	name    string
 	content string
+	sum     *[sha256.Size]byte // of content when already taken, else nil
 }
 
 // detectFormat picks the format of a directory read with FormatAuto. Evidence is weighed

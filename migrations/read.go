@@ -51,10 +51,12 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	}
 
 	d := &Dir{Path: opts.Path}
-	var sources []source
+	// Sized once: at thousands of files, growing these slices step by step allocated more
+	// than the files' own bytes, and fresh memory is most of what a large read costs.
+	sources := make([]source, 0, len(entries))
 	var goFiles, subdirs []string
 	atlasSum := false
-	var jobs []readJob
+	jobs := make([]readJob, 0, len(entries))
 	for _, e := range entries {
 		n := e.Name()
 		switch kindOf(e) {
@@ -88,7 +90,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		switch {
 		case j.done:
 		case isDirFS:
-			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize, nil)
+			j.b, j.err = dfs.readEntry(j.e, opts.MaxFileSize, nil, nil)
 		default:
 			j.b, j.err = readEntry(fsys, j.e, opts.MaxFileSize)
 		}
@@ -109,7 +111,11 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			continue
 		}
 		// b is this file's own buffer, never written again: its string shares the bytes.
-		sources = append(sources, source{name: n, content: bytesString(b)})
+		src := source{name: n, content: bytesString(b)}
+		if j.summed {
+			src.sum = &j.sum
+		}
+		sources = append(sources, src)
 	}
 
 	d.Format = opts.Format
@@ -154,7 +160,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 // *failure.Error naming the file, line and rule, as Read's: the first file's in order.
 func (d *Dir) Split() error {
 	errs := make([]*failure.Error, len(d.Files))
-	parallel(len(d.Files), func(i int) {
+	parallel(len(d.Files), func(_, i int) {
 		if file := d.Files[i]; !file.parsed {
 			if errs[i] = parseSections(d.Format, file); errs[i] == nil {
 				file.parsed = true
@@ -256,7 +262,7 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 		}
 		size = st.Size()
 	}
-	b, err := readBounded(f.Read, size, maxSize, false)
+	b, err := readBounded(f.Read, size, maxSize, false, nil)
 	if err != nil {
 		return nil, &failure.Error{Rule: RuleRead, Msg: err.Error()}
 	}
@@ -270,14 +276,18 @@ func readLimited(fsys fs.FS, n string, maxSize int64, info fs.FileInfo) ([]byte,
 // (what a stat said, 0 when unknown), so the bytes are copied once, and never more than
 // maxSize+1 bytes in all: one more than the limit shows a file over it. With sizeIsEOF, a
 // read that stops short of its buffer exactly at size is the end too, as it is for a regular
-// file, which saves the read that would give io.EOF.
-func readBounded(read func([]byte) (int, error), size, maxSize int64, sizeIsEOF bool) ([]byte, error) {
+// file, which saves the read that would give io.EOF. buf, when it has room for size+1
+// bytes, is the buffer to read into (an arena's).
+func readBounded(read func([]byte) (int, error), size, maxSize int64, sizeIsEOF bool, buf []byte) ([]byte, error) {
 	limit := maxSize + 1
 	initial := int64(512)
 	if size > 0 {
 		initial = size + 1 // the extra byte is where the end shows
 	}
-	b := make([]byte, 0, min(initial, limit))
+	b := buf[:0]
+	if int64(cap(b)) < min(initial, limit) {
+		b = make([]byte, 0, min(initial, limit))
+	}
 	for int64(len(b)) < limit {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow: the file is longer than its stat said
@@ -351,7 +361,9 @@ func typeName(m fs.FileMode) string {
 
 // buildFiles gives the sources their meaning in format f, orders them and refuses duplicates.
 func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Error) {
-	var files []*File
+	files := make([]*File, 0, len(sources))
+	block := make([]File, 0, len(sources)) // the Files, allocated together
+	sums := make([]byte, 0, len(sources)*hex.EncodedLen(sha256.Size))
 	type attached struct {
 		src     source
 		version string
@@ -374,12 +386,18 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Er
 			downs = append(downs, attached{s, version})
 			continue
 		}
-		sum := sha256.Sum256(stringBytes(s.content))
-		files = append(files, &File{
+		sum := s.sum
+		if sum == nil {
+			b := sha256.Sum256(stringBytes(s.content))
+			sum = &b
+		}
+		sums = hex.AppendEncode(sums, sum[:]) // within capacity: earlier checksums stay put
+		block = append(block, File{
 			Name: s.name, Version: version, Description: desc, Repeatable: kind == "repeatable",
-			Content: s.content, Checksum: hex.EncodeToString(sum[:]),
+			Content: s.content, Checksum: bytesString(sums[len(sums)-hex.EncodedLen(sha256.Size):]),
 			MarkerFormat: f == FormatGoose || f == FormatDbmate || (f == FormatNative && atlasSum),
 		})
+		files = append(files, &block[len(block)-1])
 	}
 
 	slices.SortStableFunc(files, func(a, b *File) int {
