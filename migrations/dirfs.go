@@ -113,8 +113,12 @@ func parallel(n int, f func(w, i int)) {
 // one allocation per chunk instead of one per file, without rounding each up to a size
 // class. At thousands of small files that halves the fresh memory the bytes take, and a
 // fresh page costs more than reading the file into it. A file's bytes stay where they were
-// read, so a chunk lives as long as any file cut from it.
-type arena struct{ chunk []byte }
+// read, so a chunk lives as long as any file cut from it. Each reading goroutine has its
+// own, which also holds the name it opens (name, NUL-terminated for the system call).
+type arena struct {
+	chunk []byte
+	name  []byte
+}
 
 const arenaChunk = 256 << 10
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -67,7 +68,7 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 	var fd int
 	var err error
 	for {
-		fd, err = unix.Openat2(d.fd, e.Name(), &how)
+		fd, err = openat2(d.fd, e.Name(), &how, ar)
 		if err != unix.EINTR {
 			break
 		}
@@ -117,6 +118,21 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is more than %d bytes, the limit", maxSize)}, true
 	}
 	return b, nil, true
+}
+
+// openat2 is unix.Openat2 with the name made a C string in ar's buffer, so that opening
+// thousands of files does not allocate a copy of each name.
+func openat2(dirfd int, name string, how *unix.OpenHow, ar *arena) (int, error) {
+	if ar == nil || strings.IndexByte(name, 0) >= 0 {
+		return unix.Openat2(dirfd, name, how)
+	}
+	ar.name = append(append(ar.name[:0], name...), 0)
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(&ar.name[0])),
+		uintptr(unsafe.Pointer(how)), unsafe.Sizeof(*how), 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
 }
 
 // fdBatchSize is how many descriptors an fdBatch holds before it closes them.
