@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -124,8 +125,8 @@ ORDER BY a.pid`, tables, ex, minAge.Seconds())
 }
 
 var (
-	numberRE = regexp.MustCompile(`\b[0-9][0-9._eE+-]*\b`)
-	spaceRE  = regexp.MustCompile(`\s+`)
+	numberRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b[0-9][0-9._eE+-]*\b`) })
+	spaceRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 )
 
 // SafeQuery is the start of query, at most n bytes, with every string and numeric literal
@@ -148,9 +149,9 @@ func SafeQuery(query string, n int) string {
 		if i := strings.IndexAny(safe, `'$"`); i >= 0 {
 			safe = safe[:i] + "…"
 		}
-		safe = numberRE.ReplaceAllString(safe, "?")
+		safe = numberRE().ReplaceAllString(safe, "?")
 	}
-	safe = spaceRE.ReplaceAllString(safe, " ")
+	safe = spaceRE().ReplaceAllString(safe, " ")
 	if len(safe) > n {
 		cut := n
 		for cut > 0 && !isRuneStart(safe[cut]) {

@@ -8,9 +8,11 @@ import (
 
 var (
 	// userinfo password in a URL: scheme://user:PASSWORD@host
-	urlPassword = regexp.MustCompile(`(://[^:@/?#\n]*):[^@\n]*@`)
+	urlPassword = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(://[^:@/?#\n]*):[^@\n]*@`) })
 	// password=... as a URL query parameter or a keyword/value setting, quoted or not
-	kvPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)`)
+	kvPassword = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b((?:ssl)?password)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)`)
+	})
 )
 
 // Redact hides every password in a database URL or keyword/value connection string, so it
@@ -19,10 +21,10 @@ func Redact(s string) string {
 	// Only a text with "://" or "pa" (in any case: p and a fold to nothing else) can match;
 	// a run's progress lines mostly have neither, and skip the regular expressions.
 	if strings.Contains(s, "://") {
-		s = urlPassword.ReplaceAllString(s, "$1:xxxxx@")
+		s = urlPassword().ReplaceAllString(s, "$1:xxxxx@")
 	}
 	if hasPA(s) {
-		s = kvPassword.ReplaceAllString(s, "${1}${2}xxxxx")
+		s = kvPassword().ReplaceAllString(s, "${1}${2}xxxxx")
 	}
 	return s
 }
@@ -78,13 +80,13 @@ func RedactText(text string, urls ...string) string {
 
 func passwords(u string) []string {
 	var out []string
-	for _, m := range urlPassword.FindAllStringSubmatchIndex(u, -1) {
+	for _, m := range urlPassword().FindAllStringSubmatchIndex(u, -1) {
 		full := u[m[0]:m[1]]
 		if i := strings.Index(full[3:], ":"); i >= 0 {
 			out = append(out, strings.TrimSuffix(full[3+i+1:], "@"))
 		}
 	}
-	for _, m := range kvPassword.FindAllStringSubmatch(u, -1) {
+	for _, m := range kvPassword().FindAllStringSubmatch(u, -1) {
 		out = append(out, strings.Trim(m[3], "'"))
 	}
 	return out

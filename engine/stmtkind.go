@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -27,7 +28,7 @@ type stmtKind struct {
 	name    string // CREATE INDEX: the new index's name ("" when Postgres picks it)
 }
 
-var ccRE = regexp.MustCompile(`_cc(new|old)[0-9]*$`)
+var ccRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`_cc(new|old)[0-9]*$`) })
 
 // leaves reports whether an invalid index named relname is what this build leaves when
 // it stops part-way: the named index, or REINDEX's _ccnew/_ccold copies.
@@ -36,7 +37,7 @@ func (k stmtKind) leaves(relname string) bool {
 	case "create index":
 		return k.name != "" && relname == k.name
 	case "reindex":
-		return ccRE.MatchString(relname)
+		return ccRE().MatchString(relname)
 	}
 	return false
 }
@@ -163,13 +164,13 @@ func runningNote(what string, k stmtKind, before []Index, version string) string
 }
 
 var (
-	oidRE    = regexp.MustCompile(`\(oid (\d+)\)`)
-	beforeRE = regexp.MustCompile(`\[invalid before:([ 0-9]*)\]`)
+	oidRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\(oid (\d+)\)`) })
+	beforeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[invalid before:([ 0-9]*)\]`) })
 )
 
 // recordedBefore reads back runningNote's oids; ok is false when last_error has none.
 func recordedBefore(lastErr string) (oids []Index, ok bool) {
-	m := beforeRE.FindStringSubmatch(lastErr)
+	m := beforeRE().FindStringSubmatch(lastErr)
 	if m == nil {
 		return nil, false
 	}
@@ -184,7 +185,7 @@ func recordedBefore(lastErr string) (oids []Index, ok bool) {
 // recordedLeftovers are the oids a failed build noted in last_error.
 func recordedLeftovers(lastErr string) []uint32 {
 	var out []uint32
-	for _, m := range oidRE.FindAllStringSubmatch(lastErr, -1) {
+	for _, m := range oidRE().FindAllStringSubmatch(lastErr, -1) {
 		if n, err := strconv.ParseUint(m[1], 10, 32); err == nil {
 			out = append(out, uint32(n))
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -239,18 +240,20 @@ func emptyDump(dump []byte) bool {
 // Postgres's words for an extension whose files are not installed: "extension "x" is not
 // available" (15+), "could not open extension control file ".../x.control"" (all).
 var (
-	extUnavailable = regexp.MustCompile(`extension "([^"]+)" is not available`)
-	extControl     = regexp.MustCompile(`(?i)could not open extension control file "([^"]*/([^/"]+)\.control)"`)
+	extUnavailable = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`extension "([^"]+)" is not available`) })
+	extControl     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)could not open extension control file "([^"]*/([^/"]+)\.control)"`)
+	})
 )
 
 // missingExtension adds to a dev failure caused by an extension the dev server does not
 // have what to do about it: the migration is fine, the dev server lacks the extension's files.
 func missingExtension(e *failure.Error) {
 	name, control := "", ""
-	if m := extControl.FindStringSubmatch(e.Msg); m != nil {
+	if m := extControl().FindStringSubmatch(e.Msg); m != nil {
 		name, control = m[2], m[1]
 	}
-	if m := extUnavailable.FindStringSubmatch(e.Msg); m != nil {
+	if m := extUnavailable().FindStringSubmatch(e.Msg); m != nil {
 		name = m[1]
 	}
 	if name == "" {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/schemahook/schemahook/config"
 	"github.com/schemahook/schemahook/engine"
@@ -206,14 +207,14 @@ func firstDiff(a, b string) int {
 }
 
 // posPrefix matches "file:line[:col]: " at the start of an error message.
-var posPrefix = regexp.MustCompile(`^([^\s:]+):(\d+)(?::(\d+))?: `)
+var posPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^\s:]+):(\d+)(?::(\d+))?: `) })
 
 // filePrefix matches "path: " at the start of an error message, where path looks like one
 // (it holds a slash or a file extension).
-var filePrefix = regexp.MustCompile(`^([^\s:]*/[^\s:]*|[^\s:/]+\.[a-z]+): `)
+var filePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^\s:]*/[^\s:]*|[^\s:/]+\.[a-z]+): `) })
 
 // ruleSuffix matches a trailing " [rule]".
-var ruleSuffix = regexp.MustCompile(`\s*\[([a-zA-Z0-9_-]+)\]$`)
+var ruleSuffix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s*\[([a-zA-Z0-9_-]+)\]$`) })
 
 // errFinding makes an error of the render, the hook's verification, the directory reader or
 // a SchemaFreshness check into a finding: position and rule from the typed errors, else
@@ -233,18 +234,18 @@ func errFinding(err error, stage, file, rule string) Finding {
 		return f
 	}
 	msg := f.Message
-	if m := ruleSuffix.FindStringSubmatch(msg); m != nil {
+	if m := ruleSuffix().FindStringSubmatch(msg); m != nil {
 		f.Rule = m[1]
 		msg = msg[:len(msg)-len(m[0])]
 	}
-	if m := posPrefix.FindStringSubmatch(msg); m != nil {
+	if m := posPrefix().FindStringSubmatch(msg); m != nil {
 		f.File = m[1]
 		f.Line, _ = strconv.Atoi(m[2])
 		if m[3] != "" {
 			f.Col, _ = strconv.Atoi(m[3])
 		}
 		msg = msg[len(m[0]):]
-	} else if m := filePrefix.FindStringSubmatch(msg); m != nil {
+	} else if m := filePrefix().FindStringSubmatch(msg); m != nil {
 		f.File = m[1]
 		msg = msg[len(m[0]):]
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/schemahook/schemahook/migrations"
 )
@@ -15,7 +16,9 @@ const FileName = "schema.sql"
 
 // sumRE is the header line recording the directory checksum a schema.sql was built from
 // (the first line of the directory's schemahook.sum, whether or not the file exists).
-var sumRE = regexp.MustCompile(`^-- schemahook: built from migrations (h1:[A-Za-z0-9+/=]+)$`)
+var sumRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^-- schemahook: built from migrations (h1:[A-Za-z0-9+/=]+)$`)
+})
 
 // File is the content of schema.sql: a header naming the directory checksum and how to
 // refresh it, then the normalised schema. dirArg is the app directory as the refresh
@@ -38,7 +41,7 @@ func ReadFile(name, content string) (sum string, line int, body string, err erro
 		if !strings.HasPrefix(l, "--") {
 			break
 		}
-		if m := sumRE.FindStringSubmatch(l); m != nil {
+		if m := sumRE().FindStringSubmatch(l); m != nil {
 			rest := strings.Join(lines[i+1:], "\n")
 			return m[1], i + 1, strings.TrimLeft(rest, "\n"), nil
 		}

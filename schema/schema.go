@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Object is one entry of pg_dump's table of contents: a table, an index, a constraint, a
@@ -26,11 +27,15 @@ type Schema struct {
 }
 
 // tocRE matches pg_dump's entry header, and the shorter one Text writes (no Owner).
-var tocRE = regexp.MustCompile(`^-- Name: (.*); Type: ([A-Z][A-Z ]*); Schema: ([^;]*)(?:; Owner: .*)?$`)
+var tocRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^-- Name: (.*); Type: ([A-Z][A-Z ]*); Schema: ([^;]*)(?:; Owner: .*)?$`)
+})
 
 // Lines pg_dump writes that vary by run, client or server without saying anything about the
 // schema: settings, the random \restrict key of pg_dump 17.6+/18, version banners.
-var noiseRE = regexp.MustCompile(`^(SET [a-z_.]+ = [^;]*;|SELECT pg_catalog\.set_config\(.*\);|\\(un)?restrict .*)$`)
+var noiseRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(SET [a-z_.]+ = [^;]*;|SELECT pg_catalog\.set_config\(.*\);|\\(un)?restrict .*)$`)
+})
 
 // Parse reads a plain pg_dump --schema-only, or a schema Text wrote, into its objects.
 // Everything before the first entry (banner, settings) is dropped.
@@ -65,12 +70,12 @@ func Parse(dump string) (*Schema, error) {
 	}
 	for _, line := range strings.Split(strings.ReplaceAll(dump, "\r\n", "\n"), "\n") {
 		line = strings.TrimRight(line, " \t")
-		if m := tocRE.FindStringSubmatch(line); m != nil {
+		if m := tocRE().FindStringSubmatch(line); m != nil {
 			flush()
 			cur = &Object{Name: m[1], Type: m[2], Schema: m[3]}
 			continue
 		}
-		if noiseRE.MatchString(line) {
+		if noiseRE().MatchString(line) {
 			continue
 		}
 		if cur == nil {
