@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +245,26 @@ func TestShortDuration(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, shortDuration(tc.d), "%v", tc.d)
 	}
+}
+
+// TestJobMarshalsAsFields: Job's MarshalJSON (there only to keep encoding/json from
+// building encoders at Load) writes every field, so a loaded config marshals and loads back
+// unchanged.
+func TestJobMarshalsAsFields(t *testing.T) {
+	d, err := Load("schemahook.yaml", []byte(head+`spec:
+  url: {secretKeyRef: {name: pg}}
+  job:
+    serviceAccountName: orders-migrator
+    tolerations: [{key: spot, operator: Exists}]
+    env: [{name: PGAPPNAME, value: orders}]
+    volumes: [{name: ca, configMap: {name: ca-bundle}}]
+    volumeMounts: [{name: ca, mountPath: /etc/ca}]
+`))
+	require.NoError(t, err)
+	js, err := json.Marshal(d)
+	require.NoError(t, err)
+	require.Contains(t, string(js), `"job":{"serviceAccountName":"orders-migrator","tolerations":[{"key":"spot","operator":"Exists"}]`)
+	again, err := Load("schemahook.json", js)
+	require.NoError(t, err)
+	require.Equal(t, d, again)
 }
