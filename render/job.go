@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -272,19 +273,28 @@ func checkRestricted(tmpl *corev1.PodTemplateSpec) error {
 // ToObject converts a typed object to generic data without the fields the API server
 // fills in (creationTimestamp, status), which would only add noise to the diff.
 func ToObject(v any) (Object, error) {
+	o, ok := generic(reflect.ValueOf(v))
+	if m, isMap := o.(map[string]any); ok && isMap {
+		return trimServerFields(m), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	var o Object
+	var m Object
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	if err := dec.Decode(&o); err != nil {
+	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
+	return trimServerFields(m), nil
+}
+
+// trimServerFields drops status and null creationTimestamps.
+func trimServerFields(o Object) Object {
 	delete(o, "status")
 	stripCreationTimestamp(o)
-	return o, nil
+	return o
 }
 
 func stripCreationTimestamp(v any) {
