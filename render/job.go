@@ -35,7 +35,7 @@ const (
 
 // migrateJob is the PreSync hook that runs `schemahook migrate apply` on the files of the
 // migrations ConfigMap(s). The database URL reaches it only as a secretKeyRef.
-func migrateJob(in Input, cmNames []string, shards []map[string]string, paths map[string]string) (Object, error) {
+func migrateJob(in Input, cmNames []string, shards [][]entry) (Object, error) {
 	s := &in.Config.Spec
 	timeout, err := time.ParseDuration(s.Apply.Timeout)
 	if err != nil {
@@ -58,7 +58,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 			ActiveDeadlineSeconds: ptr(int64((timeout + DeadlineMargin) / time.Second)),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: s.EffectivePodAnnotations()},
-				Spec:       hookPodSpec(s, migrateContainer(in), migrationsProjection(cmNames, shards, paths)),
+				Spec:       hookPodSpec(s, migrateContainer(in), migrationsProjection(cmNames, shards)),
 			},
 		},
 	}
@@ -165,22 +165,20 @@ func secretEnv(name string, ref *config.SecretKeyRef) corev1.EnvVar {
 // their own paths (a flat directory) is projected whole; only a shard with a renamed key
 // lists its items, which keeps the Job small: one item per file would make a 10,000-file
 // Job about 1 MB.
-func migrationsProjection(cmNames []string, shards []map[string]string, paths map[string]string) []corev1.VolumeProjection {
-	var sources []corev1.VolumeProjection
+func migrationsProjection(cmNames []string, shards [][]entry) []corev1.VolumeProjection {
+	sources := make([]corev1.VolumeProjection, len(shards))
 	for i, sh := range shards {
 		var items []corev1.KeyToPath
-		renamed := false
-		for _, key := range slices.Sorted(maps.Keys(sh)) {
-			items = append(items, corev1.KeyToPath{Key: key, Path: paths[key]})
-			renamed = renamed || paths[key] != key
+		if slices.ContainsFunc(sh, func(e entry) bool { return e.path != e.key }) {
+			items = make([]corev1.KeyToPath, len(sh))
+			for j, e := range sh {
+				items[j] = corev1.KeyToPath{Key: e.key, Path: e.path}
+			}
 		}
-		if !renamed {
-			items = nil
-		}
-		sources = append(sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
+		sources[i] = corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
 			LocalObjectReference: corev1.LocalObjectReference{Name: cmNames[i]},
 			Items:                items,
-		}})
+		}}
 	}
 	return sources
 }

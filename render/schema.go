@@ -3,6 +3,8 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/schemahook/schemahook/config"
 	batchv1 "k8s.io/api/batch/v1"
@@ -19,16 +21,15 @@ const (
 
 // addSchema puts schema.sql in the data shared by the migrations and schema ConfigMaps,
 // mapped to SchemaPath in the Job's volume.
-func addSchema(in Input, data, paths map[string]string) error {
+func addSchema(in Input, data []entry) ([]entry, error) {
 	if in.Schema == "" {
-		return nil
+		return data, nil
 	}
-	if prev, ok := paths[SchemaKey]; ok {
-		return fmt.Errorf("%s and the app directory's schema.sql both map to ConfigMap key %q: rename the migration file", prev, SchemaKey)
+	i, found := slices.BinarySearchFunc(data, SchemaKey, func(e entry, key string) int { return strings.Compare(e.key, key) })
+	if found {
+		return nil, fmt.Errorf("%s and the app directory's schema.sql both map to ConfigMap key %q: rename the migration file", data[i].path, SchemaKey)
 	}
-	data[SchemaKey] = in.Schema
-	paths[SchemaKey] = SchemaPath
-	return nil
+	return slices.Insert(data, i, entry{SchemaKey, SchemaPath, in.Schema}), nil
 }
 
 // driftArgs are the hook's drift flags; none for the defaults, so that configs without

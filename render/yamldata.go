@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	yaml "go.yaml.in/yaml/v2"
 )
@@ -154,15 +155,21 @@ func literalBlock(value string) bool {
 // map order; sorting bytewise first makes it the same on every run.
 func sortedKeys(data map[string]any) []string {
 	keys := slices.Sorted(maps.Keys(data))
-	runes := make(map[string][]rune, len(keys))
-	for _, k := range keys {
-		runes[k] = []rune(k)
-	}
+	ascii := !slices.ContainsFunc(keys, func(k string) bool { return !isASCII(k) })
 	slices.SortStableFunc(keys, func(a, b string) int {
+		var less, greater bool
+		if ascii {
+			// A rune is a byte: compare the strings' bytes where they lie.
+			ab, bb := unsafe.Slice(unsafe.StringData(a), len(a)), unsafe.Slice(unsafe.StringData(b), len(b))
+			less, greater = yamlKeyLess(ab, bb), yamlKeyLess(bb, ab)
+		} else {
+			ar, br := []rune(a), []rune(b)
+			less, greater = yamlKeyLess(ar, br), yamlKeyLess(br, ar)
+		}
 		switch {
-		case yamlKeyLess(runes[a], runes[b]):
+		case less:
 			return -1
-		case yamlKeyLess(runes[b], runes[a]):
+		case greater:
 			return 1
 		}
 		return 0
@@ -170,14 +177,24 @@ func sortedKeys(data map[string]any) []string {
 	return keys
 }
 
-// yamlKeyLess is yaml.v2's keyList.Less for two strings, as runes.
-func yamlKeyLess(ar, br []rune) bool {
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// yamlKeyLess is yaml.v2's keyList.Less for two strings, as runes (or as bytes, for
+// ASCII strings).
+func yamlKeyLess[C byte | rune](ar, br []C) bool {
 	for i := 0; i < len(ar) && i < len(br); i++ {
 		if ar[i] == br[i] {
 			continue
 		}
-		al := unicode.IsLetter(ar[i])
-		bl := unicode.IsLetter(br[i])
+		al := unicode.IsLetter(rune(ar[i]))
+		bl := unicode.IsLetter(rune(br[i]))
 		if al && bl {
 			return ar[i] < br[i]
 		}
@@ -187,7 +204,7 @@ func yamlKeyLess(ar, br []rune) bool {
 		var ai, bi int
 		var an, bn int64
 		if ar[i] == '0' || br[i] == '0' {
-			for j := i - 1; j >= 0 && unicode.IsDigit(ar[j]); j-- {
+			for j := i - 1; j >= 0 && unicode.IsDigit(rune(ar[j])); j-- {
 				if ar[j] != '0' {
 					an = 1
 					bn = 1
@@ -195,10 +212,10 @@ func yamlKeyLess(ar, br []rune) bool {
 				}
 			}
 		}
-		for ai = i; ai < len(ar) && unicode.IsDigit(ar[ai]); ai++ {
+		for ai = i; ai < len(ar) && unicode.IsDigit(rune(ar[ai])); ai++ {
 			an = an*10 + int64(ar[ai]-'0')
 		}
-		for bi = i; bi < len(br) && unicode.IsDigit(br[bi]); bi++ {
+		for bi = i; bi < len(br) && unicode.IsDigit(rune(br[bi])); bi++ {
 			bn = bn*10 + int64(br[bi]-'0')
 		}
 		if an != bn {
