@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -267,4 +268,15 @@ func TestJobMarshalsAsFields(t *testing.T) {
 	again, err := Load("schemahook.json", js)
 	require.NoError(t, err)
 	require.Equal(t, d, again)
+}
+
+// TestLowerIdent: the loop accepts exactly what ^[a-z_][a-z0-9_]{0,62}$ does.
+func TestLowerIdent(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	for _, s := range []string{
+		"", "a", "_", "0", "9a", "a9", "schemahook", "_x_1", "A", "aB", "a-b", "a b", "é", "a\n",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "_" + strings.Repeat("0", 62), "_" + strings.Repeat("0", 63),
+	} {
+		assert.Equal(t, re.MatchString(s), lowerIdent(s), "%q", s)
+	}
 }
