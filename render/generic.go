@@ -27,14 +27,14 @@ func generic(v reflect.Value) (out any, ok bool) {
 	t := v.Type()
 	// Marshalers first, in encoding/json's order (newTypeEncoder): a pointer method is
 	// used only when v is addressable.
-	switch {
-	case t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType):
+	switch m := marshalersOf(t); {
+	case m.ptrJSON && v.CanAddr():
 		return marshaled(v.Addr(), false)
-	case t.Implements(marshalerType):
+	case m.json:
 		return marshaled(v, false)
-	case t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType):
+	case m.ptrText && v.CanAddr():
 		return marshaled(v.Addr(), true)
-	case t.Implements(textMarshalerType):
+	case m.text:
 		return marshaled(v, true)
 	}
 	switch t.Kind() {
@@ -84,8 +84,7 @@ func generic(v reflect.Value) (out any, ok bool) {
 		if v.IsNil() {
 			return nil, true
 		}
-		if p := reflect.PointerTo(t.Elem()); t.Elem().Kind() == reflect.Uint8 &&
-			!p.Implements(marshalerType) && !p.Implements(textMarshalerType) {
+		if m := marshalersOf(t.Elem()); t.Elem().Kind() == reflect.Uint8 && !m.ptrJSON && !m.ptrText {
 			return base64.StdEncoding.EncodeToString(v.Bytes()), true
 		}
 		return genericList(v)
@@ -101,6 +100,25 @@ var (
 	isZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
 	numberType        = reflect.TypeFor[json.Number]()
 )
+
+// marshalers says which marshaler methods a type has: json and text on the type itself,
+// ptrJSON and ptrText on a pointer to it (a type that is not itself a pointer).
+type marshalers struct{ json, text, ptrJSON, ptrText bool }
+
+var marshalerCache sync.Map // reflect.Type -> marshalers
+
+func marshalersOf(t reflect.Type) marshalers {
+	if m, ok := marshalerCache.Load(t); ok {
+		return m.(marshalers)
+	}
+	m := marshalers{json: t.Implements(marshalerType), text: t.Implements(textMarshalerType)}
+	if t.Kind() != reflect.Pointer {
+		p := reflect.PointerTo(t)
+		m.ptrJSON, m.ptrText = p.Implements(marshalerType), p.Implements(textMarshalerType)
+	}
+	marshalerCache.Store(t, m)
+	return m
+}
 
 func genericList(v reflect.Value) (any, bool) {
 	out := make([]any, v.Len())
@@ -319,13 +337,12 @@ func typeFields(t reflect.Type) ([]field, bool) {
 					if name == "" {
 						name = sf.Name
 					}
-					zt := sf.Type
-					fields = append(fields, field{
-						name: name, tag: tagged, index: index,
-						omitEmpty: hasOpt(opts, "omitempty"),
-						omitZero:  hasOpt(opts, "omitzero"),
-						zeroer:    zt.Implements(isZeroerType) || reflect.PointerTo(zt).Implements(isZeroerType),
-					})
+					fl := field{name: name, tag: tagged, index: index,
+						omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero")}
+					if zt := sf.Type; fl.omitZero {
+						fl.zeroer = zt.Implements(isZeroerType) || reflect.PointerTo(zt).Implements(isZeroerType)
+					}
+					fields = append(fields, fl)
 					if count[f.typ] > 1 {
 						fields = append(fields, fields[len(fields)-1])
 					}
