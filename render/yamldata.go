@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -154,7 +153,11 @@ func literalBlock(value string) bool {
 // for some key sets ("001", "0b", "1_" form a cycle), where yaml.v2's result depends on Go's
 // map order; sorting bytewise first makes it the same on every run.
 func sortedKeys(data map[string]any) []string {
-	keys := slices.Sorted(maps.Keys(data))
+	keys := make([]string, 0, len(data)) // slices.Sorted(maps.Keys) grows it step by step
+	for k := range data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	ascii := !slices.ContainsFunc(keys, func(k string) bool { return !isASCII(k) })
 	slices.SortStableFunc(keys, func(a, b string) int {
 		var less, greater bool
