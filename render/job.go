@@ -35,7 +35,7 @@ const (
 
 // migrateJob is the PreSync hook that runs `schemahook migrate apply` on the files of the
 // migrations ConfigMap(s). The database URL reaches it only as a secretKeyRef.
-func migrateJob(in Input, cmNames []string, shards [][]entry) (Object, error) {
+func migrateJob(in Input, cmNames []string, shards [][]entry) (*batchv1.Job, error) {
 	s := &in.Config.Spec
 	timeout, err := time.ParseDuration(s.Apply.Timeout)
 	if err != nil {
@@ -69,7 +69,7 @@ func migrateJob(in Input, cmNames []string, shards [][]entry) (Object, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return ToObject(job)
+	return &job, nil
 }
 
 // hookAnnotations make the Job a PreSync hook of the migrate wave, replaced on every sync.

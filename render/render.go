@@ -134,7 +134,11 @@ func Render(in Input) ([]Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, job)
+	jobObj, err := ToObject(*job)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, jobObj)
 	schemaCMs := schemaConfigMaps(in, shardData)
 	out = append(out, schemaCMs...)
 	if in.Config.Spec.Drift.Schedule != "" {

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,15 +49,8 @@ func driftArgs(in Input) []string {
 // It is a normal resource and mounts the "<name>-schema" ConfigMaps (normal resources too,
 // holding the same files), so it checks what was last synced. The Git revision is left out
 // of it, as of the schema ConfigMaps, or every commit would make the app OutOfSync.
-func driftCronJob(in Input, job Object, migrationNames, schemaNames []string) (Object, error) {
-	b, err := json.Marshal(job)
-	if err != nil {
-		return nil, err
-	}
-	var j batchv1.Job
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, err
-	}
+func driftCronJob(in Input, job *batchv1.Job, migrationNames, schemaNames []string) (Object, error) {
+	j := job.DeepCopy()
 	pod := j.Spec.Template
 	pod.Labels["app.kubernetes.io/component"] = "drift"
 	c := &pod.Spec.Containers[0]
