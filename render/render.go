@@ -431,13 +431,13 @@ func Encode(w io.Writer, objs []Object) error {
 			shared = append(shared, data)
 		}
 	}
-	dataYAML := make([][]byte, len(shared))
+	plans := make([]*dataYAML, len(shared))
 	heads, tails := make([][]byte, len(objs)), make([][]byte, len(objs))
 	errs := make([]error, len(objs)+len(shared))
 	var wg sync.WaitGroup
 	for i, d := range shared {
 		wg.Go(func() {
-			dataYAML[i], errs[len(objs)+i] = encodeData(d)
+			plans[i], errs[len(objs)+i] = planData(d)
 		})
 	}
 	for i, p := range parts {
@@ -449,32 +449,29 @@ func Encode(w io.Writer, objs []Object) error {
 		})
 	}
 	wg.Wait()
-	// Written once all is encoded, so an error leaves w untouched. A shared data map's
-	// YAML, most of the bytes, goes to w once per document that holds it and is never
-	// copied: joining the stream in one buffer first faulted in fresh pages for all of it.
-	pieces := make([][]byte, 0, 4*len(parts))
 	for i, p := range parts {
-		if errs[i] != nil {
-			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[i])
+		err := errs[i]
+		if err == nil && p.data != nil {
+			err = errs[len(objs)+index[mapID(p.data)]]
 		}
-		if i > 0 {
-			pieces = append(pieces, docSep)
-		}
-		pieces = append(pieces, heads[i])
-		if p.data != nil {
-			// Top-level keys in sorted order: apiVersion, data, kind, metadata.
-			j := index[mapID(p.data)]
-			if errs[len(objs)+j] != nil {
-				return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[len(objs)+j])
-			}
-			pieces = append(pieces, dataYAML[j], tails[i])
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), err)
 		}
 	}
-	// Small pieces are joined in the buffer; a large one goes to w without a copy.
+	// Written once all is planned, so an error leaves w untouched. A shared data map's
+	// YAML, most of the bytes, is written once per document that holds it, through the
+	// buffer: joining the stream in one buffer of its size first faulted in fresh pages
+	// for all of it.
 	bw := bufio.NewWriterSize(w, 32<<10)
-	for _, b := range pieces {
-		if _, err := bw.Write(b); err != nil {
-			return err
+	for i, p := range parts {
+		if i > 0 {
+			bw.Write(docSep)
+		}
+		bw.Write(heads[i])
+		if p.data != nil {
+			// Top-level keys in sorted order: apiVersion, data, kind, metadata.
+			plans[index[mapID(p.data)]].write(bw)
+			bw.Write(tails[i])
 		}
 	}
 	return bw.Flush()
