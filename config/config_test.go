@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +245,38 @@ func TestShortDuration(t *testing.T) {
 		{1500 * time.Millisecond, "1.5s"},
 	} {
 		assert.Equal(t, tc.want, shortDuration(tc.d), "%v", tc.d)
+	}
+}
+
+// TestJobMarshalsAsFields: Job's MarshalJSON (there only to keep encoding/json from
+// building encoders at Load) writes every field, so a loaded config marshals and loads back
+// unchanged.
+func TestJobMarshalsAsFields(t *testing.T) {
+	d, err := Load("schemahook.yaml", []byte(head+`spec:
+  url: {secretKeyRef: {name: pg}}
+  job:
+    serviceAccountName: orders-migrator
+    tolerations: [{key: spot, operator: Exists}]
+    env: [{name: PGAPPNAME, value: orders}]
+    volumes: [{name: ca, configMap: {name: ca-bundle}}]
+    volumeMounts: [{name: ca, mountPath: /etc/ca}]
+`))
+	require.NoError(t, err)
+	js, err := json.Marshal(d)
+	require.NoError(t, err)
+	require.Contains(t, string(js), `"job":{"serviceAccountName":"orders-migrator","tolerations":[{"key":"spot","operator":"Exists"}]`)
+	again, err := Load("schemahook.json", js)
+	require.NoError(t, err)
+	require.Equal(t, d, again)
+}
+
+// TestLowerIdent: the loop accepts exactly what ^[a-z_][a-z0-9_]{0,62}$ does.
+func TestLowerIdent(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	for _, s := range []string{
+		"", "a", "_", "0", "9a", "a9", "schemahook", "_x_1", "A", "aB", "a-b", "a b", "é", "a\n",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "_" + strings.Repeat("0", 62), "_" + strings.Repeat("0", 63),
+	} {
+		assert.Equal(t, re.MatchString(s), lowerIdent(s), "%q", s)
 	}
 }

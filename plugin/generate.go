@@ -26,6 +26,7 @@ const (
 // plugin in) with env and writes the YAML stream to w. It reads nothing outside the
 // repository root and touches no database, network or cluster.
 func Generate(w io.Writer, appDir string, env Env) error {
+	render.Prepare()
 	in, err := load(appDir, env)
 	if err != nil {
 		return err

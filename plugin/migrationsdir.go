@@ -55,7 +55,13 @@ func readMigrations(a *app, migDir string, format migrations.Format) ([]render.F
 // atlas.sum, which Read does not read, is read here. A symlink, which Read would follow
 // inside the directory, is refused, so the repository ships only real files.
 func dirFiles(dirFS *migrations.DirFS, dir *migrations.Dir, display string) ([]render.File, error) {
-	read := map[string]string{}
+	n := len(dir.Files) + 1 // and the sum file
+	for _, f := range dir.Files {
+		if f.DownName != "" {
+			n++
+		}
+	}
+	read := make(map[string]string, n)
 	for _, f := range dir.Files {
 		read[f.Name] = f.Content
 		if f.DownName != "" {
@@ -73,7 +79,7 @@ func dirFiles(dirFS *migrations.DirFS, dir *migrations.Dir, display string) ([]r
 			return nil, fmt.Errorf("%s: %w", display, rootErr(err))
 		}
 	}
-	var files []render.File
+	files := make([]render.File, 0, len(entries))
 	for _, e := range entries {
 		if !migrations.DirFile(e) {
 			continue

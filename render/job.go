@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ const (
 
 // migrateJob is the PreSync hook that runs `schemahook migrate apply` on the files of the
 // migrations ConfigMap(s). The database URL reaches it only as a secretKeyRef.
-func migrateJob(in Input, cmNames []string, shards []map[string]string, paths map[string]string) (Object, error) {
+func migrateJob(in Input, cmNames []string, shards [][]entry) (*batchv1.Job, error) {
 	s := &in.Config.Spec
 	timeout, err := time.ParseDuration(s.Apply.Timeout)
 	if err != nil {
@@ -57,7 +58,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 			ActiveDeadlineSeconds: ptr(int64((timeout + DeadlineMargin) / time.Second)),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: s.EffectivePodAnnotations()},
-				Spec:       hookPodSpec(s, migrateContainer(in), migrationsProjection(cmNames, shards, paths)),
+				Spec:       hookPodSpec(s, migrateContainer(in), migrationsProjection(cmNames, shards)),
 			},
 		},
 	}
@@ -68,7 +69,7 @@ func migrateJob(in Input, cmNames []string, shards []map[string]string, paths ma
 		}
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return ToObject(job)
+	return &job, nil
 }
 
 // hookAnnotations make the Job a PreSync hook of the migrate wave, replaced on every sync.
@@ -164,22 +165,20 @@ func secretEnv(name string, ref *config.SecretKeyRef) corev1.EnvVar {
 // their own paths (a flat directory) is projected whole; only a shard with a renamed key
 // lists its items, which keeps the Job small: one item per file would make a 10,000-file
 // Job about 1 MB.
-func migrationsProjection(cmNames []string, shards []map[string]string, paths map[string]string) []corev1.VolumeProjection {
-	var sources []corev1.VolumeProjection
+func migrationsProjection(cmNames []string, shards [][]entry) []corev1.VolumeProjection {
+	sources := make([]corev1.VolumeProjection, len(shards))
 	for i, sh := range shards {
 		var items []corev1.KeyToPath
-		renamed := false
-		for _, key := range slices.Sorted(maps.Keys(sh)) {
-			items = append(items, corev1.KeyToPath{Key: key, Path: paths[key]})
-			renamed = renamed || paths[key] != key
+		if slices.ContainsFunc(sh, func(e entry) bool { return e.path != e.key }) {
+			items = make([]corev1.KeyToPath, len(sh))
+			for j, e := range sh {
+				items[j] = corev1.KeyToPath{Key: e.key, Path: e.path}
+			}
 		}
-		if !renamed {
-			items = nil
-		}
-		sources = append(sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
+		sources[i] = corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
 			LocalObjectReference: corev1.LocalObjectReference{Name: cmNames[i]},
 			Items:                items,
-		}})
+		}}
 	}
 	return sources
 }
@@ -252,6 +251,11 @@ var evaluator = sync.OnceValues(func() (policy.Evaluator, error) {
 	return policy.NewEvaluator(policy.DefaultChecks(), nil)
 })
 
+// Prepare starts building the Pod Security evaluator (1.4 ms: a table of checks for every
+// Kubernetes version) in the background, so that a caller reading its input first builds
+// both at once; Render waits for it.
+func Prepare() { go evaluator() }
+
 // checkRestricted runs Kubernetes' own Pod Security admission checks on the pod template:
 // config refuses the customisations it knows to be unsafe by field, and this catches any
 // other way spec.job could make the namespace's admission refuse the hook (say, an
@@ -272,19 +276,28 @@ func checkRestricted(tmpl *corev1.PodTemplateSpec) error {
 // ToObject converts a typed object to generic data without the fields the API server
 // fills in (creationTimestamp, status), which would only add noise to the diff.
 func ToObject(v any) (Object, error) {
+	o, ok := generic(reflect.ValueOf(v))
+	if m, isMap := o.(map[string]any); ok && isMap {
+		return trimServerFields(m), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	var o Object
+	var m Object
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	if err := dec.Decode(&o); err != nil {
+	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
+	return trimServerFields(m), nil
+}
+
+// trimServerFields drops status and null creationTimestamps.
+func trimServerFields(o Object) Object {
 	delete(o, "status")
 	stripCreationTimestamp(o)
-	return o, nil
+	return o
 }
 
 func stripCreationTimestamp(v any) {

@@ -5,13 +5,12 @@
 package render
 
 import (
-	"bytes"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -89,11 +88,11 @@ func Render(in Input) ([]Object, error) {
 	if in.Config == nil {
 		return nil, fmt.Errorf("render %s: no config", in.Name)
 	}
-	data, paths, err := configMapData(in.Files)
+	data, err := configMapData(in.Files)
 	if err != nil {
 		return nil, err
 	}
-	if err := addSchema(in, data, paths); err != nil {
+	if data, err = addSchema(in, data); err != nil {
 		return nil, err
 	}
 	shards := shard(data)
@@ -113,8 +112,8 @@ func Render(in Input) ([]Object, error) {
 	shardData := make([]map[string]any, len(shards))
 	for i, sh := range shards {
 		shardData[i] = make(map[string]any, len(sh))
-		for k, v := range sh {
-			shardData[i][k] = v
+		for _, e := range sh {
+			shardData[i][e.key] = e.content
 		}
 	}
 
@@ -131,11 +130,15 @@ func Render(in Input) ([]Object, error) {
 		})
 		out = append(out, cm)
 	}
-	job, err := migrateJob(in, migrationNames, shards, paths)
+	job, err := migrateJob(in, migrationNames, shards)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, job)
+	jobObj, err := ToObject(*job)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, jobObj)
 	schemaCMs := schemaConfigMaps(in, shardData)
 	out = append(out, schemaCMs...)
 	if in.Config.Spec.Drift.Schedule != "" {
@@ -210,13 +213,18 @@ func setAnnotations(o Object, add map[string]string) {
 // [-._a-zA-Z0-9]+: "/" becomes "__" and any other byte outside the set becomes "-". The
 // Job's volume maps each key back to its path, so the Job sees the directory unchanged.
 func ConfigMapKey(name string) string {
+	i := strings.IndexFunc(name, func(r rune) bool { return !keyByte(r) })
+	if i < 0 {
+		return name // the usual file name, kept without a copy
+	}
 	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
+	b.Grow(len(name) + 8)
+	b.WriteString(name[:i])
+	for ; i < len(name); i++ {
+		switch c := name[i]; {
 		case c == '/':
 			b.WriteString("__")
-		case c == '-' || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+		case keyByte(rune(c)):
 			b.WriteByte(c)
 		default:
 			b.WriteByte('-')
@@ -225,40 +233,74 @@ func ConfigMapKey(name string) string {
 	return b.String()
 }
 
-// configMapData keys the files and refuses two files that map to one key.
-func configMapData(files []File) (map[string]string, map[string]string, error) {
-	data := make(map[string]string, len(files))
+// keyByte reports whether c may stand in a ConfigMap key.
+func keyByte(c rune) bool {
+	return c == '-' || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// entry is one key of the migrations ConfigMaps: a file's content and the path the Job
+// mounts it at.
+type entry struct{ key, path, content string }
+
+func byKey(a, b entry) int { return strings.Compare(a.key, b.key) }
+
+// configMapData keys the files, in key order, and refuses a key Kubernetes would refuse and
+// two files that map to one key. The files come sorted by name, so the keys of a directory
+// without renamed paths are already in order. Room is left for schema.sql (addSchema).
+func configMapData(files []File) ([]entry, error) {
+	data := make([]entry, 0, len(files)+1)
+	refused := false
+	for _, f := range files {
+		key := ConfigMapKey(f.Name)
+		// A key of ConfigMapKey has only key characters: only these cases can be refused.
+		refused = refused || key == "" || len(key) > validation.DNS1123SubdomainMaxLength || key[0] == '.'
+		data = append(data, entry{key, f.Name, f.Content})
+	}
+	if !slices.IsSortedFunc(data, byKey) {
+		slices.SortStableFunc(data, byKey)
+	}
+	for i := 1; i < len(data) && !refused; i++ {
+		refused = data[i].key == data[i-1].key
+	}
+	if refused {
+		if err := refuseKeys(files); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// refuseKeys names, in file order, the first file whose key Kubernetes refuses or that maps
+// to the key of an earlier file.
+func refuseKeys(files []File) error {
 	paths := make(map[string]string, len(files))
 	for _, f := range files {
 		key := ConfigMapKey(f.Name)
 		if msgs := validation.IsConfigMapKey(key); len(msgs) > 0 {
-			return nil, nil, fmt.Errorf("%s: cannot be a ConfigMap key: %s", f.Name, strings.Join(msgs, "; "))
+			return fmt.Errorf("%s: cannot be a ConfigMap key: %s", f.Name, strings.Join(msgs, "; "))
 		}
 		if prev, ok := paths[key]; ok {
-			return nil, nil, fmt.Errorf("%s and %s both map to ConfigMap key %q: rename one of them", prev, f.Name, key)
+			return fmt.Errorf("%s and %s both map to ConfigMap key %q: rename one of them", prev, f.Name, key)
 		}
-		data[key] = f.Content
 		paths[key] = f.Name
 	}
-	return data, paths, nil
+	return nil
 }
 
-// shard splits data into ConfigMaps of at most ShardBudget bytes, keys in sorted order, so
-// the same files always land in the same shard.
-func shard(data map[string]string) []map[string]string {
-	keys := slices.Sorted(maps.Keys(data))
-	shards := []map[string]string{{}}
-	size := 0
-	for _, k := range keys {
-		n := len(k) + len(data[k])
+// shard splits data (in key order) into ConfigMaps of at most ShardBudget bytes, so the
+// same files always land in the same shard.
+func shard(data []entry) [][]entry {
+	var shards [][]entry
+	start, size := 0, 0
+	for i, e := range data {
+		n := len(e.key) + len(e.content)
 		if size > 0 && size+n > ShardBudget {
-			shards = append(shards, map[string]string{})
-			size = 0
+			shards = append(shards, data[start:i])
+			start, size = i, 0
 		}
-		shards[len(shards)-1][k] = data[k]
 		size += n
 	}
-	return shards
+	return append(shards, data[start:])
 }
 
 // shardName is "<name>-<suffix>" for a single shard, "<name>-<suffix>-<i+1>" otherwise.
@@ -389,13 +431,13 @@ func Encode(w io.Writer, objs []Object) error {
 			shared = append(shared, data)
 		}
 	}
-	dataYAML := make([][]byte, len(shared))
+	plans := make([]*dataYAML, len(shared))
 	heads, tails := make([][]byte, len(objs)), make([][]byte, len(objs))
 	errs := make([]error, len(objs)+len(shared))
 	var wg sync.WaitGroup
 	for i, d := range shared {
 		wg.Go(func() {
-			dataYAML[i], errs[len(objs)+i] = encodeData(d)
+			plans[i], errs[len(objs)+i] = planData(d)
 		})
 	}
 	for i, p := range parts {
@@ -407,37 +449,35 @@ func Encode(w io.Writer, objs []Object) error {
 		})
 	}
 	wg.Wait()
-	// One buffer of the output's size: grown by doubling, it was copied and cleared over
-	// and over, and each fresh page of it faulted in.
-	size := 0
 	for i, p := range parts {
-		size += len("---\n") + len(heads[i]) + len(tails[i])
-		if p.data != nil {
-			size += len(dataYAML[index[mapID(p.data)]])
+		err := errs[i]
+		if err == nil && p.data != nil {
+			err = errs[len(objs)+index[mapID(p.data)]]
+		}
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), err)
 		}
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
+	// Written once all is planned, so an error leaves w untouched. A shared data map's
+	// YAML, most of the bytes, is written once per document that holds it, through the
+	// buffer: joining the stream in one buffer of its size first faulted in fresh pages
+	// for all of it.
+	bw := bufio.NewWriterSize(w, 32<<10)
 	for i, p := range parts {
-		if errs[i] != nil {
-			return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[i])
-		}
 		if i > 0 {
-			buf.WriteString("---\n")
+			bw.Write(docSep)
 		}
-		buf.Write(heads[i])
+		bw.Write(heads[i])
 		if p.data != nil {
 			// Top-level keys in sorted order: apiVersion, data, kind, metadata.
-			j := index[mapID(p.data)]
-			if errs[len(objs)+j] != nil {
-				return fmt.Errorf("encode %s: %w", nameOf(objs[i]), errs[len(objs)+j])
-			}
-			buf.Write(dataYAML[j])
-			buf.Write(tails[i])
+			plans[index[mapID(p.data)]].write(bw)
+			bw.Write(tails[i])
 		}
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return bw.Flush()
 }
+
+var docSep = []byte("---\n")
 
 // splitData splits a ConfigMap-shaped object (top-level keys apiVersion, data, kind,
 // metadata only) into the keys that sort before "data", its data map, and the keys after.

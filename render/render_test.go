@@ -643,3 +643,35 @@ func TestREADMEJobExample(t *testing.T) {
 	assert.Equal(t, "false", job.Spec.Template.Annotations["sidecar.istio.io/inject"])
 	assert.Equal(t, "pg-ca", job.Spec.Template.Spec.Containers[0].VolumeMounts[3].Name)
 }
+
+// TestKeyRefusals: the first file in name order whose key Kubernetes refuses, or that maps
+// to an earlier file's key, is named.
+func TestKeyRefusals(t *testing.T) {
+	long := strings.Repeat("x", 250) + ".sql"
+	cases := []struct {
+		name  string
+		files []string
+		want  string // "" for none
+	}{
+		{"flat", []string{"1_a.sql", "2_b.sql"}, ""},
+		{"renamed keys out of name order", []string{"a/1.sql", "a_1.sql", "a~2.sql"}, ""},
+		{"dot dot", []string{"..x.sql"}, "..x.sql: cannot be a ConfigMap key: must not start with '..'"},
+		{"too long", []string{long}, long + ": cannot be a ConfigMap key: must be no more than 253 characters"},
+		{"collision before a bad key", []string{"a/1.sql", "a__1.sql", long}, `a/1.sql and a__1.sql both map to ConfigMap key "a__1.sql"`},
+		{"bad key before a collision", []string{"..x.sql", "a/1.sql", "a__1.sql"}, "..x.sql: cannot be a ConfigMap key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var files []render.File
+			for _, n := range c.files {
+				files = append(files, render.File{Name: n, Content: "SELECT 1;\n"})
+			}
+			_, err := render.Render(baseInput(files))
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}

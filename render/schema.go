@@ -1,8 +1,9 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/schemahook/schemahook/config"
 	batchv1 "k8s.io/api/batch/v1"
@@ -19,16 +20,15 @@ const (
 
 // addSchema puts schema.sql in the data shared by the migrations and schema ConfigMaps,
 // mapped to SchemaPath in the Job's volume.
-func addSchema(in Input, data, paths map[string]string) error {
+func addSchema(in Input, data []entry) ([]entry, error) {
 	if in.Schema == "" {
-		return nil
+		return data, nil
 	}
-	if prev, ok := paths[SchemaKey]; ok {
-		return fmt.Errorf("%s and the app directory's schema.sql both map to ConfigMap key %q: rename the migration file", prev, SchemaKey)
+	i, found := slices.BinarySearchFunc(data, SchemaKey, func(e entry, key string) int { return strings.Compare(e.key, key) })
+	if found {
+		return nil, fmt.Errorf("%s and the app directory's schema.sql both map to ConfigMap key %q: rename the migration file", data[i].path, SchemaKey)
 	}
-	data[SchemaKey] = in.Schema
-	paths[SchemaKey] = SchemaPath
-	return nil
+	return slices.Insert(data, i, entry{SchemaKey, SchemaPath, in.Schema}), nil
 }
 
 // driftArgs are the hook's drift flags; none for the defaults, so that configs without
@@ -49,15 +49,8 @@ func driftArgs(in Input) []string {
 // It is a normal resource and mounts the "<name>-schema" ConfigMaps (normal resources too,
 // holding the same files), so it checks what was last synced. The Git revision is left out
 // of it, as of the schema ConfigMaps, or every commit would make the app OutOfSync.
-func driftCronJob(in Input, job Object, migrationNames, schemaNames []string) (Object, error) {
-	b, err := json.Marshal(job)
-	if err != nil {
-		return nil, err
-	}
-	var j batchv1.Job
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, err
-	}
+func driftCronJob(in Input, job *batchv1.Job, migrationNames, schemaNames []string) (Object, error) {
+	j := job.DeepCopy()
 	pod := j.Spec.Template
 	pod.Labels["app.kubernetes.io/component"] = "drift"
 	c := &pod.Spec.Containers[0]

@@ -1,59 +1,86 @@
 package render
 
 import (
-	"bytes"
-	"maps"
+	"bufio"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	yaml "go.yaml.in/yaml/v2"
 )
 
-// encodeData writes a ConfigMap's data map as the "data:" entry of a block mapping, byte for
-// byte what yaml.v2 writes for map[string]any{"data": data}. The migration files are most of
-// a render's bytes, and yaml.v2 spends most of generate's time emitting them one character
-// at a time; the usual entry (a plain key, a multi-line value yaml.v2 writes as a literal
-// block scalar) is written here directly, and any other entry (a key yaml.v2 would quote, a
-// value with a tab, CR, trailing space or no newline, invalid UTF-8, ...) still goes through
-// yaml.v2, one entry at a time: an entry of a block mapping encodes the same alone as among
-// the others. A map with a value that is not a string goes through yaml.v2 whole.
-func encodeData(data map[string]any) ([]byte, error) {
-	if len(data) == 0 {
-		return yaml.Marshal(map[string]any{"data": normalize(data)})
-	}
-	size := len("data:\n")
-	for k, v := range data {
-		s, ok := v.(string)
-		if !ok {
-			return yaml.Marshal(map[string]any{"data": normalize(data)})
+// dataYAML is a ConfigMap's data map as the "data:" entry of a block mapping, byte for byte
+// what yaml.v2 writes for map[string]any{"data": data}, planned by planData and written by
+// write straight to the output, once per document that holds the map: the migration files
+// are most of a render's bytes, and a buffer of their YAML cost a page fault per 4 KiB.
+// yaml.v2 spends most of generate's time emitting them one character at a time; the usual
+// entry (a plain key, a multi-line value yaml.v2 writes as a literal block scalar) is
+// written here directly, and any other entry (a key yaml.v2 would quote, a value with a
+// tab, CR, trailing space or no newline, invalid UTF-8, ...) is encoded by yaml.v2 when
+// planned, one entry at a time: an entry of a block mapping encodes the same alone as among
+// the others. A map with a value that is not a string, or none, goes through yaml.v2 whole.
+type dataYAML struct {
+	whole  []byte // yaml.v2's encoding of the whole entry, when it does all of it
+	data   map[string]any
+	keys   []string          // in yaml.v2's order
+	others map[string][]byte // yaml.v2's encoding of the entries not written as literal blocks
+}
+
+// planData checks and orders data, encoding with yaml.v2 what write does not write itself,
+// so that an error shows before anything is written.
+func planData(data map[string]any) (*dataYAML, error) {
+	whole := len(data) == 0
+	for _, v := range data {
+		if _, ok := v.(string); !ok {
+			whole = true
+			break
 		}
-		size += len(k) + len(s) + len(s)/8 + 16 // key, value, indentation of its lines, header
 	}
-	keys := sortedKeys(data)
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	buf.WriteString("data:\n")
-	for _, k := range keys {
+	if whole {
+		b, err := yaml.Marshal(map[string]any{"data": normalize(data)})
+		return &dataYAML{whole: b}, err
+	}
+	d := &dataYAML{data: data, keys: sortedKeys(data)}
+	for _, k := range d.keys {
 		v := data[k].(string)
 		if plainKey(k) && literalBlock(v) {
-			writeLiteralEntry(buf, k, v)
 			continue
 		}
 		entry, err := yaml.Marshal(map[string]map[string]string{"data": {k: v}})
 		if err != nil {
 			return nil, err
 		}
-		buf.Write(entry[len("data:\n"):])
+		if d.others == nil {
+			d.others = map[string][]byte{}
+		}
+		d.others[k] = entry[len("data:\n"):]
 	}
-	return buf.Bytes(), nil
+	return d, nil
+}
+
+// write writes the entry to w, whose error Flush reports.
+func (d *dataYAML) write(w *bufio.Writer) {
+	if d.whole != nil {
+		w.Write(d.whole)
+		return
+	}
+	w.WriteString("data:\n")
+	for _, k := range d.keys {
+		if entry, ok := d.others[k]; ok {
+			w.Write(entry)
+			continue
+		}
+		writeLiteralEntry(w, k, d.data[k].(string))
+	}
 }
 
 // writeLiteralEntry writes "  key: |" and the value's lines indented by four, as yaml.v2's
 // emitter does: an indentation indicator when the value starts with a space or a line
 // break, "-" when it does not end in a line break, "+" when it ends in more than one; empty
 // lines carry no indentation.
-func writeLiteralEntry(buf *bytes.Buffer, key, value string) {
+func writeLiteralEntry(buf *bufio.Writer, key, value string) {
 	buf.WriteString("  ")
 	buf.WriteString(key)
 	buf.WriteString(": |")
@@ -128,7 +155,7 @@ func init() {
 // and "\n" as line break, no space at the end of a line or of the value). Tabs, CRs, other
 // control characters, LS/PS/NEL breaks, a BOM and characters outside the Basic Multilingual
 // Plane make yaml.v2 choose a double-quoted scalar (or !!binary for invalid UTF-8), which
-// encodeData leaves to it.
+// planData leaves to it.
 func literalBlock(value string) bool {
 	if !strings.Contains(value, "\n") || value[len(value)-1] == ' ' || strings.Contains(value, " \n") {
 		return false
@@ -153,16 +180,26 @@ func literalBlock(value string) bool {
 // for some key sets ("001", "0b", "1_" form a cycle), where yaml.v2's result depends on Go's
 // map order; sorting bytewise first makes it the same on every run.
 func sortedKeys(data map[string]any) []string {
-	keys := slices.Sorted(maps.Keys(data))
-	runes := make(map[string][]rune, len(keys))
-	for _, k := range keys {
-		runes[k] = []rune(k)
+	keys := make([]string, 0, len(data)) // slices.Sorted(maps.Keys) grows it step by step
+	for k := range data {
+		keys = append(keys, k)
 	}
+	slices.Sort(keys)
+	ascii := !slices.ContainsFunc(keys, func(k string) bool { return !isASCII(k) })
 	slices.SortStableFunc(keys, func(a, b string) int {
+		var less, greater bool
+		if ascii {
+			// A rune is a byte: compare the strings' bytes where they lie.
+			ab, bb := unsafe.Slice(unsafe.StringData(a), len(a)), unsafe.Slice(unsafe.StringData(b), len(b))
+			less, greater = yamlKeyLess(ab, bb), yamlKeyLess(bb, ab)
+		} else {
+			ar, br := []rune(a), []rune(b)
+			less, greater = yamlKeyLess(ar, br), yamlKeyLess(br, ar)
+		}
 		switch {
-		case yamlKeyLess(runes[a], runes[b]):
+		case less:
 			return -1
-		case yamlKeyLess(runes[b], runes[a]):
+		case greater:
 			return 1
 		}
 		return 0
@@ -170,14 +207,24 @@ func sortedKeys(data map[string]any) []string {
 	return keys
 }
 
-// yamlKeyLess is yaml.v2's keyList.Less for two strings, as runes.
-func yamlKeyLess(ar, br []rune) bool {
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// yamlKeyLess is yaml.v2's keyList.Less for two strings, as runes (or as bytes, for
+// ASCII strings).
+func yamlKeyLess[C byte | rune](ar, br []C) bool {
 	for i := 0; i < len(ar) && i < len(br); i++ {
 		if ar[i] == br[i] {
 			continue
 		}
-		al := unicode.IsLetter(ar[i])
-		bl := unicode.IsLetter(br[i])
+		al := unicode.IsLetter(rune(ar[i]))
+		bl := unicode.IsLetter(rune(br[i]))
 		if al && bl {
 			return ar[i] < br[i]
 		}
@@ -187,7 +234,7 @@ func yamlKeyLess(ar, br []rune) bool {
 		var ai, bi int
 		var an, bn int64
 		if ar[i] == '0' || br[i] == '0' {
-			for j := i - 1; j >= 0 && unicode.IsDigit(ar[j]); j-- {
+			for j := i - 1; j >= 0 && unicode.IsDigit(rune(ar[j])); j-- {
 				if ar[j] != '0' {
 					an = 1
 					bn = 1
@@ -195,10 +242,10 @@ func yamlKeyLess(ar, br []rune) bool {
 				}
 			}
 		}
-		for ai = i; ai < len(ar) && unicode.IsDigit(ar[ai]); ai++ {
+		for ai = i; ai < len(ar) && unicode.IsDigit(rune(ar[ai])); ai++ {
 			an = an*10 + int64(ar[ai]-'0')
 		}
-		for bi = i; bi < len(br) && unicode.IsDigit(br[bi]); bi++ {
+		for bi = i; bi < len(br) && unicode.IsDigit(rune(br[bi])); bi++ {
 			bn = bn*10 + int64(br[bi]-'0')
 		}
 		if an != bn {
