@@ -101,21 +101,11 @@ func LoadHistory(ctx context.Context, conn *pgx.Conn, schema string) (revs []Rev
 	return revs, true, nil
 }
 
-// UpToDate reports whether the history records exactly the files given, each under its Key
-// with its checksum, and nothing partially applied: then nothing is pending and no history
-// rule can fail, and a run need not look closer. n is the number of revisions. false (with
-// a nil error) means "look closer": LoadHistory and Verify decide, and name what differs.
-func UpToDate(ctx context.Context, conn *pgx.Conn, schema string, files []*migrations.File) (n int, ok bool, err error) {
-	rec, err := ReadRecorded(ctx, conn, schema)
-	if err != nil {
-		return 0, false, err
-	}
-	return rec.Revisions(), rec.Matches(files), nil
-}
-
-// Recorded is what the history records, as far as UpToDate needs it: each revision's
-// version and checksum, and how many revisions are partial. It needs no file, so a run can
-// read it while it is still reading the directory.
+// Recorded is what the history records, as far as the nothing-to-do check needs it: each
+// revision's version and checksum, and how many revisions are partial. When it Matches the
+// files, nothing is pending and no history rule can fail, so a run need not look closer;
+// otherwise LoadHistory and Verify decide, and name what differs. It needs no file, so a
+// run can read it while it is still reading the directory.
 type Recorded struct {
 	Partial int
 	rows    []keySum // sorted by version, byte order

@@ -52,8 +52,9 @@ func TestUpToDate(t *testing.T) {
 				_, err := conn.Exec(ctx, tc.setup)
 				require.NoError(t, err)
 			}
-			n, ok, err := UpToDate(ctx, conn, "schemahook", dir.Files)
+			rec, err := ReadRecorded(ctx, conn, "schemahook")
 			require.NoError(t, err)
+			n, ok := rec.Revisions(), rec.Matches(dir.Files)
 			assert.Equal(t, tc.want, ok)
 			if ok {
 				assert.Equal(t, len(dir.Files), n)

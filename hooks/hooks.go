@@ -202,13 +202,11 @@ func (r *run) stages(ctx context.Context) error {
 	}
 	r.target = conn
 	defer conn.Close(context.Background())
-	if recorded != nil && recorded.Matches(r.dir.Files) {
+	if r.upToDateBy(recorded) {
 		// Nothing to do, without the lock: the history already records every file with
 		// its checksum and none partially, so no runner can apply or change anything of
 		// this directory, and one holding the lock now can only find the same. Anything
 		// else is looked at again under the lock.
-		r.logVerified(recorded.Revisions())
-		r.setUpToDate(recorded.Revisions())
 		return nil
 	}
 	if err := engine.Lock(ctx, conn, r.o.RevisionsSchema, r.o.LockTimeout, r.log); err != nil {
@@ -307,10 +305,10 @@ func (r *run) watch(ctx context.Context) *pgx.Conn {
 // connectWhile connects to the target while read reads the directory, so the connection's
 // round trips overlap the reading. Where the nothing-to-do shortcut applies (upToDate), the
 // connection then reads the history's versions and checksums too, still beside the
-// reading; the Recorded is nil when it did not (an error there is met again, and reported, under the lock). read's
-// refusal wins as before: the connection is then dropped, and what it would have logged
-// (retries) is never printed; once read is done, the lines held meanwhile are printed and
-// later ones as they come.
+// reading; the Recorded is nil when it did not (an error there is met again, and
+// reported, under the lock). read's refusal wins as before: the connection is then
+// dropped, and what it would have logged (retries) is never printed; once read is done,
+// the lines held meanwhile are printed and later ones as they come.
 func (r *run) connectWhile(ctx context.Context, read func() error) (*pgx.Conn, *engine.Recorded, error) {
 	var mu sync.Mutex
 	holding, held := true, []string(nil)
@@ -380,24 +378,30 @@ func (r *run) readDir() error {
 	return nil
 }
 
-// upToDate is the nothing-to-do run's shortcut: when the history records exactly the
-// files with their checksums (engine.UpToDate), nothing is pending and nothing is split or
-// read row by row. done is false when verify must look closer; a drift check and
+// upToDate is the nothing-to-do run's shortcut, under the lock: when the history records
+// exactly the files with their checksums, nothing is pending and nothing is split or read
+// row by row. done is false when verify must look closer; a drift check and
 // --resume-partial always do.
 func (r *run) upToDate(ctx context.Context) (done bool, err error) {
 	if !r.shortcut() {
 		return false, nil
 	}
-	n, ok, err := engine.UpToDate(ctx, r.target, r.o.RevisionsSchema, r.dir.Files)
+	rec, err := engine.ReadRecorded(ctx, r.target, r.o.RevisionsSchema)
 	if err != nil {
 		return false, stageErr(failure.StageVerify, err)
 	}
-	if !ok {
-		return false, nil
+	return r.upToDateBy(&rec), nil
+}
+
+// upToDateBy ends the run up to date when rec records exactly the files, each with its
+// checksum, and none partially; a nil rec (not read) says nothing.
+func (r *run) upToDateBy(rec *engine.Recorded) bool {
+	if rec == nil || !rec.Matches(r.dir.Files) {
+		return false
 	}
-	r.logVerified(n)
-	r.setUpToDate(n)
-	return true, nil
+	r.logVerified(rec.Revisions())
+	r.setUpToDate(rec.Revisions())
+	return true
 }
 
 // shortcut reports whether the run may end at "up to date" from the recorded versions and
