@@ -34,15 +34,28 @@ func (d *Dir) appendSumBody(b []byte) []byte {
 	if b == nil {
 		b = make([]byte, 0, len(d.Files)*(len(" h1:\n")+base64.StdEncoding.EncodedLen(sha256.Size)+64))
 	}
-	for _, f := range d.Files {
-		b = append(append(b, f.Name...), " h1:"...)
-		b = append(appendChecksumH1(b, f), '\n')
-		if f.DownName != "" {
-			b = append(append(b, f.DownName...), " h1:"...)
-			b = append(appendH1(b, f.Down), '\n')
-		}
+	for line := range d.sumLines {
+		b = append(b, line...)
 	}
 	return b
+}
+
+// sumLines yields the lines below the first, each with its newline, in one buffer reused
+// from line to line (a line is valid until the next).
+func (d *Dir) sumLines(yield func(line []byte) bool) {
+	var line []byte
+	for _, f := range d.Files {
+		line = append(appendChecksumH1(append(append(line[:0], f.Name...), " h1:"...), f), '\n')
+		if !yield(line) {
+			return
+		}
+		if f.DownName != "" {
+			line = append(appendH1(append(append(line[:0], f.DownName...), " h1:"...), f.Down), '\n')
+			if !yield(line) {
+				return
+			}
+		}
+	}
 }
 
 // sumIs reports whether text is what ComputeSum gives, byte for byte. It compares line by
@@ -55,24 +68,12 @@ func (d *Dir) sumIs(text string) bool {
 	}
 	first, body := text[:nl+1], text[nl+1:]
 	h := sha256.New()
-	var line []byte
-	check := func(name string, hash func([]byte) []byte) bool {
-		line = append(append(line[:0], name...), " h1:"...)
-		line = append(hash(line), '\n')
+	for line := range d.sumLines {
 		if !strings.HasPrefix(body, bytesString(line)) {
 			return false
 		}
 		body = body[len(line):]
 		h.Write(line)
-		return true
-	}
-	for _, f := range d.Files {
-		if !check(f.Name, func(b []byte) []byte { return appendChecksumH1(b, f) }) {
-			return false
-		}
-		if f.DownName != "" && !check(f.DownName, func(b []byte) []byte { return appendH1(b, f.Down) }) {
-			return false
-		}
 	}
 	if body != "" {
 		return false
