@@ -171,7 +171,9 @@ func ReadRecorded(ctx context.Context, conn *pgx.Conn, schema string) (Recorded,
 		return Recorded{}, &failure.Error{Exit: failure.ExitHistory, Rule: "revisions-table", Msg: fmt.Sprintf("reading %s: %v", table(schema), err), Err: err}
 	}
 	r.rows = slices.Concat(blocks...)
-	slices.SortFunc(r.rows, func(a, b keySum) int { return strings.Compare(a.version, b.version) })
+	if !slices.IsSortedFunc(r.rows, byVersion) { // rows come in the order they were applied: usually sorted
+		slices.SortFunc(r.rows, byVersion)
+	}
 	return r, nil
 }
 
@@ -182,13 +184,29 @@ func (r Recorded) Matches(files []*migrations.File) bool {
 	if len(r.rows) == 0 || len(r.rows) != len(files) || r.Partial != 0 {
 		return false
 	}
+	// Files in version order usually have their keys in text order too (versions of one
+	// length): then they compare with the rows one by one, with nothing built.
+	inOrder, same := true, true
+	for i, f := range files {
+		k := Key(f)
+		if i > 0 && k <= Key(files[i-1]) {
+			inOrder = false
+			break
+		}
+		same = same && r.rows[i] == (keySum{k, f.Checksum})
+	}
+	if inOrder {
+		return same
+	}
 	keys := make([]keySum, len(files))
 	for i, f := range files {
 		keys[i] = keySum{Key(f), f.Checksum}
 	}
-	slices.SortFunc(keys, func(a, b keySum) int { return strings.Compare(a.version, b.version) })
+	slices.SortFunc(keys, byVersion)
 	return slices.Equal(keys, r.rows)
 }
+
+func byVersion(a, b keySum) int { return strings.Compare(a.version, b.version) }
 
 // insertRevision writes (or overwrites) one revision row.
 func insertRevision(ctx context.Context, q querier, schema string, r Revision) error {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/schemahook/schemahook/internal/pgtest"
@@ -94,4 +96,45 @@ FROM generate_series(1, $1) i`, n)
 	}
 	require.NoError(t, rows.Err())
 	assert.Equal(t, want, rec.rows)
+}
+
+// TestMatchesKeyOrder: files whose keys are not in text order (version 10 after 9) are
+// matched by sorting, files whose keys are by comparing in turn; either way a history
+// matches exactly when it records every file with its checksum.
+func TestMatchesKeyOrder(t *testing.T) {
+	for _, names := range [][]string{
+		{"8_a.sql", "9_b.sql", "10_c.sql", "11_d.sql"}, // keys "10" < "11" < "8" < "9"
+		{"08_a.sql", "09_b.sql", "10_c.sql", "11_d.sql"},
+	} {
+		files := map[string]string{}
+		for i, n := range names {
+			files[n] = fmt.Sprintf("SELECT %d;\n", i)
+		}
+		dir := readDir(t, files)
+		recorded := func(edit func([]keySum) []keySum) Recorded {
+			var rows []keySum
+			for _, f := range dir.Files {
+				rows = append(rows, keySum{Key(f), f.Checksum})
+			}
+			rows = edit(rows)
+			slices.SortFunc(rows, byVersion)
+			return Recorded{rows: rows}
+		}
+		for _, tc := range []struct {
+			name string
+			edit func([]keySum) []keySum
+			want bool
+		}{
+			{"every file", func(r []keySum) []keySum { return r }, true},
+			{"a checksum changed", func(r []keySum) []keySum { r[2].checksum = "x"; return r }, false},
+			{"the first checksum changed", func(r []keySum) []keySum { r[0].checksum = "x"; return r }, false},
+			{"a file missing", func(r []keySum) []keySum { return append(r[:1], r[2:]...) }, false},
+			{"a version written otherwise", func(r []keySum) []keySum { r[1].version = "0" + r[1].version; return r }, false},
+		} {
+			t.Run(names[0]+" "+tc.name, func(t *testing.T) {
+				rec := recorded(tc.edit)
+				assert.Equal(t, tc.want, rec.Matches(dir.Files))
+			})
+		}
+	}
 }
