@@ -2,9 +2,11 @@ package migrations
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -73,15 +75,66 @@ func (d *DirFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if name != "." {
 		return fs.ReadDir(d.fsys, name)
 	}
-	entries, ok := d.readTop()
+	entries, settle, err := d.list(nil)
+	settle()
+	return entries, err
+}
+
+// list lists the top directory as ReadDir does. With pre, it also starts reading the files
+// pre wants while the listing goes on (Linux), into each *dirent's read, and returns
+// before those reads are done: settle waits for them (and reads the rest of the queue on
+// the caller's goroutine). complete reports whether every file the listing gave that pre
+// wants was read; the caller reads the others. settle must be called, once or more.
+func (d *DirFS) list(pre *prefetch) (entries []fs.DirEntry, settle func() (complete bool), err error) {
+	entries, r, ok := d.readTop(pre)
 	if !ok {
-		var err error
-		if entries, err = fs.ReadDir(d.fsys, name); err != nil {
-			return nil, err
+		if entries, err = fs.ReadDir(d.fsys, "."); err != nil {
+			return nil, func() bool { return false }, err
 		}
 	}
 	d.top = entries
-	return entries, nil
+	return entries, r.settle, nil
+}
+
+// prefetch is what Read asks of the listing: read the files it wants, each within
+// maxSize, stopping once more than maxTotal bytes were read or more than maxFiles entries
+// listed (Read refuses the directory then, and reads in order what was left undone).
+type prefetch struct {
+	want              func(fs.DirEntry) bool
+	maxSize, maxTotal int64
+	maxFiles          int
+}
+
+// fileRead is what reading one file gave: its bytes or its refusal, and what the goroutine
+// that read it learnt of the bytes while they were in its cache.
+type fileRead struct {
+	b   []byte
+	err *failure.Error
+	// sum is the sha256 of b, hex the same in lowercase hex, facts the facts of b; for the
+	// sum file, sum is of its lines below the first, which its first line pins.
+	sum    [sha256.Size]byte
+	hex    [2 * sha256.Size]byte
+	facts  textFacts
+	summed bool // sum, hex and facts are set
+	// done is set once the file was read (or refused); a reader that stopped early leaves
+	// it unset and Read reads the file in order.
+	done bool
+}
+
+// read reads the file of e into r.
+func (d *DirFS) read(e fs.DirEntry, r *fileRead, maxSize int64, fds *fdBatch, ar *arena) {
+	r.b, r.err = d.readEntry(e, maxSize, fds, ar)
+	if r.err == nil {
+		if e.Name() == SumFileName {
+			_, body, _ := strings.Cut(bytesString(r.b), "\n")
+			r.sum = sha256.Sum256(stringBytes(body))
+		} else {
+			r.sum, r.facts = sha256.Sum256(r.b), factsOf(bytesString(r.b))
+			hex.Encode(r.hex[:], r.sum[:])
+		}
+		r.summed = true
+	}
+	r.done = true
 }
 
 // maxWorkers is how many goroutines parallel runs at most.
@@ -141,7 +194,23 @@ func (a *arena) buf(n int64) []byte {
 	return a.chunk[at : at : at+int(n)]
 }
 
-// keep takes b, read into the last buf, out of the chunk: b's length is used, the rest of
+// room is an empty buffer with what room the chunk has left, at most max and
+// arenaChunk/8 bytes and at least a page (else from a fresh chunk), for a file whose size
+// is not known yet.
+func (a *arena) room(max int64) []byte {
+	n := min(max, arenaChunk/8)
+	if a == nil {
+		return make([]byte, min(n, 4096))
+	}
+	if int64(cap(a.chunk)-len(a.chunk)) < min(n, 4096) {
+		a.chunk = make([]byte, 0, arenaChunk)
+	}
+	n = min(n, int64(cap(a.chunk)-len(a.chunk)))
+	at := len(a.chunk)
+	return a.chunk[at : at+int(n) : at+int(n)]
+}
+
+// keep takes b, read into the last buf or room, out of the chunk: b's length is used, the rest of
 // the room given back. A b that outgrew its buf (the file grew) was allocated elsewhere.
 func (a *arena) keep(b []byte) []byte {
 	if a != nil && len(b) > 0 && len(a.chunk) < cap(a.chunk) && unsafe.SliceData(b) == unsafe.SliceData(a.chunk[len(a.chunk):]) {
@@ -167,21 +236,17 @@ func (d *DirFS) readEntry(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena)
 	return readEntry(d, e, maxSize)
 }
 
-// readJob is one file Read reads: its entry, and a refusal found before reading it.
+// readJob is one file Read reads: its entry, and where its read goes (the entry's own, when
+// the listing read it).
 type readJob struct {
-	e      fs.DirEntry
-	err    *failure.Error
-	b      []byte
-	sum    [sha256.Size]byte // of b, taken by the goroutine that read it, while b is in its cache
-	summed bool
-	// done is set once the file was read (or refused); a worker that stopped early leaves
-	// it unset and the file is read in order.
-	done bool
+	e fs.DirEntry
+	*fileRead
 }
 
-// readAll reads the jobs in parallel, stopping early once more than maxTotal bytes were
-// read, since Read will refuse the directory then. Read takes the results in order and
-// reads any job left undone itself, so it refuses exactly what reading one by one would.
+// readAll reads the jobs not done yet in parallel, stopping early once more than maxTotal
+// bytes were read, since Read will refuse the directory then. Read takes the results in
+// order and reads any job left undone itself, so it refuses exactly what reading one by one
+// would.
 func (d *DirFS) readAll(jobs []readJob, maxSize, maxTotal int64) {
 	var total atomic.Int64
 	fds := &fdBatch{}
@@ -192,11 +257,7 @@ func (d *DirFS) readAll(jobs []readJob, maxSize, maxTotal int64) {
 		if j.done || total.Load() > maxTotal {
 			return
 		}
-		j.b, j.err = d.readEntry(j.e, maxSize, fds, &arenas[w])
-		if j.err == nil {
-			j.sum, j.summed = sha256.Sum256(j.b), true
-		}
+		d.read(j.e, j.fileRead, maxSize, fds, &arenas[w])
 		total.Add(int64(len(j.b)))
-		j.done = true
 	})
 }

@@ -2,12 +2,14 @@ package migrations
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -68,7 +70,7 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 	var fd int
 	var err error
 	for {
-		fd, err = openat2(d.fd, e.Name(), &how, ar)
+		fd, err = openat2(d.fd, e.Name(), &how, ar, !symlink)
 		if err != unix.EINTR {
 			break
 		}
@@ -82,6 +84,24 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 		return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "openat", Path: e.Name(), Err: err}).Error()}, true
 	}
 	defer fds.close(fd)
+	if !symlink {
+		// A read of a regular file stops short of the room it was given only at the file's
+		// end, so a file that fits needs no stat for its size: one system call fewer per
+		// file, which at thousands of files is a tenth of the reading. What does not settle
+		// so (empty, refused, as large as the room) is looked at closer, from the start.
+		// The entry was a regular file when listed; had a named pipe been swapped in since,
+		// its read is empty (no writer) and the stat below refuses it as before.
+		buf := ar.room(maxSize + 1)
+		n, err := readRetry(fd, buf)
+		if err == nil && n > 0 && n < len(buf) {
+			return ar.keep(buf[:n]), nil, true
+		}
+		if n > 0 {
+			if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+				return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "seek", Path: e.Name(), Err: err}).Error()}, true
+			}
+		}
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &failure.Error{Rule: RuleRead, Msg: (&fs.PathError{Op: "stat", Path: e.Name(), Err: err}).Error()}, true
@@ -97,18 +117,11 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 		return nil, &failure.Error{Rule: "limit-file-size", Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", st.Size, maxSize)}, true
 	}
 	b, err = readBounded(func(buf []byte) (int, error) {
-		for {
-			n, err := unix.Read(fd, buf)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				return 0, err
-			case n == 0:
-				return 0, io.EOF
-			}
-			return n, nil
+		n, err := readRetry(fd, buf)
+		if err == nil && n == 0 {
+			return 0, io.EOF
 		}
+		return n, err
 	}, st.Size, maxSize, true, ar.buf(st.Size+1))
 	b = ar.keep(b)
 	if err != nil {
@@ -120,15 +133,35 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 	return b, nil, true
 }
 
+// readRetry is unix.Read, again when a signal interrupted it.
+func readRetry(fd int, buf []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, buf)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
 // openat2 is unix.Openat2 with the name made a C string in ar's buffer, so that opening
-// thousands of files does not allocate a copy of each name.
-func openat2(dirfd int, name string, how *unix.OpenHow, ar *arena) (int, error) {
+// thousands of files does not allocate a copy of each name. With single (an entry that is
+// not a symlink), a name of one path element is opened with openat and O_NOFOLLOW
+// instead, which confines it the same (no '/' to walk, no symlink to follow, and the
+// listing gives no "..") and costs the kernel less.
+func openat2(dirfd int, name string, how *unix.OpenHow, ar *arena, single bool) (int, error) {
 	if ar == nil || strings.IndexByte(name, 0) >= 0 {
 		return unix.Openat2(dirfd, name, how)
 	}
 	ar.name = append(append(ar.name[:0], name...), 0)
-	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(&ar.name[0])),
-		uintptr(unsafe.Pointer(how)), unsafe.Sizeof(*how), 0, 0)
+	var fd uintptr
+	var errno unix.Errno
+	if single && name != ".." && strings.IndexByte(name, '/') < 0 {
+		fd, _, errno = unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&ar.name[0])),
+			uintptr(how.Flags|unix.O_NOFOLLOW), 0, 0, 0)
+	} else {
+		fd, _, errno = unix.Syscall6(unix.SYS_OPENAT2, uintptr(dirfd), uintptr(unsafe.Pointer(&ar.name[0])),
+			uintptr(unsafe.Pointer(how)), unsafe.Sizeof(*how), 0, 0)
+	}
 	if errno != 0 {
 		return -1, errno
 	}
@@ -195,18 +228,29 @@ func (c *fdBatch) closeAll(fds []int) {
 
 // readTop lists the top directory with getdents, and lstats in parallel only the entries
 // whose type the file system did not give. ok is false when it cannot; ReadDir then lists
-// through os.Root.
-func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
+// through os.Root. With pre, the files pre wants are read while getdents goes on: each
+// batch of entries is handed to reading goroutines as it comes, so the listing (the kernel
+// hashes every name of a large ext4 directory, then the names are sorted) no longer comes
+// before the first read.
+func (d *DirFS) readTop(pre *prefetch) (entries []fs.DirEntry, r *listReader, ok bool) {
 	if d.fd < 0 {
-		return nil, false
+		return nil, nil, false
 	}
 	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	defer unix.Close(fd)
+	r = d.reader(pre)
+	defer func() {
+		if !ok {
+			r.settle() // what was read is dropped
+		}
+	}()
 	var list []*dirent
 	var unknown []*dirent
+	var block []dirent // the dirents, allocated a batch at a time
+	var names []byte   // their names, likewise
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -214,11 +258,12 @@ func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
 			continue
 		}
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		if n <= 0 {
 			break
 		}
+		from := len(list)
 		for off := 0; off < n; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name NUL-terminated
 			rec := buf[off : off+int(binary.NativeEndian.Uint16(buf[off+16:]))]
@@ -228,13 +273,25 @@ func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
 			if string(name) == "." || string(name) == ".." {
 				continue
 			}
-			e := &dirent{name: string(name), typ: direntTypes[rec[18]]}
+			if len(block) == cap(block) {
+				block = make([]dirent, 0, 256)
+			}
+			if cap(names)-len(names) < len(name) {
+				names = make([]byte, 0, max(16<<10, len(name)))
+			}
+			names = append(names, name...) // within capacity: earlier names stay put
+			block = append(block, dirent{d: d, name: bytesString(names[len(names)-len(name):]), typ: direntTypes[rec[18]]})
+			e := &block[len(block)-1]
 			if rec[18] == unix.DT_UNKNOWN {
 				unknown = append(unknown, e)
+				r.unsent()
 			}
 			list = append(list, e)
 		}
+		r.send(list[from:], len(list))
 	}
+	r.close()
+
 	failed := atomic.Bool{}
 	parallel(len(unknown), func(_, i int) {
 		var st unix.Stat_t
@@ -245,15 +302,174 @@ func (d *DirFS) readTop() (entries []fs.DirEntry, ok bool) {
 		unknown[i].typ = modeType(st.Mode)
 	})
 	if failed.Load() {
-		return nil, false
+		return nil, nil, false
 	}
-	slices.SortFunc(list, func(a, b *dirent) int { return strings.Compare(a.name, b.name) })
+	sortByName(list)
 	entries = make([]fs.DirEntry, len(list))
 	for i, e := range list {
-		e.d = d
 		entries[i] = e
 	}
-	return entries, true
+	return entries, r, true
+}
+
+// sortByName sorts list by name, 8 bytes at a time: the entries are sorted by an integer
+// made of their names' first 8 bytes, then each run of equal keys by the next 8, and so on
+// (a radix sort with 8-byte digits). Most comparisons are then of two integers side by
+// side in one slice, not of two names elsewhere in memory: ten thousand names that share
+// their first ten bytes (a timestamp's date) sort in 2.0 ms instead of 3.1 ms.
+func sortByName(list []*dirent) {
+	ks := make([]keyed, len(list))
+	for i, e := range list {
+		ks[i].e = e
+	}
+	sortKeyed(ks, 0)
+	for i := range ks {
+		list[i] = ks[i].e
+	}
+}
+
+type keyed struct {
+	key uint64 // bytes depth..depth+8 of the name, big-endian, zero-padded
+	e   *dirent
+}
+
+// sortKeyed sorts ks, whose names are equal before depth, by the names from depth on.
+func sortKeyed(ks []keyed, depth int) {
+	if len(ks) < 2 {
+		return
+	}
+	for i := range ks {
+		var b [8]byte
+		if n := ks[i].e.name; len(n) > depth {
+			copy(b[:], n[depth:])
+		}
+		ks[i].key = binary.BigEndian.Uint64(b[:])
+	}
+	// A name holds no NUL, so a shorter name padded with zeros sorts before a longer one
+	// it starts, as strings.Compare has it.
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
+	for i := 0; i < len(ks); {
+		j := i + 1
+		for j < len(ks) && ks[j].key == ks[i].key {
+			j++
+		}
+		// Equal keys: the names are equal up to depth+8, and none ends before it unless
+		// all of them are that one name.
+		if j-i > 1 && len(ks[i].e.name) > depth+8 {
+			sortKeyed(ks[i:j], depth+8)
+		}
+		i = j
+	}
+}
+
+// listReader reads the files a listing hands it, on goroutines of its own; a nil one reads
+// nothing.
+type listReader struct {
+	d     *DirFS
+	pre   *prefetch
+	work  chan []*dirent
+	wg    sync.WaitGroup
+	fds   fdBatch
+	total atomic.Int64
+	// arenas: one per reading goroutine, and the last for the listing's own goroutine,
+	// which reads too once it has listed.
+	arenas  [maxWorkers + 1]arena
+	closed  bool
+	settled bool
+	// partial is set when a file the listing gave was not handed to the readers, or not
+	// read by them: Read reads those itself.
+	partial atomic.Bool
+}
+
+// reader starts the reading goroutines for pre; nil when there is nothing to read or one
+// core to read on (the files are then read after the listing, as before).
+func (d *DirFS) reader(pre *prefetch) *listReader {
+	workers := min(runtime.GOMAXPROCS(0), maxWorkers)
+	if pre == nil || workers < 2 {
+		return nil
+	}
+	r := &listReader{d: d, pre: pre, work: make(chan []*dirent, 1024)}
+	for w := range workers {
+		r.wg.Go(func() { r.drain(&r.arenas[w]) })
+	}
+	return r
+}
+
+// readRun is how many files a reading goroutine takes at a time.
+const readRun = 16
+
+// send hands the entries of one getdents batch that pre wants to the readers, in runs of
+// readRun; listed is how many entries the listing holds so far.
+func (r *listReader) send(batch []*dirent, listed int) {
+	if r == nil {
+		return
+	}
+	if listed > r.pre.maxFiles {
+		r.partial.Store(true)
+		return
+	}
+	var run []*dirent
+	for _, e := range batch {
+		if e.typ == fs.ModeIrregular || !r.pre.want(e) { // DT_UNKNOWN: its type is not known yet
+			continue
+		}
+		if run == nil {
+			run = make([]*dirent, 0, readRun)
+		}
+		if run = append(run, e); len(run) == readRun {
+			r.work <- run
+			run = nil
+		}
+	}
+	if run != nil {
+		r.work <- run
+	}
+}
+
+func (r *listReader) drain(ar *arena) {
+	for run := range r.work {
+		for _, e := range run {
+			if r.total.Load() > r.pre.maxTotal {
+				r.partial.Store(true)
+				continue
+			}
+			r.d.read(e, &e.read, r.pre.maxSize, &r.fds, ar)
+			r.total.Add(int64(len(e.read.b)))
+		}
+		runtime.Gosched()
+	}
+}
+
+// unsent notes an entry the listing cannot hand over (its type is not known yet).
+func (r *listReader) unsent() {
+	if r != nil {
+		r.partial.Store(true)
+	}
+}
+
+// close ends the listing: no more entries come.
+func (r *listReader) close() {
+	if r != nil && !r.closed {
+		r.closed = true
+		close(r.work)
+	}
+}
+
+// settle reads what is still queued on the caller's goroutine, beside the readers, waits
+// for them and closes what they left open. complete reports whether every file the
+// listing gave that the reader wanted was read. Settling again does nothing.
+func (r *listReader) settle() (complete bool) {
+	if r == nil {
+		return false
+	}
+	if !r.settled {
+		r.settled = true
+		r.close()
+		r.drain(&r.arenas[maxWorkers])
+		r.wg.Wait()
+		r.fds.flush()
+	}
+	return !r.partial.Load()
 }
 
 // direntTypes are the fs.FileMode type bits of getdents's d_type values.
@@ -268,6 +484,7 @@ type dirent struct {
 	d    *DirFS
 	name string
 	typ  fs.FileMode
+	read fileRead // the file's, when the listing read it (prefetch)
 }
 
 func (e *dirent) Name() string               { return e.name }

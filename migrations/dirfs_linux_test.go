@@ -1,6 +1,9 @@
 package migrations
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,4 +40,32 @@ func TestFDBatchClosesOnlyItsOwn(t *testing.T) {
 		require.False(t, isOpen(fd), "descriptor %d given to the batch is still open", fd)
 	}
 	require.True(t, isOpen(foreign), "descriptor %d among the batch's was closed", foreign)
+}
+
+// TestSortByName: the keyed sort orders names as strings.Compare does, names that start
+// one another, share everything but their ends, or share nothing included.
+func TestSortByName(t *testing.T) {
+	sets := [][]string{
+		{"20250101000002_b.sql", "20250101000001_a.sql", "20250101000001_a.sql.bak", "20250101000001_", "2025010100000", "20250101000010_c.sql"},
+		{"b", "a", "ab", "aab", "", "ba"},
+		{"same_prefix_x", "same_prefix_xy", "same_prefix_x\x01", "same_prefix_w" + strings.Repeat("z", 20), "same_prefix_w"},
+		{"only"},
+	}
+	for i := range 300 {
+		sets[0] = append(sets[0], fmt.Sprintf("%014d_step_%d.sql", 20250101000000+(i*7919)%1000, i))
+	}
+	for _, names := range sets {
+		list := make([]*dirent, len(names))
+		for i, n := range names {
+			list[i] = &dirent{name: n}
+		}
+		sortByName(list)
+		want := slices.Clone(names)
+		slices.Sort(want)
+		got := make([]string, len(list))
+		for i, e := range list {
+			got[i] = e.name
+		}
+		require.Equal(t, want, got)
+	}
 }

@@ -23,6 +23,32 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 			write(t, dir, fmt.Sprintf("%03d_f.sql", i), fmt.Sprintf("SELECT %d;\n", i))
 		}
 	}
+	// thousands are more files than one getdents call lists (64 KiB: some 1,360 of these
+	// names), so the listing hands them to its readers in two batches.
+	thousands := func(t *testing.T, dir string) {
+		for i := 1; i <= 1500; i++ {
+			write(t, dir, fmt.Sprintf("%04d_file_number_%d.sql", i, i), fmt.Sprintf("SELECT %d;\n", i))
+		}
+	}
+	late := func(name, body string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			thousands(t, dir)
+			write(t, dir, name, body)
+		}
+	}
+	// summed is setup with a schemahook.sum written for its files, then passed to edit.
+	summed := func(setup func(t *testing.T, dir string), edit func(sum string) string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			setup(t, dir)
+			root, err := os.OpenRoot(dir)
+			require.NoError(t, err)
+			defer root.Close()
+			d, err := Read(root.FS(), Options{})
+			require.NoError(t, err)
+			write(t, dir, SumFileName, edit(string(d.ComputeSum())))
+		}
+	}
+	same := func(sum string) string { return sum }
 	// among is many files and, as name, a symlink to target, which prepare makes.
 	among := func(name, target string, prepare func(t *testing.T, dir string)) func(t *testing.T, dir string) {
 		return func(t *testing.T, dir string) {
@@ -75,6 +101,19 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 			write(t, dir, "280_big.sql", "SELECT 1;"+strings.Repeat(" ", 100)+"\n")
 		}, Options{MaxFileSize: 50}, true},
 		{"total too big", many, Options{MaxTotalSize: 2000, Path: "db/m"}, true},
+		{"thousands", thousands, Options{}, false},
+		{"thousands, goose markers in one", late("1501_g.sql", "-- +goose Up\nSELECT 1;\n"), Options{}, true}, // the other files lack the marker: refused alike
+		{"thousands, dbmate markers in one", late("1501_g.sql", "-- Migrate:up\nSELECT 1;\n"), Options{}, true},
+		{"thousands, invalid UTF-8 in one", late("1400_bad.sql", "SELECT 1;\n-- \xff\n"), Options{}, true},
+		{"thousands, byte order mark in one", late("1400_bom.sql", "\ufeffSELECT 1;\n"), Options{}, true},
+		{"thousands, too many", thousands, Options{MaxFiles: 1400}, true},
+		{"thousands, total too big", thousands, Options{MaxTotalSize: 12000}, true},
+		{"thousands, out of version order", late("10000_ten.sql", "SELECT 10000;\n"), Options{}, false},
+		{"thousands, a duplicate version", late("0007_again.sql", "SELECT 7;\n"), Options{}, true},
+		{"thousands, summed", summed(thousands, same), Options{}, false},
+		{"thousands, summed with CRLF", summed(thousands, func(sum string) string { return strings.ReplaceAll(sum, "\n", "\r\n") }), Options{}, false},
+		{"thousands, a stale sum", summed(thousands, func(sum string) string { return strings.Replace(sum, "0700_", "0700x", 1) }), Options{}, false},
+		{"thousands, a sum's first line edited", summed(thousands, func(sum string) string { return "h1:AAAA" + sum[7:] }), Options{}, false},
 		{"syntax error", func(t *testing.T, dir string) {
 			many(t, dir)
 			write(t, dir, "299_f.sql", "SELEC 1;\n")
@@ -106,6 +145,9 @@ func TestDirFSReadsAsRoot(t *testing.T) {
 			require.NoError(t, wantErr)
 			require.NoError(t, gotErr)
 			require.Equal(t, shape(want), shape(got))
+			wantSum, gotSum := fmt.Sprint(want.CheckSum()), fmt.Sprint(got.CheckSum())
+			require.Equal(t, wantSum, gotSum)
+			require.Equal(t, strings.Contains(tt.name, "sum") && !strings.Contains(tt.name, "summed"), wantSum != "<nil>", wantSum)
 		})
 	}
 }
@@ -240,5 +282,36 @@ func TestDirFSManyFilesWhole(t *testing.T) {
 		require.Equal(t, want[f.Name], f.Content, f.Name)
 		sum := sha256.Sum256([]byte(want[f.Name]))
 		require.Equal(t, hex.EncodeToString(sum[:]), f.Checksum, f.Name)
+	}
+}
+
+// TestDirFSReadEntryAlone: a file read on its own (no shared chunk, no batch of
+// descriptors, as Read reads what the parallel reading left) comes back whole, whatever its
+// size against the first read's room.
+func TestDirFSReadEntryAlone(t *testing.T) {
+	dir := t.TempDir()
+	sizes := []int{0, 1, 100, 4095, 4096, 4097, 40000}
+	for _, size := range sizes {
+		write(t, dir, fmt.Sprintf("%05d.sql", size), strings.Repeat("x", size))
+	}
+	d, err := OpenDir(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	entries, err := d.ReadDir(".")
+	require.NoError(t, err)
+	require.Len(t, entries, len(sizes))
+	for i, e := range entries {
+		for _, ar := range []*arena{nil, {}} {
+			b, ferr := d.readEntry(e, 1<<20, nil, ar)
+			require.Nil(t, ferr, e.Name())
+			require.Equal(t, strings.Repeat("x", sizes[i]), string(b), e.Name())
+		}
+		_, ferr := d.readEntry(e, 4096, nil, nil)
+		if sizes[i] > 4096 {
+			require.NotNil(t, ferr, e.Name())
+			require.Equal(t, "limit-file-size", ferr.Rule)
+		} else {
+			require.Nil(t, ferr, e.Name())
+		}
 	}
 }

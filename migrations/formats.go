@@ -29,7 +29,35 @@ var (
 type source struct {
 	name    string
 	content string
-	sum     *[sha256.Size]byte // of content when already taken, else nil
+	sum     *[sha256.Size]byte     // of content when already taken, else nil
+	hex     *[2 * sha256.Size]byte // sum in hex when already taken, else nil
+	facts   textFacts              // of content, when known
+	known   bool                   // facts are set
+}
+
+// textFacts are what Read needs of a file's text before it knows the format: taken by the
+// goroutine that read the file, while the bytes are in its cache, so that what is left to
+// do in order over thousands of files is little.
+type textFacts struct {
+	err           *failure.Error // the text is not UTF-8 SQL text (checkText), or starts with a byte order mark
+	goose, dbmate bool           // hasGooseUp, hasDbmateUp
+}
+
+func factsOf(content string) textFacts {
+	t := textFacts{err: checkText(content), goose: hasGooseUp(content), dbmate: hasDbmateUp(content)}
+	if t.err == nil && strings.HasPrefix(content, "\ufeff") {
+		// Postgres would read the mark as part of the first token, and it hides markers.
+		t.err = &failure.Error{Line: 1, Col: 1, Rule: RuleEncoding, Msg: "file starts with a UTF-8 byte order mark; save it without one"}
+	}
+	return t
+}
+
+// factsOf is s's textFacts, taken now if Read did not take them.
+func (s *source) factsOf() *textFacts {
+	if !s.known {
+		s.facts, s.known = factsOf(s.content), true
+	}
+	return &s.facts
 }
 
 // detectFormat picks the format of a directory read with FormatAuto. Evidence is weighed
@@ -50,12 +78,16 @@ func detectFormat(files []source, atlasSum bool) (Format, *failure.Error) {
 		return FormatNative, nil
 	}
 	var goose, dbmate, gm, flyway string
-	for _, f := range files {
-		if goose == "" && hasGooseUp(f.content) {
-			goose = f.name
-		}
-		if dbmate == "" && hasDbmateUp(f.content) {
-			dbmate = f.name
+	for i := range files {
+		f := &files[i]
+		if goose == "" || dbmate == "" {
+			facts := f.factsOf()
+			if goose == "" && facts.goose {
+				goose = f.name
+			}
+			if dbmate == "" && facts.dbmate {
+				dbmate = f.name
+			}
 		}
 		if gm == "" && (strings.HasSuffix(f.name, ".up.sql") || strings.HasSuffix(f.name, ".down.sql")) {
 			gm = f.name
@@ -127,8 +159,42 @@ func gooseAnnotation(text string) (string, bool) {
 }
 
 func hasGooseUp(content string) bool {
+	if !holdsFold(content, '+', "goose") {
+		return false
+	}
 	for l := range strings.Lines(content) {
 		if a, ok := gooseAnnotation(l); ok && a == "up" {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsFold reports whether s holds the byte c followed by rest (ASCII, any case): a file
+// without it has no such marker, which spares looking at each of its lines.
+func holdsFold(s string, c byte, rest string) bool {
+	for {
+		i := strings.IndexByte(s, c)
+		if i < 0 {
+			return false
+		}
+		s = s[i+1:]
+		if len(s) >= len(rest) && strings.EqualFold(s[:len(rest)], rest) {
+			return true
+		}
+	}
+}
+
+// holdsFoldBefore reports whether s holds the byte c right after before (ASCII, any case):
+// holdsFold looking back from c, a byte that is rarer than before's first.
+func holdsFoldBefore(s string, c byte, before string) bool {
+	for i := len(before); i < len(s); i++ {
+		j := strings.IndexByte(s[i:], c)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if strings.EqualFold(s[i-len(before):i], before) {
 			return true
 		}
 	}
@@ -139,6 +205,9 @@ func hasGooseUp(content string) bool {
 var reDbmate = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`) })
 
 func hasDbmateUp(content string) bool {
+	if !holdsFoldBefore(content, ':', "migrate") {
+		return false
+	}
 	for l := range strings.Lines(content) {
 		t := strings.TrimSpace(l)
 		if !strings.HasPrefix(t, "--") {

@@ -2,7 +2,10 @@
 // format, their order, checksums, sum file and statements split by the real Postgres parser.
 package migrations
 
-import "slices"
+import (
+	"crypto/sha256"
+	"slices"
+)
 
 // Format names a directory layout. FormatAuto detects it from the file names and markers.
 type Format string
@@ -57,6 +60,8 @@ type Dir struct {
 	Sum []byte
 	// Path is Options.Path, so later errors (CheckSum) name files the same way.
 	Path string
+	// sumBody is the sha256 of Sum's lines below the first, when Read took it.
+	sumBody *[sha256.Size]byte
 }
 
 // File is one migration.
@@ -81,8 +86,9 @@ type File struct {
 	Checksum     string // lowercase hex sha256 of Content
 	Statements   []Statement
 
-	lines  fileLines // the position index of Content, see Pos
-	parsed bool      // Up, Down, NoTx and Statements are set (Dir.Split)
+	lines  fileLines          // the position index of Content, see Pos
+	parsed bool               // Up, Down, NoTx and Statements are set (Dir.Split)
+	sum    *[sha256.Size]byte // Checksum's bytes, when Read has them (the sum file's lines use them)
 }
 
 // Statement is one SQL statement of a file's Up section.

@@ -42,10 +42,26 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	if !opts.Format.Valid() {
 		return nil, &failure.Error{File: dirName, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q (want %s)", opts.Format, enum.Or(Formats))}
 	}
-	entries, err := fs.ReadDir(fsys, ".")
+
+	dfs, isDirFS := fsys.(*DirFS)
+	var entries []fs.DirEntry
+	var err error
+	settle := func() bool { return false }
+	if isDirFS {
+		// The files Read reads are read while the directory is listed and while what
+		// follows looks at the names, until settle.
+		entries, settle, err = dfs.list(&prefetch{want: func(e fs.DirEntry) bool {
+			k := kindOf(e)
+			return (k == entrySQL || k == entrySum) && !controlName(e.Name())
+		}, maxSize: opts.MaxFileSize, maxTotal: opts.MaxTotalSize, maxFiles: opts.MaxFiles})
+		defer settle() // nothing may be left reading when Read returns
+	} else {
+		entries, err = fs.ReadDir(fsys, ".")
+	}
 	if err != nil {
 		return nil, &failure.Error{File: dirName, Rule: RuleRead, Msg: err.Error()}
 	}
+
 	if len(entries) > opts.MaxFiles {
 		return nil, &failure.Error{File: dirName, Rule: "limit-files", Msg: fmt.Sprintf("directory holds %d entries, more than the limit of %d", len(entries), opts.MaxFiles)}
 	}
@@ -57,7 +73,8 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	var goFiles, subdirs []string
 	atlasSum := false
 	jobs := make([]readJob, 0, len(entries))
-	for _, e := range entries {
+	var reads []fileRead // where the files go that are not the listing's to read
+	for i, e := range entries {
 		n := e.Name()
 		switch kindOf(e) {
 		case entryIgnored:
@@ -73,15 +90,23 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			continue
 		}
 		j := readJob{e: e}
-		if strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		if de, ok := e.(*dirent); ok {
+			j.fileRead = &de.read // read there by the listing's readers, or below
+		} else {
+			if reads == nil {
+				reads = make([]fileRead, len(entries)-i)
+			}
+			j.fileRead = &reads[len(reads)-(len(entries)-i)]
+		}
+		if controlName(n) {
 			j.err, j.done = &failure.Error{File: fmt.Sprintf("%q", n), Rule: "file-name", Msg: "name holds a control character"}, true
 		}
 		jobs = append(jobs, j)
 	}
-	dfs, isDirFS := fsys.(*DirFS)
-	if isDirFS {
+	if complete := settle(); isDirFS && !complete {
 		dfs.readAll(jobs, opts.MaxFileSize, opts.MaxTotalSize)
 	}
+
 	// In directory order, as if read one by one: the first refusal wins.
 	var total int64
 	for i := range jobs {
@@ -108,12 +133,15 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 		}
 		if n == SumFileName {
 			d.Sum = b
+			if j.summed {
+				d.sumBody = &j.sum
+			}
 			continue
 		}
 		// b is this file's own buffer, never written again: its string shares the bytes.
 		src := source{name: n, content: bytesString(b)}
 		if j.summed {
-			src.sum = &j.sum
+			src.sum, src.hex, src.facts, src.known = &j.sum, &j.hex, j.facts, true
 		}
 		sources = append(sources, src)
 	}
@@ -140,7 +168,9 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			return nil, err
 		}
 	}
+
 	files, ferr := buildFiles(d.Format, sources, atlasSum)
+
 	if ferr != nil {
 		ferr.File = name(ferr.File)
 		return nil, ferr
@@ -360,47 +390,72 @@ func typeName(m fs.FileMode) string {
 }
 
 // buildFiles gives the sources their meaning in format f, orders them and refuses duplicates.
+// The sources are looked at side by side (at thousands of files, one by one, this was a
+// tenth of a nothing-to-do run, after all the reading); the refusal of the first source in
+// order wins, as if they were looked at one by one.
 func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Error) {
-	files := make([]*File, 0, len(sources))
-	block := make([]File, 0, len(sources)) // the Files, allocated together
-	sums := make([]byte, 0, len(sources)*hex.EncodedLen(sha256.Size))
-	type attached struct {
-		src     source
-		version string
+	n := len(sources)
+	block := make([]File, n) // the Files, allocated together (a down file's holds its name, version and content)
+	down := make([]bool, n)  // golang-migrate .down.sql and Flyway U files, attached below
+	var sums []byte          // the checksums Read did not take, in hex
+	if slices.ContainsFunc(sources, func(s source) bool { return s.hex == nil }) {
+		sums = make([]byte, n*hex.EncodedLen(sha256.Size))
 	}
-	var downs []attached // golang-migrate .down.sql and Flyway U files, attached below
-	for _, s := range sources {
+	var mu sync.Mutex
+	first, firstErr := n, (*failure.Error)(nil)
+	parallel(n, func(_, i int) {
+		s := &sources[i]
 		version, desc, kind, err := parseName(f, s.name)
+		if err == nil {
+			if err = s.factsOf().err; err != nil {
+				err.File = s.name
+			}
+		}
 		if err != nil {
-			return nil, err
-		}
-		if err := checkText(s.content); err != nil {
-			err.File = s.name
-			return nil, err
-		}
-		if strings.HasPrefix(s.content, "\ufeff") {
-			// Postgres would read the mark as part of the first token, and it hides markers.
-			return nil, &failure.Error{File: s.name, Line: 1, Col: 1, Rule: RuleEncoding, Msg: "file starts with a UTF-8 byte order mark; save it without one"}
+			mu.Lock()
+			if i < first {
+				first, firstErr = i, err
+			}
+			mu.Unlock()
+			return
 		}
 		if kind == "down" || kind == "undo" {
-			downs = append(downs, attached{s, version})
-			continue
+			down[i] = true
+			block[i] = File{Name: s.name, Version: version, Content: s.content}
+			return
 		}
-		sum := s.sum
-		if sum == nil {
-			b := sha256.Sum256(stringBytes(s.content))
-			sum = &b
+		var checksum string
+		if s.hex != nil {
+			checksum = bytesString(s.hex[:]) // the reading goroutine's, never written again
+		} else {
+			if s.sum == nil {
+				b := sha256.Sum256(stringBytes(s.content))
+				s.sum = &b
+			}
+			at := sums[i*hex.EncodedLen(sha256.Size) : (i+1)*hex.EncodedLen(sha256.Size)]
+			hex.Encode(at, s.sum[:])
+			checksum = bytesString(at)
 		}
-		sums = hex.AppendEncode(sums, sum[:]) // within capacity: earlier checksums stay put
-		block = append(block, File{
+		block[i] = File{
 			Name: s.name, Version: version, Description: desc, Repeatable: kind == "repeatable",
-			Content: s.content, Checksum: bytesString(sums[len(sums)-hex.EncodedLen(sha256.Size):]),
+			Content: s.content, Checksum: checksum, sum: s.sum,
 			MarkerFormat: f == FormatGoose || f == FormatDbmate || (f == FormatNative && atlasSum),
-		})
-		files = append(files, &block[len(block)-1])
+		}
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	files := make([]*File, 0, n)
+	var downs []*File
+	for i := range block {
+		if down[i] {
+			downs = append(downs, &block[i])
+		} else {
+			files = append(files, &block[i])
+		}
 	}
 
-	slices.SortStableFunc(files, func(a, b *File) int {
+	byVersion := func(a, b *File) int {
 		if a.Repeatable != b.Repeatable {
 			if a.Repeatable {
 				return 1
@@ -415,7 +470,12 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Er
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)
-	})
+	}
+	// Names sorted as text (Read's order) are usually in version order already: checking
+	// that costs one comparison a file instead of a sort's many.
+	if !slices.IsSortedFunc(files, byVersion) {
+		slices.SortStableFunc(files, byVersion)
+	}
 	for i := 1; i < len(files); i++ {
 		a, b := files[i-1], files[i]
 		if a.Repeatable != b.Repeatable {
@@ -429,19 +489,25 @@ func buildFiles(f Format, sources []source, atlasSum bool) ([]*File, *failure.Er
 		}
 	}
 
+	// The versioned files come first, in version order (distinct versions: a duplicate was
+	// refused above), so a down file's is found by halving, not by a walk per down file.
+	versioned := files
+	if r := slices.IndexFunc(files, func(x *File) bool { return x.Repeatable }); r >= 0 {
+		versioned = files[:r]
+	}
 	for _, dn := range downs {
-		i := slices.IndexFunc(files, func(x *File) bool { return !x.Repeatable && CompareVersions(x.Version, dn.version) == 0 })
-		if i < 0 {
+		i, found := slices.BinarySearchFunc(versioned, dn.Version, func(x *File, v string) int { return CompareVersions(x.Version, v) })
+		if !found {
 			want := "its .up.sql"
 			if f == FormatFlyway {
 				want = "a V file of the same version"
 			}
-			return nil, &failure.Error{File: dn.src.name, Rule: "orphan-down", Msg: fmt.Sprintf("no migration with version %s: a down file needs %s", dn.version, want)}
+			return nil, &failure.Error{File: dn.Name, Rule: "orphan-down", Msg: fmt.Sprintf("no migration with version %s: a down file needs %s", dn.Version, want)}
 		}
 		if files[i].DownName != "" {
-			return nil, &failure.Error{File: dn.src.name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s already has the down file %s", dn.version, files[i].DownName)}
+			return nil, &failure.Error{File: dn.Name, Rule: "duplicate-version", Msg: fmt.Sprintf("version %s already has the down file %s", dn.Version, files[i].DownName)}
 		}
-		files[i].Down, files[i].DownName = dn.src.content, dn.src.name
+		files[i].Down, files[i].DownName = dn.Content, dn.Name
 	}
 
 	return files, nil
@@ -498,4 +564,16 @@ func parseSections(f Format, file *File) *failure.Error {
 		at = b.next
 	}
 	return nil
+}
+
+// controlName reports whether a file name holds a control character, which Read refuses.
+func controlName(n string) bool {
+	// Byte by byte: every byte of a multi-byte UTF-8 sequence (or of an invalid one, which
+	// decodes as U+FFFD) is 0x80 or above, so only ASCII control characters match.
+	for i := 0; i < len(n); i++ {
+		if n[i] < ' ' || n[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
