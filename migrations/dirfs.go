@@ -17,15 +17,20 @@ import (
 
 // DirFS is a migration directory opened for Read: an fs.FS confined to the directory like
 // an os.Root (a symlink is followed only as far as it stays inside). Read reads its files
-// in parallel and, on Linux, each with one openat2, fstat, read and close: opening through
-// os.Root also registers every file with the poller (fcntl, epoll_ctl), twice the system
-// calls, and at thousands of files those calls are most of a nothing-to-do run.
+// in parallel, on Linux while the directory is still being listed, and each with as few
+// system calls as it can: a regular file that fits the room it is given with one open
+// and one read (closes are batched), a symlink or anything unusual with an fstat more.
+// Opening through os.Root also registers every file with the poller (fcntl, epoll_ctl),
+// and at thousands of files the system calls are most of a nothing-to-do run.
 type DirFS struct {
 	root *os.Root
 	fsys fs.FS
 	fd   int         // the directory's descriptor for the fast reads; -1 when there are none
 	slow atomic.Bool // the kernel refused openat2 once: read through root from then on
-	top  []fs.DirEntry
+	// atime is set once opening with O_NOATIME was refused (the files are not the
+	// process's own): open without it from then on.
+	atime atomic.Bool
+	top   []fs.DirEntry
 }
 
 // OpenDir opens dir for Read. Close it when done.

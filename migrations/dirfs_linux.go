@@ -47,10 +47,10 @@ func closeFD(fd int) {
 	}
 }
 
-// readFast reads the file of entry e with openat2 confined to the directory, like os.Root:
-// a symlink is followed only while it stays inside (RESOLVE_BENEATH). ok is false when the
-// kernel has no openat2 (before Linux 5.6) or a seccomp profile refuses it, and the caller
-// reads through os.Root instead.
+// readFast reads the file of entry e confined to the directory, like os.Root: a symlink is
+// opened with openat2 and followed only while it stays inside (RESOLVE_BENEATH), anything
+// else with openat and O_NOFOLLOW. ok is false when the kernel has no openat2 (before
+// Linux 5.6) or a seccomp profile refuses it, and the caller reads through os.Root instead.
 func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) (b []byte, ferr *failure.Error, ok bool) {
 	if d.fd < 0 {
 		return nil, nil, false
@@ -67,10 +67,21 @@ func (d *DirFS) readFast(e fs.DirEntry, maxSize int64, fds *fdBatch, ar *arena) 
 	if !symlink {
 		how.Resolve |= unix.RESOLVE_NO_SYMLINKS // the entry was a regular file: it must still be
 	}
+	if !symlink && !d.atime.Load() {
+		// Reading leaves the access time alone (the kernel then skips checking whether to
+		// update it on every read); only a file's owner may ask that: the first EPERM
+		// stops asking.
+		how.Flags |= unix.O_NOATIME
+	}
 	var fd int
 	var err error
 	for {
 		fd, err = openat2(d.fd, e.Name(), &how, ar, !symlink)
+		if err == unix.EPERM && how.Flags&unix.O_NOATIME != 0 {
+			d.atime.Store(true)
+			how.Flags &^= unix.O_NOATIME
+			continue
+		}
 		if err != unix.EINTR {
 			break
 		}

@@ -2,8 +2,12 @@ package migrations
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,4 +72,48 @@ func TestSortByName(t *testing.T) {
 		}
 		require.Equal(t, want, got)
 	}
+}
+
+// TestDirFSReadsFilesNotItsOwn: a process reading files it does not own (the hook's user
+// reading a ConfigMap's, root's) may not open them with O_NOATIME; it reads them all the
+// same, as root reads them. Runs the reading as nobody, so only as root.
+func TestDirFSReadsFilesNotItsOwn(t *testing.T) {
+	if dir := os.Getenv("SCHEMAHOOK_TEST_READ_AS_OTHER"); dir != "" {
+		fsys, err := OpenDir(dir)
+		require.NoError(t, err)
+		defer fsys.Close()
+		d, err := Read(fsys, Options{DeferStatements: true})
+		require.NoError(t, err)
+		require.True(t, fsys.atime.Load(), "O_NOATIME was refused and dropped")
+		fmt.Println(strings.Join(shape(d), "\n"))
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to read as another user")
+	}
+	dir := t.TempDir()
+	for i := range 200 {
+		write(t, dir, fmt.Sprintf("%03d_f.sql", i), fmt.Sprintf("SELECT %d;\n", i))
+	}
+	for p := dir; p != filepath.Dir(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
+		if strings.HasPrefix(p, os.TempDir()+"/") {
+			require.NoError(t, os.Chmod(p, 0o755)) // t.TempDir's directories are 0700
+		}
+	}
+	fsys, err := OpenDir(dir)
+	require.NoError(t, err)
+	defer fsys.Close()
+	want, err := Read(fsys, Options{DeferStatements: true})
+	require.NoError(t, err)
+	// The test binary, where nobody can run it (go test builds it in a 0700 directory).
+	self, err := os.ReadFile(os.Args[0])
+	require.NoError(t, err)
+	bin := filepath.Join(filepath.Dir(dir), "reader.test")
+	require.NoError(t, os.WriteFile(bin, self, 0o755))
+	cmd := exec.Command(bin, "-test.run=^TestDirFSReadsFilesNotItsOwn$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SCHEMAHOOK_TEST_READ_AS_OTHER="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), strings.Join(shape(want), "\n"))
 }
