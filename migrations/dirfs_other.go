@@ -21,6 +21,12 @@ func (d *DirFS) readFast(fs.DirEntry, int64, *fdBatch, *arena) ([]byte, *failure
 	return nil, nil, false
 }
 
+// dirent is never listed outside Linux: ReadDir lists through os.Root.
+type dirent struct {
+	fs.DirEntry
+	read fileRead
+}
+
 // listReader reads nothing outside Linux.
 type listReader struct{}
 
