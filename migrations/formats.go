@@ -159,9 +159,11 @@ func gooseAnnotation(text string) (string, bool) {
 }
 
 func hasGooseUp(content string) bool {
-	if !holdsFold(content, '+', "goose") {
-		return false
-	}
+	return holdsFold(content, '+', "goose") && gooseUpLine(content)
+}
+
+// gooseUpLine is hasGooseUp without the prefilter: a "-- +goose Up" line.
+func gooseUpLine(content string) bool {
 	for l := range strings.Lines(content) {
 		if a, ok := gooseAnnotation(l); ok && a == "up" {
 			return true
@@ -205,9 +207,11 @@ func holdsFoldBefore(s string, c byte, before string) bool {
 var reDbmate = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^--\s*migrate:(up|down)(?:\s+(.*))?$`) })
 
 func hasDbmateUp(content string) bool {
-	if !holdsFoldBefore(content, ':', "migrate") {
-		return false
-	}
+	return holdsFoldBefore(content, ':', "migrate") && dbmateUpLine(content)
+}
+
+// dbmateUpLine is hasDbmateUp without the prefilter: a "-- migrate:up" line.
+func dbmateUpLine(content string) bool {
 	for l := range strings.Lines(content) {
 		t := strings.TrimSpace(l)
 		if !strings.HasPrefix(t, "--") {

@@ -93,3 +93,15 @@ func FuzzCompareVersions(f *testing.F) {
 		require.Equal(t, compareVersionsRef(a, b), CompareVersions(a, b), "%q vs %q", a, b)
 	})
 }
+
+// FuzzMarkerPrefilter: the byte prefilters in front of the marker searches never hide a
+// marker the line by line search finds.
+func FuzzMarkerPrefilter(f *testing.F) {
+	for _, c := range []string{"-- +goose Up\nSELECT 1;\n", "--+GOOSE   up", "-- migrate:up\n", "--MIGRATE:UP transaction:false", "SELECT 'a::b';", "x+gooſe up", "-- +goose Down"} {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		require.Equal(t, gooseUpLine(content), hasGooseUp(content), "%q", content)
+		require.Equal(t, dbmateUpLine(content), hasDbmateUp(content), "%q", content)
+	})
+}
