@@ -195,7 +195,7 @@ func report(args []string) error {
 	w("# schemahook benchmarks\n\n")
 	w("Written by `make bench` (bench/run.sh) on %s from one run of %s on one throwaway Postgres. ", m.get("date"), m.get("elapsed"))
 	w("Every figure below comes from that run; raw samples are in the run's work directory (`samples.tsv`). ")
-	w("Times are medians of whole commands (process start, connect, work, exit), as a CI job or an Argo CD hook pays them: wall clock, and CPU = user+system time of the command's processes (GNU time; for database tools this leaves out the Postgres server's work), which a loaded machine inflates far less than wall time.\n\n")
+	w("Times are medians of whole commands (process start, connect, work, exit), as a CI job or an Argo CD hook pays them: wall clock, and CPU = user+system time of the command's processes (bash's `time`, to the millisecond; for database tools this leaves out the Postgres server's work), which a loaded machine inflates far less than wall time.\n\n")
 
 	w("## Machine and versions\n\n| | |\n|---|---|\n")
 	for _, k := range []string{"machine", "cpu", "memory", "os", "go", "postgres", "postgres settings", "dev server", "schemahook", "goose", "golang-migrate", "psql", "argo-cd"} {
