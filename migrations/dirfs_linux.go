@@ -302,7 +302,6 @@ func (d *DirFS) readTop(pre *prefetch) (entries []fs.DirEntry, r *listReader, ok
 		r.send(list[from:], len(list))
 	}
 	r.close()
-
 	failed := atomic.Bool{}
 	parallel(len(unknown), func(_, i int) {
 		var st unix.Stat_t
@@ -437,6 +436,9 @@ func (r *listReader) send(batch []*dirent, listed int) {
 	}
 }
 
+// drain reads the runs handed over until the listing is closed and its queue empty. After
+// each run it lets another goroutine have its core: the connection to the database, which
+// waits for the server's answers meanwhile, would otherwise wait for a reader to block.
 func (r *listReader) drain(ar *arena) {
 	for run := range r.work {
 		for _, e := range run {

@@ -43,6 +43,7 @@ type textFacts struct {
 	goose, dbmate bool           // hasGooseUp, hasDbmateUp
 }
 
+// factsOf takes the textFacts of content.
 func factsOf(content string) textFacts {
 	t := textFacts{err: checkText(content), goose: hasGooseUp(content), dbmate: hasDbmateUp(content)}
 	if t.err == nil && strings.HasPrefix(content, "\ufeff") {

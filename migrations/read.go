@@ -42,7 +42,6 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	if !opts.Format.Valid() {
 		return nil, &failure.Error{File: dirName, Rule: RuleUnknownFormat, Msg: fmt.Sprintf("unknown format %q (want %s)", opts.Format, enum.Or(Formats))}
 	}
-
 	dfs, isDirFS := fsys.(*DirFS)
 	var entries []fs.DirEntry
 	var err error
@@ -61,7 +60,6 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	if err != nil {
 		return nil, &failure.Error{File: dirName, Rule: RuleRead, Msg: err.Error()}
 	}
-
 	if len(entries) > opts.MaxFiles {
 		return nil, &failure.Error{File: dirName, Rule: "limit-files", Msg: fmt.Sprintf("directory holds %d entries, more than the limit of %d", len(entries), opts.MaxFiles)}
 	}
@@ -106,7 +104,6 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 	if complete := settle(); isDirFS && !complete {
 		dfs.readAll(jobs, opts.MaxFileSize, opts.MaxTotalSize)
 	}
-
 	// In directory order, as if read one by one: the first refusal wins.
 	var total int64
 	for i := range jobs {
@@ -168,9 +165,7 @@ func Read(fsys fs.FS, opts Options) (*Dir, error) {
 			return nil, err
 		}
 	}
-
 	files, ferr := buildFiles(d.Format, sources, atlasSum)
-
 	if ferr != nil {
 		ferr.File = name(ferr.File)
 		return nil, ferr
