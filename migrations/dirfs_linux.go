@@ -295,7 +295,6 @@ func (d *DirFS) readTop(pre *prefetch) (entries []fs.DirEntry, r *listReader, ok
 			e := &block[len(block)-1]
 			if rec[18] == unix.DT_UNKNOWN {
 				unknown = append(unknown, e)
-				r.unsent()
 			}
 			list = append(list, e)
 		}
@@ -420,7 +419,11 @@ func (r *listReader) send(batch []*dirent, listed int) {
 	}
 	var run []*dirent
 	for _, e := range batch {
-		if e.typ == fs.ModeIrregular || !r.pre.want(e) { // DT_UNKNOWN: its type is not known yet
+		if e.typ == fs.ModeIrregular { // DT_UNKNOWN: its type is not known yet, Read reads it
+			r.partial.Store(true)
+			continue
+		}
+		if !r.pre.want(e) {
 			continue
 		}
 		if run == nil {
@@ -450,13 +453,6 @@ func (r *listReader) drain(ar *arena) {
 			r.total.Add(int64(len(e.read.b)))
 		}
 		runtime.Gosched()
-	}
-}
-
-// unsent notes an entry the listing cannot hand over (its type is not known yet).
-func (r *listReader) unsent() {
-	if r != nil {
-		r.partial.Store(true)
 	}
 }
 
